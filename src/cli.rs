@@ -1,0 +1,97 @@
+//! Command-line interface: commands and flags (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::{Bounds, Limits};
+use crate::verdict::Settings;
+
+/// Finds API attacks on hardware security modules, or proves there are none.
+///
+/// Exit codes: 0 no secret derivable, 1 a secret derivable, 2 bad input or
+/// usage, 3 a resource limit stopped saturation. With several files the
+/// worst wins, in the order 2, 1, 3, 0.
+#[derive(Debug, Parser)]
+#[command(name = "apisat", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check API files: verdict per secret, the shortest attack, what the
+    /// verdict rests on.
+    Check {
+        /// API files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Bounds and limits.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
+    /// Print the saturated knowledge set of an API, one term a line, in a
+    /// canonical order.
+    Knowledge {
+        /// API file (YAML).
+        file: PathBuf,
+        /// Bounds and limits.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON array of reports (schema in the README).
+    Json,
+}
+
+/// Bounds on what the attacker builds, and resource limits.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct SearchArgs {
+    /// Drop results deeper than this (term depth; names have depth 0).
+    #[arg(long, default_value_t = Bounds::default().max_depth, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_depth: u16,
+    /// Inputs the attacker chooses freely range over obtained terms up to this depth.
+    #[arg(long, default_value_t = Bounds::default().input_depth, value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub input_depth: u16,
+    /// Inputs under XOR range over XORs of at most this many obtained names.
+    #[arg(long, default_value_t = Bounds::default().xor_width, value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub xor_width: u64,
+    /// Stop after this many facts (known terms plus partial matches).
+    #[arg(long, default_value_t = Limits::default().max_facts as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_facts: u64,
+    /// Stop saturation after this many seconds.
+    #[arg(long)]
+    pub timeout: Option<f64>,
+}
+
+impl SearchArgs {
+    /// The engine settings these flags ask for.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            bounds: Bounds {
+                max_depth: self.max_depth,
+                input_depth: self.input_depth,
+                xor_width: self.xor_width as usize,
+            },
+            limits: Limits {
+                max_facts: self.max_facts as usize,
+                timeout: self
+                    .timeout
+                    .filter(|t| t.is_finite() && *t > 0.0)
+                    .map(std::time::Duration::from_secs_f64),
+            },
+        }
+    }
+}

@@ -1,0 +1,703 @@
+//! Saturation: the only module that uses ascent.
+//!
+//! The ascent program below is fixed when apisat is compiled; the API's
+//! functions and the attacker's deductions arrive at run time as data, as
+//! [`Plan`]s. Each rule of the Datalog program is written above its code in
+//! Datalog notation. Relations:
+//!
+//! * `known(t)`: the attacker has obtained ground term `t`.
+//! * `known_ctor(c, t)`, `known_arg(c, i, a, t)`: indexes of `known` by head
+//!   constructor, and by head constructor, argument position and argument.
+//! * `pm(p, s, b)`: plan `p` has run its first `s` steps under binding `b`.
+//! * `fired(r, b)`: rule `r` fires under binding `b`; its outputs are known.
+//! * `need(t)`, `derivable(t)`, `build(t, i)`: derivability on demand: a
+//!   needed term is derivable when obtained, or when it is built with a
+//!   public constructor (or XOR) from derivable children (`build(t, i)`:
+//!   the first `i` children are derivable).
+//! * `choice(t)`, `xatom(t)`, `xchoice(t)`: the values the attacker may
+//!   choose for a free input variable, and for one used under XOR.
+//!
+//! Bindings are interned to `u32` ids; terms are `TermId`s of the program's
+//! store, which the rule bodies reach through a `RefCell` and never borrow
+//! across a call.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use ascent::ascent_run;
+
+use crate::matching::{empty_binding, instantiate, match_term, Binding, UNBOUND};
+use crate::plan::{Plan, Step};
+use crate::program::{Check, Program, RuleId};
+use crate::term::{CtorId, Term, TermId, TermStore};
+
+/// The bounds that keep saturation finite. Each one that cuts a rule
+/// instance is reported; a verdict resting on a cut is "secure up to".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// No term deeper than this enters the knowledge set.
+    pub max_depth: u16,
+    /// The attacker's free choices are obtained terms up to this depth.
+    pub input_depth: u16,
+    /// The attacker's XOR choices combine at most this many obtained names
+    /// and XOR terms.
+    pub xor_width: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_depth: 6,
+            input_depth: 1,
+            xor_width: 3,
+        }
+    }
+}
+
+/// Resource limits; reaching one stops saturation early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most facts (obtained terms plus partial matches).
+    pub max_facts: usize,
+    /// Longest saturation time.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_facts: 5_000_000,
+            timeout: None,
+        }
+    }
+}
+
+/// Why saturation stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// A fixpoint was reached.
+    Saturated,
+    /// The fact limit was reached.
+    FactLimit(usize),
+    /// The time limit was reached.
+    TimeLimit(Duration),
+}
+
+/// Which bound cut rule instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CutKind {
+    /// An output deeper than `max_depth` was dropped.
+    MaxDepth,
+    /// A free input ranged over obtained terms up to `input_depth` only.
+    InputChoice,
+    /// An input under XOR ranged over combinations of at most `xor_width`
+    /// obtained names and XOR terms only.
+    XorChoice,
+    /// An XOR term was not found derivable by combining derivable operands
+    /// and obtained terms one at a time, but lies in their XOR span.
+    XorSpan,
+}
+
+/// One bound that cut, with the rule it cut (if it was a rule's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cut {
+    /// Which bound.
+    pub kind: CutKind,
+    /// The rule whose instances it cut.
+    pub rule: Option<RuleId>,
+}
+
+/// One rule instance that fired.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Firing {
+    /// The rule.
+    pub rule: RuleId,
+    /// The values of its variables.
+    pub binding: Binding,
+}
+
+/// The result of saturation.
+#[derive(Clone, Debug)]
+pub struct Saturation {
+    /// Every obtained term.
+    pub known: Vec<TermId>,
+    /// Every term found derivable on demand (goals and function inputs).
+    pub derivable: HashSet<TermId>,
+    /// Every rule instance that fired.
+    pub firings: Vec<Firing>,
+    /// Every bound that cut, once per rule.
+    pub cuts: BTreeSet<Cut>,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Run-time state the rule bodies consult.
+struct Ctx<'a> {
+    store: RefCell<TermStore>,
+    plans: &'a [Plan],
+    program: &'a Program,
+    bounds: Bounds,
+    limits: Limits,
+    binds: RefCell<BindTable>,
+    seen: RefCell<HashSet<TermId>>,
+    cuts: RefCell<BTreeSet<Cut>>,
+    stop: Cell<StopReason>,
+    ticks: Cell<u32>,
+    start: Instant,
+}
+
+/// Interned bindings.
+#[derive(Default)]
+struct BindTable {
+    ids: HashMap<Box<[TermId]>, u32>,
+    values: Vec<Box<[TermId]>>,
+}
+
+impl BindTable {
+    fn intern(&mut self, b: Binding) -> u32 {
+        let b: Box<[TermId]> = b.into_boxed_slice();
+        if let Some(&id) = self.ids.get(&b) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(b.clone());
+        self.ids.insert(b, id);
+        id
+    }
+}
+
+impl<'a> Ctx<'a> {
+    fn step(&self, p: u32, s: u16) -> Option<&'a Step> {
+        self.plans[p as usize].steps.get(s as usize)
+    }
+
+    fn binding(&self, b: u32) -> Binding {
+        self.binds.borrow().values[b as usize].to_vec()
+    }
+
+    fn intern(&self, b: Binding) -> u32 {
+        self.binds.borrow_mut().intern(b)
+    }
+
+    fn empty(&self, p: u32) -> u32 {
+        let rule = self.plans[p as usize].rule;
+        let n = self.program.rule(rule).var_names.len();
+        self.intern(empty_binding(n))
+    }
+
+    /// False once a limit is reached; checks the clock every 1024 calls.
+    fn running(&self) -> bool {
+        if self.stop.get() != StopReason::Saturated {
+            return false;
+        }
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t % 1024 == 0 {
+            if let Some(limit) = self.limits.timeout {
+                if self.start.elapsed() > limit {
+                    self.stop.set(StopReason::TimeLimit(limit));
+                    return false;
+                }
+            }
+            let facts = self.seen.borrow().len() + self.binds.borrow().values.len();
+            if facts > self.limits.max_facts {
+                self.stop.set(StopReason::FactLimit(self.limits.max_facts));
+                return false;
+            }
+        }
+        true
+    }
+
+    fn by_ctor(&self, p: u32, s: u16) -> Option<CtorId> {
+        match self.step(p, s)? {
+            Step::KnownByCtor { ctor, .. } => Some(*ctor),
+            _ => None,
+        }
+    }
+
+    fn by_arg(&self, p: u32, s: u16, b: u32) -> Option<(CtorId, u8, TermId)> {
+        match self.step(p, s)? {
+            Step::KnownByArg { ctor, pos, arg, .. } => {
+                let binding = self.binding(b);
+                let a = instantiate(&mut self.store.borrow_mut(), *arg, &binding)?;
+                Some((*ctor, *pos, a))
+            }
+            _ => None,
+        }
+    }
+
+    /// Matches the step's pattern against an obtained term.
+    fn match_known(&self, p: u32, s: u16, b: u32, t: TermId) -> Vec<u32> {
+        if !self.running() {
+            return Vec::new();
+        }
+        let pattern = match self.step(p, s) {
+            Some(Step::KnownByCtor { pattern, .. }) | Some(Step::KnownByArg { pattern, .. }) => *pattern,
+            _ => return Vec::new(),
+        };
+        let binding = self.binding(b);
+        let found = match_term(&mut self.store.borrow_mut(), pattern, t, &binding);
+        found.into_iter().map(|nb| self.intern(nb)).collect()
+    }
+
+    fn derivable_goal(&self, p: u32, s: u16, b: u32) -> Option<TermId> {
+        match self.step(p, s)? {
+            Step::Derivable { pattern } => {
+                let binding = self.binding(b);
+                instantiate(&mut self.store.borrow_mut(), *pattern, &binding)
+            }
+            _ => None,
+        }
+    }
+
+    fn choose_var(&self, p: u32, s: u16) -> Option<u32> {
+        match self.step(p, s)? {
+            Step::Choose { var } => Some(*var),
+            _ => None,
+        }
+    }
+
+    fn choose_xor(&self, p: u32, s: u16) -> Option<(u32, Option<TermId>)> {
+        match self.step(p, s)? {
+            Step::ChooseXor { var, offset } => Some((*var, *offset)),
+            _ => None,
+        }
+    }
+
+    fn bind(&self, b: u32, var: u32, t: TermId) -> Option<u32> {
+        if !self.running() {
+            return None;
+        }
+        let mut binding = self.binding(b);
+        binding[var as usize] = t;
+        Some(self.intern(binding))
+    }
+
+    fn bind_xor(&self, b: u32, var: u32, offset: Option<TermId>, t: TermId) -> Option<u32> {
+        if !self.running() {
+            return None;
+        }
+        let mut binding = self.binding(b);
+        let value = match offset {
+            Some(o) => {
+                let mut store = self.store.borrow_mut();
+                let o = instantiate(&mut store, o, &binding)?;
+                store.xor(&[t, o])
+            }
+            None => t,
+        };
+        binding[var as usize] = value;
+        Some(self.intern(binding))
+    }
+
+    /// Steps decided in Rust alone: enumerations, any-value and checks.
+    fn local_step(&self, p: u32, s: u16, b: u32) -> Vec<u32> {
+        let Some(step) = self.step(p, s) else { return Vec::new() };
+        match step {
+            Step::Enumerate { var, options } => {
+                let binding = self.binding(b);
+                options
+                    .iter()
+                    .map(|o| {
+                        let mut nb = binding.clone();
+                        nb[*var as usize] = *o;
+                        self.intern(nb)
+                    })
+                    .collect()
+            }
+            Step::AnyValue { var, value } => {
+                let mut nb = self.binding(b);
+                nb[*var as usize] = *value;
+                vec![self.intern(nb)]
+            }
+            Step::Check(check) => {
+                let binding = self.binding(b);
+                if holds(&mut self.store.borrow_mut(), check, &binding) {
+                    vec![b]
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn is_complete(&self, p: u32, s: u16) -> bool {
+        s as usize == self.plans[p as usize].steps.len()
+    }
+
+    fn rule_of(&self, p: u32) -> u32 {
+        self.plans[p as usize].rule.0
+    }
+
+    /// The outputs of a firing, minus those past the depth bound.
+    fn outputs(&self, r: u32, b: u32) -> Vec<TermId> {
+        if !self.running() {
+            return Vec::new();
+        }
+        let rule = self.program.rule(RuleId(r));
+        let binding = self.binding(b);
+        let mut out = Vec::with_capacity(rule.outputs.len());
+        let mut store = self.store.borrow_mut();
+        for &o in &rule.outputs {
+            let Some(t) = instantiate(&mut store, o, &binding) else { continue };
+            if store.depth(t) > self.bounds.max_depth {
+                self.cuts.borrow_mut().insert(Cut {
+                    kind: CutKind::MaxDepth,
+                    rule: Some(RuleId(r)),
+                });
+                continue;
+            }
+            out.push(t);
+        }
+        drop(store);
+        let mut seen = self.seen.borrow_mut();
+        for t in &out {
+            seen.insert(*t);
+        }
+        out
+    }
+
+    fn head(&self, t: TermId) -> Option<CtorId> {
+        match self.store.borrow().get(t) {
+            Term::App(c, _) => Some(*c),
+            _ => None,
+        }
+    }
+
+    fn args(&self, t: TermId) -> Vec<(u8, TermId)> {
+        match self.store.borrow().get(t) {
+            Term::App(_, args) => args.iter().enumerate().map(|(i, a)| (i as u8, *a)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn depth(&self, t: TermId) -> u16 {
+        self.store.borrow().depth(t)
+    }
+
+    /// Obtained names and XOR terms: what the attacker's XOR choices combine.
+    fn is_xor_atom(&self, t: TermId) -> bool {
+        matches!(self.store.borrow().get(t), Term::Name(_) | Term::Xor(_))
+    }
+
+    fn xor_within(&self, a: TermId, b: TermId) -> Option<TermId> {
+        if !self.running() {
+            return None;
+        }
+        let mut store = self.store.borrow_mut();
+        let x = store.xor(&[a, b]);
+        (store.xor_operands(x).len() <= self.bounds.xor_width).then_some(x)
+    }
+
+    /// The children a needed term is built from, if the attacker can build
+    /// it: arguments of a public constructor, or XOR operands.
+    fn build_children(&self, t: TermId) -> Vec<TermId> {
+        let store = self.store.borrow();
+        match store.get(t) {
+            Term::App(c, args) if store.ctor(*c).public => args.to_vec(),
+            Term::Xor(args) => args.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn buildable(&self, t: TermId) -> bool {
+        let store = self.store.borrow();
+        match store.get(t) {
+            Term::App(c, _) => store.ctor(*c).public,
+            Term::Xor(_) | Term::Zero => true,
+            _ => false,
+        }
+    }
+
+    fn child(&self, t: TermId, i: u16) -> Option<TermId> {
+        match self.store.borrow().get(t) {
+            Term::App(_, args) | Term::Xor(args) => args.get(i as usize).copied(),
+            _ => None,
+        }
+    }
+
+    fn built(&self, t: TermId, i: u16) -> bool {
+        match self.store.borrow().get(t) {
+            Term::App(_, args) | Term::Xor(args) => args.len() == i as usize,
+            Term::Zero => true,
+            _ => false,
+        }
+    }
+}
+
+/// True when the check holds under the binding. Checks on terms holding a
+/// fresh (abstracted) name are relaxed: `!=` always holds there, since two
+/// concrete instances of one abstract name may differ.
+pub fn holds(store: &mut TermStore, check: &Check, binding: &[TermId]) -> bool {
+    let mut inst = |t: TermId| instantiate(store, t, binding);
+    match check {
+        Check::Equal(a, b) => inst(*a).is_some() && inst(*a) == inst(*b),
+        Check::NotEqual(a, b) => {
+            let (Some(x), Some(y)) = (inst(*a), inst(*b)) else { return false };
+            x != y || mentions_fresh(store, x)
+        }
+        Check::OneOf(a, list) => {
+            let Some(x) = inst(*a) else { return false };
+            list.iter().any(|t| inst(*t) == Some(x))
+        }
+    }
+}
+
+/// True when the term contains a fresh name.
+pub fn mentions_fresh(store: &TermStore, t: TermId) -> bool {
+    match store.get(t) {
+        Term::Name(n) => store.name(*n).kind == crate::term::NameKind::Fresh,
+        Term::App(_, args) | Term::Xor(args) => args.iter().any(|a| mentions_fresh(store, *a)),
+        _ => false,
+    }
+}
+
+/// Saturates the attacker's knowledge under the program's rules.
+///
+/// `goals` are seeded as needed, so that whether each is derivable is
+/// decided by the end. Terms interned during saturation are added to the
+/// program's store.
+pub fn saturate(
+    program: &mut Program,
+    plans: &[Plan],
+    goals: &[TermId],
+    bounds: Bounds,
+    limits: Limits,
+) -> Saturation {
+    let start = Instant::now();
+    let store = std::mem::take(&mut program.store);
+    let snapshot = program.clone();
+    let ctx = Ctx {
+        store: RefCell::new(store),
+        plans,
+        program: &snapshot,
+        bounds,
+        limits,
+        binds: RefCell::new(BindTable::default()),
+        seen: RefCell::new(HashSet::new()),
+        cuts: RefCell::new(BTreeSet::new()),
+        stop: Cell::new(StopReason::Saturated),
+        ticks: Cell::new(0),
+        start,
+    };
+    let initial: Vec<(TermId,)> = program.knowledge.iter().map(|t| (*t,)).collect();
+    let starts: Vec<(u32,)> = (0..plans.len() as u32).map(|p| (p,)).collect();
+    let goal_facts: Vec<(TermId,)> = goals.iter().map(|t| (*t,)).collect();
+    let input_depth = bounds.input_depth;
+    let uses_xor = program.uses_xor;
+    let ctx = &ctx;
+
+    let result = ascent_run! {
+        relation start(u32) = starts;
+        relation known(TermId) = initial;
+        relation goal(TermId) = goal_facts;
+        relation pm(u32, u16, u32);
+        relation fired(u32, u32);
+        relation known_ctor(CtorId, TermId);
+        relation known_arg(CtorId, u8, TermId, TermId);
+        relation choice(TermId);
+        relation xatom(TermId);
+        relation xchoice(TermId);
+        relation need(TermId);
+        relation derivable(TermId);
+        relation build(TermId, u16);
+
+        // pm(p, 0, {}) :- start(p).
+        pm(p, 0, e) <-- start(p), let e = ctx.empty(*p);
+
+        // pm(p, s+1, b') :- pm(p, s, b), step s of p looks up f(..), known_ctor(f, t), b' = match(b, t).
+        pm(p, s + 1, b2) <--
+            pm(p, s, b), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
+            for b2 in ctx.match_known(*p, *s, *b, *t);
+
+        // pm(p, s+1, b') :- pm(p, s, b), step s looks up f(.., a@i, ..), known_arg(f, i, a, t), b' = match(b, t).
+        pm(p, s + 1, b2) <--
+            pm(p, s, b), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
+            for b2 in ctx.match_known(*p, *s, *b, *t);
+
+        // need(t) :- pm(p, s, b), step s needs the instance t derivable.
+        need(t) <-- pm(p, s, b), if let Some(t) = ctx.derivable_goal(*p, *s, *b);
+
+        // pm(p, s+1, b) :- pm(p, s, b), step s needs t derivable, derivable(t).
+        pm(p, s + 1, b) <--
+            pm(p, s, b), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
+
+        // pm(p, s+1, b[v := t]) :- pm(p, s, b), step s chooses v, choice(t).
+        pm(p, s + 1, b2) <--
+            pm(p, s, b), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
+            if let Some(b2) = ctx.bind(*b, v, *t);
+
+        // pm(p, s+1, b[v := t ⊕ offset]) :- pm(p, s, b), step s chooses v under XOR, choice(t) or xchoice(t).
+        pm(p, s + 1, b2) <--
+            pm(p, s, b), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
+            if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
+        pm(p, s + 1, b2) <--
+            pm(p, s, b), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
+            if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
+
+        // pm(p, s+1, b') :- pm(p, s, b), step s enumerates, picks any value, or checks.
+        pm(p, s + 1, b2) <-- pm(p, s, b), for b2 in ctx.local_step(*p, *s, *b);
+
+        // fired(r, b) :- pm(p, |p|, b), r = rule(p).
+        fired(r, b) <-- pm(p, s, b), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p);
+
+        // known(o) :- fired(r, b), o in outputs(r)[b], depth(o) <= max_depth.
+        known(o) <-- fired(r, b), for o in ctx.outputs(*r, *b);
+
+        // Indexes of known terms.
+        known_ctor(c, t) <-- known(t), if let Some(c) = ctx.head(*t);
+        known_arg(c, i, a, t) <-- known(t), if let Some(c) = ctx.head(*t), for (i, a) in ctx.args(*t);
+
+        // choice(t) :- known(t), depth(t) <= input_depth.
+        choice(t) <-- known(t), if ctx.depth(*t) <= input_depth;
+        // xchoice: XORs of up to xor_width obtained names and XOR terms.
+        xatom(t) <-- known(t), if uses_xor && ctx.is_xor_atom(*t);
+        xchoice(t) <-- xatom(t);
+        xchoice(x) <-- xchoice(a), xatom(t), if let Some(x) = ctx.xor_within(*a, *t);
+
+        // need(g) :- goal(g).
+        need(t) <-- goal(t);
+        // derivable(t) :- need(t), known(t).
+        derivable(t) <-- need(t), known(t);
+        // need(c) :- need(f(.., c, ..)), f public (or XOR).
+        need(c) <-- need(t), for c in ctx.build_children(*t);
+        // build(t, 0) :- need(t), t buildable.
+        build(t, 0) <-- need(t), if ctx.buildable(*t);
+        // build(t, i+1) :- build(t, i), derivable(child_i(t)).
+        build(t, i + 1) <-- build(t, i), if let Some(c) = ctx.child(*t, *i), derivable(c);
+        // derivable(t) :- build(t, |children(t)|).
+        derivable(t) <-- build(t, i), if ctx.built(*t, *i);
+    };
+
+    // Bounded choices that ran cut instances.
+    let mut cuts = ctx.cuts.borrow().clone();
+    for (p, s, _) in &result.pm {
+        if let Some(step) = ctx.step(*p, *s) {
+            let kind = match step {
+                Step::Choose { .. } => CutKind::InputChoice,
+                Step::ChooseXor { .. } => CutKind::XorChoice,
+                _ => continue,
+            };
+            cuts.insert(Cut {
+                kind,
+                rule: Some(plans[*p as usize].rule),
+            });
+        }
+    }
+    let derivable: HashSet<TermId> = result.derivable.iter().map(|(t,)| *t).collect();
+    let known: Vec<TermId> = result.known.iter().map(|(t,)| *t).collect();
+    let binds = ctx.binds.borrow();
+    let firings: Vec<Firing> = result
+        .fired
+        .iter()
+        .map(|(r, b)| Firing {
+            rule: RuleId(*r),
+            binding: binds.values[*b as usize].to_vec(),
+        })
+        .collect();
+    drop(binds);
+    let mut store = ctx.store.replace(TermStore::new());
+    if uses_xor {
+        let needs: Vec<TermId> = result.need.iter().map(|(t,)| *t).collect();
+        if xor_span_cut(&mut store, &needs, &derivable, &known) {
+            cuts.insert(Cut {
+                kind: CutKind::XorSpan,
+                rule: None,
+            });
+        }
+    }
+    program.store = store;
+    debug_assert!(firings.iter().all(|f| !f.binding.contains(&UNBOUND)));
+    Saturation {
+        known,
+        derivable,
+        firings,
+        cuts,
+        stop: ctx.stop.get(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// True when some needed XOR term, not found derivable, lies in the XOR span
+/// of the obtained terms and derivable atoms (Gaussian elimination over
+/// GF(2)): the on-demand derivability check missed it.
+fn xor_span_cut(
+    store: &mut TermStore,
+    needs: &[TermId],
+    derivable: &HashSet<TermId>,
+    known: &[TermId],
+) -> bool {
+    let missed: Vec<TermId> = needs
+        .iter()
+        .copied()
+        .filter(|t| !derivable.contains(t) && matches!(store.get(*t), Term::Xor(_)))
+        .collect();
+    if missed.is_empty() {
+        return false;
+    }
+    let known_set: HashSet<TermId> = known.iter().copied().collect();
+    let mut generators: Vec<Vec<TermId>> = Vec::new();
+    for &t in known {
+        if matches!(store.get(t), Term::Xor(_)) {
+            generators.push(store.xor_operands(t));
+        }
+    }
+    for &t in missed.iter() {
+        for op in store.xor_operands(t) {
+            if known_set.contains(&op) || derivable.contains(&op) {
+                generators.push(vec![op]);
+            }
+        }
+    }
+    missed.iter().any(|t| in_span(&generators, &store.xor_operands(*t)))
+}
+
+/// GF(2) span membership of `target` (a set of atoms) in `generators`.
+fn in_span(generators: &[Vec<TermId>], target: &[TermId]) -> bool {
+    let mut atoms: Vec<TermId> = generators.iter().flatten().chain(target).copied().collect();
+    atoms.sort_unstable();
+    atoms.dedup();
+    let index = |t: &TermId| atoms.binary_search(t).unwrap_or(0);
+    let words = atoms.len().div_ceil(64);
+    let to_vec = |set: &[TermId]| {
+        let mut v = vec![0u64; words];
+        for t in set {
+            let i = index(t);
+            v[i / 64] ^= 1 << (i % 64);
+        }
+        v
+    };
+    // Basis keyed by pivot bit.
+    let mut basis: Vec<(usize, Vec<u64>)> = Vec::new();
+    let reduce = |v: &mut Vec<u64>, basis: &[(usize, Vec<u64>)]| {
+        for (pivot, b) in basis {
+            if v[pivot / 64] >> (pivot % 64) & 1 == 1 {
+                for (x, y) in v.iter_mut().zip(b) {
+                    *x ^= y;
+                }
+            }
+        }
+    };
+    for g in generators {
+        let mut v = to_vec(g);
+        reduce(&mut v, &basis);
+        if let Some(pivot) = (0..atoms.len()).find(|i| v[i / 64] >> (i % 64) & 1 == 1) {
+            // Keep the basis reduced: clear the new pivot from older rows.
+            for (_, b) in basis.iter_mut() {
+                if b[pivot / 64] >> (pivot % 64) & 1 == 1 {
+                    for (x, y) in b.iter_mut().zip(&v) {
+                        *x ^= y;
+                    }
+                }
+            }
+            basis.push((pivot, v));
+        }
+    }
+    let mut t = to_vec(target);
+    reduce(&mut t, &basis);
+    t.iter().all(|w| *w == 0)
+}

@@ -1,0 +1,80 @@
+//! apisat: finds API attacks on hardware security modules, or proves there
+//! are none.
+//!
+//! The pipeline, one module a stage: [`yaml`] and [`spec`] read an API file,
+//! [`lower`] checks it into a [`program::Program`], [`plan`] compiles each
+//! rule into join plans, [`engine`] saturates the attacker's knowledge with
+//! ascent, [`trace`] extracts the shortest attack, [`replay`] re-runs it on a
+//! concrete HSM, and [`report`] prints the verdict.
+#![forbid(unsafe_code)]
+
+/// Located error messages.
+pub mod diagnostic;
+/// Terms, symbols and the interning store.
+pub mod term;
+/// The checked program the engine runs.
+pub mod program;
+/// Matching patterns against terms modulo XOR.
+pub mod matching;
+/// Compiling rules into join plans.
+pub mod plan;
+/// Saturation with ascent.
+pub mod engine;
+/// YAML with source positions (the only module naming serde_yaml).
+pub mod yaml;
+/// Term and check string syntax.
+pub mod syntax;
+/// The API file's structure, typed from YAML.
+pub mod spec;
+/// Checking a spec into a program.
+pub mod lower;
+/// Shortest derivations and attacks.
+pub mod trace;
+/// Concrete replay of attacks.
+pub mod replay;
+/// Verdicts and what they rest on.
+pub mod verdict;
+/// Text and JSON output.
+pub mod report;
+/// Command-line flags.
+pub mod cli;
+
+use std::path::Path;
+
+use diagnostic::Diagnostic;
+
+/// A file that was checked: its report, the warnings lowering gave, and
+/// its source text (for rendering them).
+#[derive(Debug)]
+pub struct Checked {
+    /// The verdict and everything behind it.
+    pub report: verdict::Report,
+    /// Warnings about the file (it was checked anyway).
+    pub warnings: Vec<Diagnostic>,
+    /// The file's text.
+    pub source: String,
+}
+
+/// A file that could not be checked: every error found in it.
+#[derive(Debug)]
+pub struct LoadFailure {
+    /// The errors (and warnings).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The file's text, when it could be read.
+    pub source: Option<String>,
+}
+
+/// Reads, checks and verdicts one API file: the whole pipeline.
+pub fn check_file(path: &Path, settings: verdict::Settings) -> Result<Checked, LoadFailure> {
+    let source = std::fs::read_to_string(path).ok();
+    let loaded = lower::load_file(path).map_err(|diagnostics| LoadFailure {
+        diagnostics,
+        source: source.clone(),
+    })?;
+    let report = verdict::check_program(loaded.program, settings);
+    Ok(Checked {
+        report,
+        warnings: loaded.warnings,
+        source: loaded.source,
+    })
+}

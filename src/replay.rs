@@ -1,0 +1,215 @@
+//! Replaying an attack on a concrete HSM.
+//!
+//! Saturation abstracts every value a function generates fresh to one name
+//! per generating function, so two calls of `GenerateKeyShare` return the
+//! same abstract share `s`. An attack may therefore rest on an equality that
+//! no real HSM would give (`s1 ⊕ s2 = 0`). Replay runs the attack's steps in
+//! order on a concrete model: each call generates new instances (`s#1`,
+//! `s#2`, ...), every argument is the concrete term the attacker actually
+//! obtained or builds from those, inputs are matched and checks evaluated
+//! on concrete values, and the goal must come out at the end.
+
+use std::collections::HashMap;
+
+use crate::engine::holds;
+use crate::matching::{empty_binding, instantiate, match_term};
+use crate::program::Program;
+use crate::term::{NameId, NameKind, Term, TermId, TermStore};
+use crate::trace::{Attack, TraceStep};
+
+/// The outcome of a replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// The attack works on the concrete model; no fresh value was involved.
+    ConfirmedExact,
+    /// The attack works on the concrete model with distinct fresh values.
+    Confirmed,
+    /// The attack fails on the concrete model: why, at which step (1-based).
+    Failed {
+        /// The step that failed.
+        step: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Replays an attack on the concrete model.
+pub fn replay(program: &mut Program, attack: &Attack) -> Replay {
+    let mut state = Concrete {
+        conc: HashMap::new(),
+        instances: HashMap::new(),
+        fresh_used: false,
+    };
+    let store = &mut program.store;
+    for (i, step) in attack.steps.iter().enumerate() {
+        match step {
+            TraceStep::Apply {
+                rule,
+                args,
+                results,
+                ..
+            } => {
+                let rule = program.rules[rule.0 as usize].clone();
+                let concrete_args: Vec<TermId> =
+                    args.iter().map(|a| state.concretize(store, *a)).collect();
+                // Match the inputs, in order, against the concrete arguments.
+                let mut bindings = vec![empty_binding(rule.var_names.len())];
+                for (p, a) in rule.inputs.iter().zip(&concrete_args) {
+                    let mut next = Vec::new();
+                    for b in &bindings {
+                        next.extend(match_term(store, *p, *a, b));
+                    }
+                    bindings = next;
+                }
+                bindings.retain(|b| {
+                    rule.checks
+                        .iter()
+                        .all(|c| holds_concrete(store, c, b))
+                });
+                let Some(binding) = bindings.into_iter().next() else {
+                    let shown: Vec<String> = concrete_args.iter().map(|a| store.show(*a)).collect();
+                    return Replay::Failed {
+                        step: i + 1,
+                        reason: format!(
+                            "{}({}) is rejected: its inputs do not match or a check fails",
+                            rule.name,
+                            shown.join(", ")
+                        ),
+                    };
+                };
+                // Fresh values: new instances for this call.
+                let mut renamed: HashMap<NameId, TermId> = HashMap::new();
+                for &f in &rule.fresh {
+                    let n = state.instances.entry(f).or_insert(0);
+                    *n += 1;
+                    let text = format!("{}#{}", store.name(f).text, n);
+                    let id = store.declare_name(&text, NameKind::Fresh);
+                    renamed.insert(f, store.name_term(id));
+                    state.fresh_used = true;
+                }
+                for (o, abstract_result) in rule.outputs.iter().zip(results) {
+                    let Some(t) = instantiate(store, *o, &binding) else { continue };
+                    let t = rename(store, t, &renamed);
+                    state.conc.entry(*abstract_result).or_insert(t);
+                }
+                // Results listed may skip outputs dropped by the depth
+                // bound; map the remaining ones by value too.
+                for r in results {
+                    if !state.conc.contains_key(r) {
+                        let t = state.concretize(store, *r);
+                        state.conc.insert(*r, t);
+                    }
+                }
+            }
+            TraceStep::Build { term, .. } => {
+                let t = state.concretize(store, *term);
+                state.conc.insert(*term, t);
+            }
+        }
+    }
+    let got = state.concretize(store, attack.goal);
+    let goal_fresh = crate::engine::mentions_fresh(store, attack.goal);
+    let ok = if goal_fresh {
+        abstract_of(store, got) == attack.goal
+    } else {
+        got == attack.goal
+    };
+    if !ok {
+        return Replay::Failed {
+            step: attack.steps.len(),
+            reason: format!(
+                "the concrete run yields {} instead of {}",
+                store.show(got),
+                store.show(attack.goal)
+            ),
+        };
+    }
+    if state.fresh_used {
+        Replay::Confirmed
+    } else {
+        Replay::ConfirmedExact
+    }
+}
+
+struct Concrete {
+    /// Abstract term obtained -> the concrete term the attacker holds.
+    conc: HashMap<TermId, TermId>,
+    /// Instances generated so far per fresh name.
+    instances: HashMap<NameId, u32>,
+    fresh_used: bool,
+}
+
+impl Concrete {
+    /// The concrete term the attacker supplies for an abstract one: what it
+    /// obtained, or built from concrete children, or the term itself.
+    fn concretize(&mut self, store: &mut TermStore, t: TermId) -> TermId {
+        if let Some(&c) = self.conc.get(&t) {
+            return c;
+        }
+        match store.get(t).clone() {
+            Term::App(c, args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.concretize(store, *a)).collect();
+                store.app(c, &args)
+            }
+            Term::Xor(args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.concretize(store, *a)).collect();
+                store.xor(&args)
+            }
+            _ => t,
+        }
+    }
+}
+
+/// Checks hold on concrete values exactly (no fresh relaxation).
+fn holds_concrete(store: &mut TermStore, check: &crate::program::Check, b: &[TermId]) -> bool {
+    use crate::program::Check;
+    match check {
+        Check::NotEqual(x, y) => {
+            let (Some(x), Some(y)) = (instantiate(store, *x, b), instantiate(store, *y, b)) else {
+                return false;
+            };
+            x != y
+        }
+        other => holds(store, other, b),
+    }
+}
+
+fn rename(store: &mut TermStore, t: TermId, map: &HashMap<NameId, TermId>) -> TermId {
+    match store.get(t).clone() {
+        Term::Name(n) => map.get(&n).copied().unwrap_or(t),
+        Term::App(c, args) => {
+            let args: Vec<TermId> = args.iter().map(|a| rename(store, *a, map)).collect();
+            store.app(c, &args)
+        }
+        Term::Xor(args) => {
+            let args: Vec<TermId> = args.iter().map(|a| rename(store, *a, map)).collect();
+            store.xor(&args)
+        }
+        _ => t,
+    }
+}
+
+/// Maps concrete instances `s#i` back to their abstract name `s`.
+fn abstract_of(store: &mut TermStore, t: TermId) -> TermId {
+    match store.get(t).clone() {
+        Term::Name(n) => {
+            let text = store.name(n).text.clone();
+            match text.split_once('#') {
+                Some((base, _)) => match store.find_name(base) {
+                    Some(b) => store.name_term(b),
+                    None => t,
+                },
+                None => t,
+            }
+        }
+        Term::App(c, args) => {
+            let args: Vec<TermId> = args.iter().map(|a| abstract_of(store, *a)).collect();
+            store.app(c, &args)
+        }
+        Term::Xor(args) => {
+            let args: Vec<TermId> = args.iter().map(|a| abstract_of(store, *a)).collect();
+            store.xor(&args)
+        }
+        _ => t,
+    }
+}

@@ -1,0 +1,173 @@
+//! Printing reports: text for people, JSON for programs.
+//!
+//! # JSON
+//!
+//! `apisat check --format json` prints one JSON document: an array with one
+//! object per file, each a serialised [`Report`]:
+//!
+//! ```json
+//! {
+//!   "file": "apis/vsm.yaml", "api": "VSM",
+//!   "verdict": "attack",            // "attack" | "secure" | "limit"
+//!   "proof": null,                  // for secure: "proved" | "up-to"
+//!   "rests_on": "...",
+//!   "bounds": [{"bound": "input-depth", "value": 1, "rules": ["EncryptCommsKey"], "meaning": "..."}],
+//!   "limit": null,                  // or {"limit": "facts" | "time", "value": N}
+//!   "secrets": [{
+//!     "label": "PIN", "term": "senc(PAN, P)",
+//!     "derivable": true,            // false, or null when a limit stopped saturation
+//!     "calls": 2,
+//!     "trace": [{"kind": "call", "call": "EncryptCommsKey", "args": ["PAN"], "result": ["senc(PAN, TCMK)"]}],
+//!     "replay": {"confirmed": true, "detail": "..."}
+//!   }],
+//!   "stats": {"known": 42, "firings": 120, "functions": 5}
+//! }
+//! ```
+//!
+//! Files that fail to load appear as `{"file": ..., "errors": [{"line", "column", "message", "help"}]}`.
+
+use std::fmt::Write as _;
+
+use crate::diagnostic::Diagnostic;
+use crate::verdict::{Proof, Report, Verdict};
+
+/// The verdict in capitals, as text output prints it.
+pub fn verdict_word(r: &Report) -> &'static str {
+    match (r.verdict, r.proof) {
+        (Verdict::Attack, _) => "ATTACK",
+        (Verdict::Secure, Some(Proof::Proved)) => "SECURE (proved)",
+        (Verdict::Secure, _) => "SECURE up to bounds",
+        (Verdict::Limit, _) => "LIMIT",
+    }
+}
+
+/// Renders a report as text.
+pub fn text(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({}): {}", r.file, r.api, verdict_word(r));
+    for s in &r.secrets {
+        let name = if s.label == s.term {
+            s.term.clone()
+        } else {
+            format!("{} = {}", s.label, s.term)
+        };
+        match s.derivable {
+            Some(true) => {
+                let calls = s.calls.unwrap_or(0);
+                let plural = if calls == 1 { "" } else { "s" };
+                let _ = writeln!(out, "  secret {name}: DERIVABLE with {calls} API call{plural}");
+                let mut call_no = 0;
+                for step in &s.trace {
+                    match step.kind.as_str() {
+                        "call" => {
+                            call_no += 1;
+                            let _ = writeln!(
+                                out,
+                                "    {call_no:>2}. {}({})",
+                                step.call,
+                                step.args.join(", ")
+                            );
+                            let _ = writeln!(out, "          -> {}", step.result.join(", "));
+                        }
+                        "deduction" => {
+                            let _ = writeln!(
+                                out,
+                                "        attacker: {}({}) -> {}",
+                                step.call,
+                                step.args.join(", "),
+                                step.result.join(", ")
+                            );
+                        }
+                        _ => {
+                            let op = if step.result.first().is_some_and(|t| t.contains(" ⊕ ")) {
+                                "XOR of"
+                            } else {
+                                "builds it from"
+                            };
+                            let _ = writeln!(
+                                out,
+                                "        attacker: {} {op} {}",
+                                step.result.join(", "),
+                                step.args.join(", ")
+                            );
+                        }
+                    }
+                }
+                if let Some(rp) = &s.replay {
+                    let _ = writeln!(out, "      replay: {}", rp.detail);
+                }
+            }
+            Some(false) => {
+                let _ = writeln!(out, "  secret {name}: not derivable");
+            }
+            None => {
+                let _ = writeln!(out, "  secret {name}: unknown (stopped at a limit)");
+            }
+        }
+    }
+    let derivable = r.secrets.iter().filter(|s| s.derivable == Some(true)).count();
+    let _ = writeln!(
+        out,
+        "verdict: {} ({derivable} of {} secrets derivable)",
+        verdict_word(r),
+        r.secrets.len()
+    );
+    let _ = writeln!(out, "  rests on: {}", r.rests_on);
+    if let Some(l) = &r.limit {
+        let what = match l.limit.as_str() {
+            "time" => format!("time limit of {} ms", l.value),
+            _ => format!("fact limit of {}", l.value),
+        };
+        let _ = writeln!(out, "  stopped by: the {what}; {} terms known by then", r.stats.known);
+    }
+    if !r.bounds.is_empty() {
+        let _ = writeln!(out, "  bounds that cut rule instances:");
+        for b in &r.bounds {
+            let value = b.value.map(|v| format!(" {v}")).unwrap_or_default();
+            let rules = if b.rules.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", b.rules.join(", "))
+            };
+            let _ = writeln!(out, "    {}{value}{rules}: {}", b.bound, b.meaning);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  saturation: {} known terms, {} rule instances, {} functions",
+        r.stats.known, r.stats.firings, r.stats.functions
+    );
+    out
+}
+
+/// Renders the knowledge set: one term a line, canonical order.
+pub fn knowledge(r: &Report) -> String {
+    let mut out = String::new();
+    for t in &r.knowledge {
+        out.push_str(t);
+        out.push('\n');
+    }
+    out
+}
+
+/// The JSON value of a report.
+pub fn json(r: &Report) -> serde_json::Value {
+    serde_json::to_value(r).unwrap_or(serde_json::Value::Null)
+}
+
+/// The JSON value of a file that failed to load.
+pub fn json_errors(file: &str, diagnostics: &[Diagnostic]) -> serde_json::Value {
+    let errors: Vec<serde_json::Value> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            serde_json::json!({
+                "line": d.span.line,
+                "column": d.span.col,
+                "message": d.message,
+                "help": d.help,
+            })
+        })
+        .collect();
+    serde_json::json!({ "file": file, "errors": errors })
+}

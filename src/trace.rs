@@ -1,0 +1,289 @@
+//! From the recorded rule instances to the shortest attack on each secret.
+//!
+//! Every rule instance that fired is a hyperedge from its inputs to its
+//! outputs; every term the attacker builds with a public constructor (or
+//! XOR) is an edge from its children. Knuth's generalisation of Dijkstra's
+//! algorithm gives every term its cheapest derivation, where the cost of a
+//! derivation tree is (API calls, steps), summed over the tree and compared
+//! in that order. The attack printed is that tree with shared subtrees
+//! emitted once, so it has at most as many calls as the cost says.
+//! Ties are broken by term id, which saturation makes deterministic.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use crate::engine::{Firing, Saturation};
+use crate::matching::instantiate;
+use crate::program::{Program, RuleId, RuleKind};
+use crate::term::{Term, TermId, TermStore};
+
+/// Cost of a derivation: API calls first, then all steps.
+pub type Cost = (u32, u32);
+
+/// One step of an attack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceStep {
+    /// An API call (or an attacker deduction, by `kind`), with its
+    /// arguments in the function's input order and all its results.
+    Apply {
+        /// The rule applied.
+        rule: RuleId,
+        /// Call or deduction.
+        kind: RuleKind,
+        /// The arguments.
+        args: Vec<TermId>,
+        /// The results.
+        results: Vec<TermId>,
+        /// The variable binding (for replay).
+        binding: Vec<TermId>,
+    },
+    /// The attacker builds `term` from `from` with a public constructor or
+    /// XOR.
+    Build {
+        /// The term built.
+        term: TermId,
+        /// Its children.
+        from: Vec<TermId>,
+    },
+}
+
+/// The shortest derivation found for one term.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attack {
+    /// The term derived.
+    pub goal: TermId,
+    /// The steps, each after the steps its arguments need.
+    pub steps: Vec<TraceStep>,
+    /// Number of API calls among the steps.
+    pub calls: usize,
+}
+
+#[derive(Clone, Debug)]
+enum EdgeKind {
+    Fire(usize),
+    Build(TermId),
+}
+
+#[derive(Clone, Debug)]
+struct Edge {
+    kind: EdgeKind,
+    inputs: Vec<TermId>,
+    heads: Vec<TermId>,
+    own: Cost,
+    waiting: usize,
+}
+
+/// Cheapest derivations of every derivable term.
+pub struct Derivations {
+    edges: Vec<Edge>,
+    best: HashMap<TermId, (Cost, Option<usize>)>,
+    initial: HashSet<TermId>,
+    args: Vec<Vec<TermId>>,
+    firings: Vec<Firing>,
+}
+
+fn add(a: Cost, b: Cost) -> Cost {
+    (a.0.saturating_add(b.0), a.1.saturating_add(b.1))
+}
+
+impl Derivations {
+    /// Computes cheapest derivations over a saturation's rule instances.
+    pub fn compute(program: &mut Program, sat: &Saturation, goals: &[TermId]) -> Self {
+        let store = &mut program.store;
+        let initial: HashSet<TermId> = program.knowledge.iter().copied().collect();
+        let known: HashSet<TermId> = sat.known.iter().copied().collect();
+        let mut edges: Vec<Edge> = Vec::new();
+        let mut args_of = Vec::with_capacity(sat.firings.len());
+        let mut built: HashSet<TermId> = HashSet::new();
+        let mut to_build: Vec<TermId> = goals.to_vec();
+        for (i, f) in sat.firings.iter().enumerate() {
+            let rule = &program.rules[f.rule.0 as usize];
+            let args: Vec<TermId> = rule
+                .inputs
+                .iter()
+                .filter_map(|p| instantiate(store, *p, &f.binding))
+                .collect();
+            let heads: Vec<TermId> = rule
+                .outputs
+                .iter()
+                .filter_map(|o| instantiate(store, *o, &f.binding))
+                .filter(|t| known.contains(t))
+                .collect();
+            let mut inputs = args.clone();
+            inputs.sort_unstable();
+            inputs.dedup();
+            to_build.extend(inputs.iter().copied());
+            let own = (u32::from(rule.kind == RuleKind::Call), 1);
+            edges.push(Edge {
+                kind: EdgeKind::Fire(i),
+                waiting: inputs.len(),
+                inputs,
+                heads,
+                own,
+            });
+            args_of.push(args);
+        }
+        // Build edges for every term the attacker may have built.
+        while let Some(t) = to_build.pop() {
+            if !built.insert(t) {
+                continue;
+            }
+            if let Some(children) = build_children(store, t) {
+                let mut inputs = children.clone();
+                inputs.sort_unstable();
+                inputs.dedup();
+                to_build.extend(inputs.iter().copied());
+                edges.push(Edge {
+                    kind: EdgeKind::Build(t),
+                    waiting: inputs.len(),
+                    inputs,
+                    heads: vec![t],
+                    own: (0, 1),
+                });
+            }
+        }
+        let mut uses: HashMap<TermId, Vec<usize>> = HashMap::new();
+        for (i, e) in edges.iter().enumerate() {
+            for t in &e.inputs {
+                uses.entry(*t).or_default().push(i);
+            }
+        }
+        let mut best: HashMap<TermId, (Cost, Option<usize>)> = HashMap::new();
+        let mut queue: BinaryHeap<Reverse<(Cost, TermId, usize)>> = BinaryHeap::new();
+        for &t in &initial {
+            best.insert(t, ((0, 0), None));
+            queue.push(Reverse(((0, 0), t, usize::MAX)));
+        }
+        for (i, e) in edges.iter().enumerate() {
+            if e.waiting == 0 {
+                for &h in &e.heads {
+                    if best.get(&h).is_none_or(|b| e.own < b.0) {
+                        best.insert(h, (e.own, Some(i)));
+                        queue.push(Reverse((e.own, h, i)));
+                    }
+                }
+            }
+        }
+        let mut done: HashSet<TermId> = HashSet::new();
+        while let Some(Reverse((cost, t, _via))) = queue.pop() {
+            // Only improving costs are pushed, so a stale entry costs more.
+            if done.contains(&t) || best.get(&t).is_some_and(|b| b.0 < cost) {
+                continue;
+            }
+            done.insert(t);
+            for &e in uses.get(&t).map(Vec::as_slice).unwrap_or(&[]) {
+                let edge = &mut edges[e];
+                edge.waiting -= 1;
+                if edge.waiting == 0 {
+                    let total = edge
+                        .inputs
+                        .iter()
+                        .fold(edge.own, |acc, i| add(acc, best[i].0));
+                    for &h in &edge.heads {
+                        if done.contains(&h) {
+                            continue;
+                        }
+                        let improves = best.get(&h).is_none_or(|(c, _)| total < *c);
+                        if improves {
+                            best.insert(h, (total, Some(e)));
+                            queue.push(Reverse((total, h, e)));
+                        }
+                    }
+                }
+            }
+        }
+        best.retain(|t, _| done.contains(t));
+        Derivations {
+            edges,
+            best,
+            initial,
+            args: args_of,
+            firings: sat.firings.clone(),
+        }
+    }
+
+    /// The cost of the cheapest derivation of `t`, if it has one.
+    pub fn cost(&self, t: TermId) -> Option<Cost> {
+        self.best.get(&t).map(|b| b.0)
+    }
+
+    /// The shortest attack deriving `goal`, if it is derivable.
+    pub fn attack(&self, program: &Program, goal: TermId) -> Option<Attack> {
+        self.best.get(&goal)?;
+        let mut steps = Vec::new();
+        let mut emitted_edges: HashSet<usize> = HashSet::new();
+        let mut have: HashSet<TermId> = self.initial.clone();
+        self.emit(program, goal, goal, &mut steps, &mut emitted_edges, &mut have);
+        let calls = steps
+            .iter()
+            .filter(|s| matches!(s, TraceStep::Apply { kind: RuleKind::Call, .. }))
+            .count();
+        Some(Attack { goal, steps, calls })
+    }
+
+    fn emit(
+        &self,
+        program: &Program,
+        goal: TermId,
+        t: TermId,
+        steps: &mut Vec<TraceStep>,
+        emitted: &mut HashSet<usize>,
+        have: &mut HashSet<TermId>,
+    ) {
+        if have.contains(&t) {
+            return;
+        }
+        let Some((_, Some(e))) = self.best.get(&t) else { return };
+        if !emitted.insert(*e) {
+            return;
+        }
+        let edge = &self.edges[*e];
+        let inputs = edge.inputs.clone();
+        for i in inputs {
+            self.emit(program, goal, i, steps, emitted, have);
+        }
+        match &edge.kind {
+            EdgeKind::Fire(f) => {
+                let firing = &self.firings[*f];
+                let rule = program.rule(firing.rule);
+                steps.push(TraceStep::Apply {
+                    rule: firing.rule,
+                    kind: rule.kind,
+                    args: self.args[*f].clone(),
+                    results: edge.heads.clone(),
+                    binding: firing.binding.clone(),
+                });
+                have.extend(edge.heads.iter().copied());
+            }
+            EdgeKind::Build(term) => {
+                let shown = *term == goal
+                    || edge
+                        .inputs
+                        .iter()
+                        .any(|c| !self.initial.contains(c) && !self.is_built(*c));
+                if shown {
+                    let from = build_children(&program.store, *term).unwrap_or_default();
+                    steps.push(TraceStep::Build { term: *term, from });
+                }
+                have.insert(*term);
+            }
+        }
+    }
+
+    fn is_built(&self, t: TermId) -> bool {
+        matches!(
+            self.best.get(&t),
+            Some((_, Some(e))) if matches!(self.edges[*e].kind, EdgeKind::Build(_))
+        )
+    }
+}
+
+/// The children of a term the attacker can build, if it can build it.
+fn build_children(store: &TermStore, t: TermId) -> Option<Vec<TermId>> {
+    match store.get(t) {
+        Term::App(c, args) if store.ctor(*c).public => Some(args.to_vec()),
+        Term::Xor(args) => Some(args.to_vec()),
+        Term::Zero => Some(Vec::new()),
+        _ => None,
+    }
+}

@@ -1,0 +1,390 @@
+//! Verdicts: what a saturation established about each secret, and what the
+//! verdict rests on.
+//!
+//! [`check_program`] runs the pipeline after lowering (plan, saturate,
+//! derive, replay) and returns a [`Report`]: plain data with every term
+//! already printed, so that it renders the same bytes whatever the
+//! interning order, and can be serialised or snapshotted as is.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::engine::{saturate, Bounds, CutKind, Limits, StopReason};
+use crate::plan::compile;
+use crate::program::{Program, RuleKind};
+use crate::replay::{replay, Replay};
+use crate::trace::{Derivations, TraceStep};
+
+/// The overall verdict on an API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Some secret is derivable.
+    Attack,
+    /// No secret is derivable in the fixpoint.
+    Secure,
+    /// A resource limit stopped saturation before a fixpoint, and no secret
+    /// was derivable by then.
+    Limit,
+}
+
+/// What a `Secure` verdict rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Proof {
+    /// No bound cut any rule instance: a proof within the Dolev-Yao model
+    /// and the fresh-value abstraction.
+    Proved,
+    /// Some bound cut rule instances: secure up to those bounds.
+    UpTo,
+}
+
+/// One bound that cut rule instances, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BoundReport {
+    /// The bound's flag name (`max-depth`, `input-depth`, `xor-width`,
+    /// `xor-span`).
+    pub bound: String,
+    /// Its value, when it has one.
+    pub value: Option<u64>,
+    /// The rules it cut, in program order.
+    pub rules: Vec<String>,
+    /// What was cut, in a sentence.
+    pub meaning: String,
+}
+
+/// One step of an attack, printed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    /// `call`, `deduction` or `build`.
+    pub kind: String,
+    /// The function or deduction called (`build` for building).
+    pub call: String,
+    /// The arguments.
+    pub args: Vec<String>,
+    /// The results.
+    pub result: Vec<String>,
+}
+
+/// How a replay went, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplayReport {
+    /// True when the attack works on the concrete model.
+    pub confirmed: bool,
+    /// In words.
+    pub detail: String,
+}
+
+/// What is known about one secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SecretReport {
+    /// The secret's label.
+    pub label: String,
+    /// The secret term.
+    pub term: String,
+    /// Derivable, not derivable, or unknown (`null`) when a limit stopped
+    /// saturation first.
+    pub derivable: Option<bool>,
+    /// API calls in the attack, when derivable.
+    pub calls: Option<usize>,
+    /// The attack's steps, when derivable.
+    pub trace: Vec<StepReport>,
+    /// The concrete replay of the attack, when derivable.
+    pub replay: Option<ReplayReport>,
+}
+
+/// The resource limit that stopped saturation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LimitReport {
+    /// `facts` or `time`.
+    pub limit: String,
+    /// Its value (facts, or milliseconds).
+    pub value: u64,
+}
+
+/// Size of the saturation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Terms in the knowledge set.
+    pub known: usize,
+    /// Rule instances that fired.
+    pub firings: usize,
+    /// API functions.
+    pub functions: usize,
+}
+
+/// The result of checking one API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The file checked.
+    pub file: String,
+    /// The API's name.
+    pub api: String,
+    /// The overall verdict.
+    pub verdict: Verdict,
+    /// For `secure`: proved, or up to bounds.
+    pub proof: Option<Proof>,
+    /// What the verdict rests on, in a sentence.
+    pub rests_on: String,
+    /// Bounds that cut rule instances.
+    pub bounds: Vec<BoundReport>,
+    /// The limit that stopped saturation, if one did.
+    pub limit: Option<LimitReport>,
+    /// Per secret.
+    pub secrets: Vec<SecretReport>,
+    /// Sizes.
+    pub stats: Stats,
+    /// The knowledge set, in canonical order (one printed term each).
+    #[serde(skip)]
+    pub knowledge: Vec<String>,
+    /// Saturation time (not printed in deterministic output).
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+/// Settings for a check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Bounds on what the attacker builds.
+    pub bounds: Bounds,
+    /// Resource limits.
+    pub limits: Limits,
+}
+
+/// Checks a lowered program: saturate, find the shortest attack on every
+/// derivable secret, replay it, and say what the verdict rests on.
+pub fn check_program(mut program: Program, settings: Settings) -> Report {
+    let attacker = program
+        .store
+        .names()
+        .find(|(_, n)| n.kind == crate::term::NameKind::Attacker)
+        .map(|(id, _)| id);
+    let attacker = match attacker {
+        Some(id) => program.store.name_term(id),
+        None => {
+            let id = program
+                .store
+                .declare_name("attacker", crate::term::NameKind::Attacker);
+            let t = program.store.name_term(id);
+            program.knowledge.push(t);
+            t
+        }
+    };
+    let plans = compile(&mut program, attacker);
+    let goals: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
+    let sat = saturate(&mut program, &plans, &goals, settings.bounds, settings.limits);
+    let derivations = Derivations::compute(&mut program, &sat, &goals);
+    let saturated = sat.stop == StopReason::Saturated;
+
+    let mut secrets = Vec::new();
+    for secret in program.secrets.clone() {
+        let derivable = sat.derivable.contains(&secret.term);
+        let term = program.store.show(secret.term);
+        let mut report = SecretReport {
+            label: secret.label.clone(),
+            term,
+            derivable: if derivable || saturated { Some(derivable) } else { None },
+            calls: None,
+            trace: Vec::new(),
+            replay: None,
+        };
+        if derivable {
+            if let Some(attack) = derivations.attack(&program, secret.term) {
+                report.calls = Some(attack.calls);
+                report.trace = attack
+                    .steps
+                    .iter()
+                    .map(|s| step_report(&program, s))
+                    .collect();
+                let outcome = replay(&mut program, &attack);
+                report.replay = Some(replay_report(&outcome));
+            }
+        }
+        secrets.push(report);
+    }
+
+    let any = secrets.iter().any(|s| s.derivable == Some(true));
+    let bounds = bound_reports(&program, &sat, settings.bounds);
+    let limit = match sat.stop {
+        StopReason::Saturated => None,
+        StopReason::FactLimit(n) => Some(LimitReport {
+            limit: "facts".into(),
+            value: n as u64,
+        }),
+        StopReason::TimeLimit(d) => Some(LimitReport {
+            limit: "time".into(),
+            value: d.as_millis() as u64,
+        }),
+    };
+    let (verdict, proof, rests_on) = if any {
+        (
+            Verdict::Attack,
+            None,
+            "a derivation of the secret from the attacker's knowledge with legal calls; \
+             each attack is replayed on a concrete model"
+                .to_string(),
+        )
+    } else if !saturated {
+        (
+            Verdict::Limit,
+            None,
+            "nothing: saturation stopped at a resource limit before a fixpoint; \
+             no secret was derivable by then"
+                .to_string(),
+        )
+    } else if bounds.is_empty() {
+        (
+            Verdict::Secure,
+            Some(Proof::Proved),
+            "the fixpoint holds no secret and no bound cut any rule instance: a proof for \
+             every attacker and any number of calls, within the Dolev-Yao model and the \
+             fresh-value abstraction"
+                .to_string(),
+        )
+    } else {
+        (
+            Verdict::Secure,
+            Some(Proof::UpTo),
+            "the fixpoint holds no secret, but the bounds listed cut rule instances: \
+             secure up to those bounds, not proved"
+                .to_string(),
+        )
+    };
+    let mut knowledge: Vec<String> = sat.known.iter().map(|t| program.store.show(*t)).collect();
+    knowledge.sort_by(|a, b| canonical(a).cmp(&canonical(b)));
+    knowledge.dedup();
+    Report {
+        file: program.file.clone(),
+        api: program.name.clone(),
+        verdict,
+        proof,
+        rests_on,
+        bounds,
+        limit,
+        secrets,
+        stats: Stats {
+            known: knowledge.len(),
+            firings: sat.firings.len(),
+            functions: program
+                .rules
+                .iter()
+                .filter(|r| r.kind == RuleKind::Call)
+                .count(),
+        },
+        knowledge,
+        elapsed: sat.elapsed,
+    }
+}
+
+/// Canonical order of printed terms: shorter first, then by text.
+fn canonical(s: &str) -> (usize, &str) {
+    (s.chars().count(), s)
+}
+
+fn step_report(program: &Program, step: &TraceStep) -> StepReport {
+    let show = |t: &crate::term::TermId| program.store.show(*t);
+    match step {
+        TraceStep::Apply {
+            rule,
+            kind,
+            args,
+            results,
+            ..
+        } => StepReport {
+            kind: match kind {
+                RuleKind::Call => "call".into(),
+                RuleKind::Deduction => "deduction".into(),
+            },
+            call: program.rule(*rule).name.clone(),
+            args: args.iter().map(show).collect(),
+            result: results.iter().map(show).collect(),
+        },
+        TraceStep::Build { term, from } => StepReport {
+            kind: "build".into(),
+            call: "build".into(),
+            args: from.iter().map(show).collect(),
+            result: vec![show(term)],
+        },
+    }
+}
+
+fn replay_report(r: &Replay) -> ReplayReport {
+    match r {
+        Replay::ConfirmedExact => ReplayReport {
+            confirmed: true,
+            detail: "confirmed: no abstraction is involved".into(),
+        },
+        Replay::Confirmed => ReplayReport {
+            confirmed: true,
+            detail: "confirmed on a concrete HSM with distinct fresh values".into(),
+        },
+        Replay::Failed { step, reason } => ReplayReport {
+            confirmed: false,
+            detail: format!(
+                "not confirmed: step {step} fails on a concrete HSM ({reason}); \
+                 the attack may be an artefact of the fresh-value abstraction"
+            ),
+        },
+    }
+}
+
+fn bound_reports(program: &Program, sat: &crate::engine::Saturation, b: Bounds) -> Vec<BoundReport> {
+    let kinds = [
+        CutKind::MaxDepth,
+        CutKind::InputChoice,
+        CutKind::XorChoice,
+        CutKind::XorSpan,
+    ];
+    let mut out = Vec::new();
+    for kind in kinds {
+        let cuts: Vec<_> = sat.cuts.iter().filter(|c| c.kind == kind).collect();
+        if cuts.is_empty() {
+            continue;
+        }
+        let rules: Vec<String> = cuts
+            .iter()
+            .filter_map(|c| c.rule)
+            .map(|r| program.rule(r).name.clone())
+            .collect();
+        let (bound, value, meaning) = match kind {
+            CutKind::MaxDepth => (
+                "max-depth",
+                Some(b.max_depth as u64),
+                format!("results deeper than {} were dropped", b.max_depth),
+            ),
+            CutKind::InputChoice => (
+                "input-depth",
+                Some(b.input_depth as u64),
+                format!(
+                    "inputs the attacker chooses freely were drawn only from terms it had \
+                     obtained, up to depth {}",
+                    b.input_depth
+                ),
+            ),
+            CutKind::XorChoice => (
+                "xor-width",
+                Some(b.xor_width as u64),
+                format!(
+                    "inputs under XOR were drawn only from obtained terms and XORs of at most {} \
+                     obtained names and XOR terms",
+                    b.xor_width
+                ),
+            ),
+            CutKind::XorSpan => (
+                "xor-span",
+                None,
+                "an XOR term lies in the span of what the attacker knows but was not \
+                 combined from it"
+                    .to_string(),
+            ),
+        };
+        out.push(BoundReport {
+            bound: bound.to_string(),
+            value,
+            rules,
+            meaning,
+        });
+    }
+    out
+}
