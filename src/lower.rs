@@ -1,0 +1,1314 @@
+//! Checking an API file into a [`Program`].
+//!
+//! The built-in rules (`rules/dolev_yao.yaml`, embedded) are read first,
+//! by the same code, then the user's file. Names, constructors, terms,
+//! rules, knowledge and secrets are resolved and interned into one
+//! [`TermStore`]; every mistake becomes a located [`Diagnostic`], and all
+//! of them are reported together.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::program::{Check, Program, Rule, RuleKind, Secret};
+use crate::spec::{self, RuleDecl, Spec};
+use crate::syntax::{self, CheckKind, SyntaxError, TermKind};
+use crate::term::{CtorId, NameId, NameKind, Term, TermId, TermStore};
+use crate::yaml::{self, Scalar};
+
+/// The file name the built-in rules are reported under.
+pub const BUILTIN_FILE: &str = "rules/dolev_yao.yaml";
+/// The built-in rules, embedded at build time.
+pub const BUILTIN_RULES: &str = include_str!("../rules/dolev_yao.yaml");
+/// The language versions this build reads.
+pub const VERSIONS: &[&str] = &["1"];
+/// The largest arity of a user constructor.
+pub const MAX_ARITY: i128 = 16;
+
+/// A checked API file.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The program the engine runs.
+    pub program: Program,
+    /// Warnings: accepted, but probably not what was meant.
+    pub warnings: Vec<Diagnostic>,
+    /// The file's text, for rendering diagnostics.
+    pub source: String,
+}
+
+/// Reads and checks an API file. An unreadable file is a diagnostic too.
+pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(src) => load_source(&file, &src),
+        Err(e) => {
+            let (message, help) = if e.kind() == std::io::ErrorKind::InvalidData {
+                (
+                    "cannot read the file: it is not UTF-8 text".to_string(),
+                    "save the API file as UTF-8",
+                )
+            } else {
+                (
+                    format!("cannot read the file: {e}"),
+                    "check the path and the file's permissions",
+                )
+            };
+            Err(vec![
+                Diagnostic::error(&file, Span::new(1, 1, 1), message).with_help(help)
+            ])
+        }
+    }
+}
+
+/// Checks an API file given as text; `file` names it in diagnostics.
+pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    let mut lw = Lowerer::new();
+    match yaml::parse(BUILTIN_FILE, BUILTIN_RULES) {
+        Ok(node) => {
+            let (spec, diags) = spec::read(BUILTIN_FILE, &node);
+            lw.diags.extend(diags);
+            lw.unit(BUILTIN_FILE, true, &spec);
+        }
+        Err(diags) => lw.diags.extend(diags),
+    }
+    let spec = match yaml::parse(file, src) {
+        Ok(node) => {
+            let (spec, diags) = spec::read(file, &node);
+            lw.diags.extend(diags);
+            spec
+        }
+        Err(diags) => {
+            lw.diags.extend(diags);
+            return Err(sorted(lw.diags));
+        }
+    };
+    lw.unit(file, false, &spec);
+    lw.finish(file, &spec, src)
+}
+
+/// Diagnostics in file and position order.
+fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by(|a, b| (&a.file, a.span).cmp(&(&b.file, b.span)));
+    diags
+}
+
+/// A declared name.
+#[derive(Clone, Debug)]
+struct NameDecl {
+    id: NameId,
+    kind: NameKind,
+    span: Span,
+}
+
+/// A declared constructor (tuples excluded).
+#[derive(Clone, Debug)]
+struct CtorDecl {
+    id: CtorId,
+    arity: usize,
+    public: bool,
+    builtin: bool,
+    span: Span,
+}
+
+/// Where a rule name was first used.
+#[derive(Clone, Debug)]
+struct RuleSite {
+    file: String,
+    span: Span,
+    function: bool,
+}
+
+/// How identifiers in a term are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Knowledge and secrets: names only.
+    Ground,
+    /// A rule's input: unknown identifiers are variables.
+    Input,
+    /// A rule's check: variables must be bound by inputs.
+    Check,
+    /// A rule's output: variables must be bound by inputs.
+    Output,
+}
+
+/// The variables and fresh names of the rule being lowered.
+#[derive(Debug, Default)]
+struct RuleScope {
+    deduction: bool,
+    /// Variable names, indexed by number.
+    vars: Vec<String>,
+    index: HashMap<String, u32>,
+    /// Occurrences and first position of each named variable.
+    uses: Vec<(u32, Span)>,
+    wildcards: u32,
+    fresh: Vec<NameId>,
+    /// True when an input or a field could not be read: unbound-variable
+    /// errors may then only be consequences, and are not reported.
+    incomplete: bool,
+    /// Entries of `fresh` already reported as undeclared.
+    bad_fresh: HashSet<String>,
+}
+
+/// The state of lowering: one store, all declarations, all rules.
+struct Lowerer {
+    store: TermStore,
+    diags: Vec<Diagnostic>,
+    /// The file being lowered.
+    file: String,
+    builtin: bool,
+    /// Names of the file being lowered, and their declaration order.
+    names: HashMap<String, NameDecl>,
+    name_order: Vec<String>,
+    ctors: HashMap<String, CtorDecl>,
+    ctor_order: Vec<String>,
+    rule_sites: HashMap<String, RuleSite>,
+    tuple_arities: BTreeSet<usize>,
+    uses_xor: bool,
+    fresh_owner: HashMap<NameId, (String, Span)>,
+    calls: Vec<Rule>,
+    deductions: Vec<Rule>,
+    knowledge: Vec<TermId>,
+    secrets: Vec<Secret>,
+}
+
+/// How a name kind is called in messages.
+fn kind_word(kind: NameKind) -> &'static str {
+    match kind {
+        NameKind::Public => "public",
+        NameKind::Tag => "a tag",
+        NameKind::Secret => "secret",
+        NameKind::Attacker => "an attacker name",
+        NameKind::Fresh => "fresh",
+    }
+}
+
+/// `f(x1, x2)` for a constructor of arity n, for help texts.
+fn application_example(name: &str, arity: usize) -> String {
+    let args: Vec<String> = (1..=arity).map(|i| format!("x{i}")).collect();
+    format!("{name}({})", args.join(", "))
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+impl Lowerer {
+    fn new() -> Self {
+        Lowerer {
+            store: TermStore::new(),
+            diags: Vec::new(),
+            file: String::new(),
+            builtin: false,
+            names: HashMap::new(),
+            name_order: Vec::new(),
+            ctors: HashMap::new(),
+            ctor_order: Vec::new(),
+            rule_sites: HashMap::new(),
+            tuple_arities: BTreeSet::new(),
+            uses_xor: false,
+            fresh_owner: HashMap::new(),
+            calls: Vec::new(),
+            deductions: Vec::new(),
+            knowledge: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::error(&self.file, span, message).with_help(help));
+    }
+
+    fn warning(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        if !self.builtin {
+            self.diags
+                .push(Diagnostic::warning(&self.file, span, message).with_help(help));
+        }
+    }
+
+    fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Lowers one file's declarations into the shared state.
+    fn unit(&mut self, file: &str, builtin: bool, spec: &Spec) {
+        self.file = file.to_string();
+        self.builtin = builtin;
+        self.names.clear();
+        self.name_order.clear();
+        self.version(spec);
+        self.declare_names(spec);
+        self.declare_ctors(spec);
+        for k in &spec.knowledge {
+            if let Some(t) = self.ground(k) {
+                self.knowledge.push(t);
+            }
+        }
+        for f in &spec.functions {
+            if let Some(rule) = self.rule(f, RuleKind::Call) {
+                self.calls.push(rule);
+            }
+        }
+        for d in &spec.deductions {
+            if let Some(rule) = self.rule(d, RuleKind::Deduction) {
+                self.deductions.push(rule);
+            }
+        }
+        if !builtin {
+            self.unused_fresh(spec);
+            self.lower_secrets(spec);
+        }
+    }
+
+    fn version(&mut self, spec: &Spec) {
+        let Some(v) = &spec.apisat else { return };
+        if !VERSIONS.contains(&v.text.trim()) {
+            self.error(
+                v.span,
+                format!("unsupported language version `{}`", v.text),
+                format!(
+                    "this apisat reads version {}: write `apisat: 1`, or leave the field out",
+                    VERSIONS.join(", ")
+                ),
+            );
+        }
+    }
+
+    // ----- declarations ------------------------------------------------
+
+    /// Checks that `s` may name a name or constructor; reports why not.
+    fn valid_symbol(&mut self, s: &Scalar, what: &str) -> bool {
+        let text = s.text.as_str();
+        let problem = match text {
+            "_" => Some(format!("`_` is the wildcard and cannot be a {what}")),
+            "0" => Some(format!(
+                "`0` is the built-in zero constant and cannot be a {what}"
+            )),
+            "xor" => Some(format!("`xor` is the XOR operator and cannot be a {what}")),
+            _ if !syntax::is_identifier(text) => Some(format!("`{text}` is not a valid {what}")),
+            _ => None,
+        };
+        match problem {
+            Some(message) => {
+                self.error(
+                    s.span,
+                    message,
+                    format!("a {what} is letters, digits and `_`, starting with a letter or `_`, e.g. `K_1`"),
+                );
+                false
+            }
+            None => true,
+        }
+    }
+
+    fn declare_names(&mut self, spec: &Spec) {
+        for group in &spec.names {
+            for s in &group.names {
+                self.declare_name(s, group.kind);
+            }
+        }
+        let has_attacker = self.names.values().any(|n| n.kind == NameKind::Attacker);
+        if !self.builtin && !has_attacker {
+            let mut text = "attacker".to_string();
+            let mut i = 1;
+            while self.names.contains_key(&text) || self.store.find_name(&text).is_some() {
+                text = format!("attacker{i}");
+                i += 1;
+            }
+            let id = self.store.declare_name(&text, NameKind::Attacker);
+            let decl = NameDecl {
+                id,
+                kind: NameKind::Attacker,
+                span: Span::new(1, 1, 1),
+            };
+            self.names.insert(text.clone(), decl);
+            self.name_order.push(text);
+        }
+    }
+
+    fn declare_name(&mut self, s: &Scalar, kind: NameKind) {
+        if !self.valid_symbol(s, "name") {
+            return;
+        }
+        let text = s.text.clone();
+        if let Some(first) = self.names.get(&text).cloned() {
+            let message = if first.kind == kind {
+                format!(
+                    "name `{text}` is declared twice; the first declaration is at line {}",
+                    first.span.line
+                )
+            } else {
+                format!(
+                    "name `{text}` is declared {} here and {} at line {}",
+                    kind_word(kind),
+                    kind_word(first.kind),
+                    first.span.line
+                )
+            };
+            self.error(
+                s.span,
+                message,
+                "a name has exactly one kind: keep one declaration",
+            );
+            return;
+        }
+        if let Some(c) = self.ctors.get(&text) {
+            let at = if c.builtin {
+                "a built-in constructor".to_string()
+            } else {
+                format!("a constructor declared at line {}", c.span.line)
+            };
+            self.error(
+                s.span,
+                format!("`{text}` is {at} and cannot also be a name"),
+                format!("rename the name, e.g. `{text}_1`"),
+            );
+            return;
+        }
+        if self.store.find_name(&text).is_some() {
+            self.error(
+                s.span,
+                format!("`{text}` is a name of the built-in rules"),
+                format!("rename it, e.g. `{text}_1`"),
+            );
+            return;
+        }
+        let id = self.store.declare_name(&text, kind);
+        self.names.insert(
+            text.clone(),
+            NameDecl {
+                id,
+                kind,
+                span: s.span,
+            },
+        );
+        self.name_order.push(text);
+    }
+
+    fn declare_ctors(&mut self, spec: &Spec) {
+        for c in &spec.constructors {
+            let ok = self.valid_symbol(&c.name, "constructor name");
+            let text = c.name.text.clone();
+            if ok
+                && text.starts_with("tuple")
+                && text[5..].chars().all(|ch| ch.is_ascii_digit())
+                && text.len() > 5
+            {
+                self.error(
+                    c.name.span,
+                    format!("`{text}` is reserved for tuples"),
+                    "write tuples as `(a, b)`; give your constructor another name",
+                );
+                continue;
+            }
+            if ok {
+                if let Some(first) = self.ctors.get(&text) {
+                    let (message, help) = if first.builtin && !self.builtin {
+                        (
+                            format!("`{text}` is a built-in constructor"),
+                            format!("the built-in `{text}` takes {}; use it as it is, or name yours differently", plural(first.arity, "argument")),
+                        )
+                    } else {
+                        (
+                            format!("constructor `{text}` is declared twice; the first declaration is at line {}", first.span.line),
+                            "keep one declaration".to_string(),
+                        )
+                    };
+                    self.error(c.name.span, message, help);
+                    continue;
+                }
+                if let Some(n) = self.names.get(&text) {
+                    let line = n.span.line;
+                    self.error(
+                        c.name.span,
+                        format!("`{text}` is already declared as a name at line {line}"),
+                        format!("a constructor and a name cannot share a name; rename one, e.g. `{text}_f`"),
+                    );
+                    continue;
+                }
+            }
+            let arity = c.arity.value;
+            if !(1..=MAX_ARITY).contains(&arity) {
+                self.error(
+                    c.arity.span,
+                    format!("arity {arity} is out of range"),
+                    format!("a constructor takes from 1 to {MAX_ARITY} arguments; group more as a tuple `(a, b, ...)`"),
+                );
+                continue;
+            }
+            if !ok {
+                continue;
+            }
+            let arity = arity as usize;
+            let id = self.store.declare_ctor(&text, arity, !c.private);
+            let decl = CtorDecl {
+                id,
+                arity,
+                public: !c.private,
+                builtin: self.builtin,
+                span: c.name.span,
+            };
+            self.ctors.insert(text.clone(), decl);
+            self.ctor_order.push(text);
+        }
+    }
+
+    // ----- terms -------------------------------------------------------
+
+    fn syntax_error(&mut self, s: &Scalar, e: SyntaxError) {
+        let span = s.token_span(e.offset, e.len);
+        let mut d = Diagnostic::error(&self.file, span, e.message);
+        if let Some(h) = e.help {
+            d = d.with_help(h);
+        }
+        self.diags.push(d);
+    }
+
+    /// A ground term (knowledge, secret).
+    fn ground(&mut self, s: &Scalar) -> Option<TermId> {
+        match syntax::parse_term(&s.text) {
+            Ok(ast) => {
+                let mut scope = RuleScope::default();
+                self.term(s, &ast, Mode::Ground, &mut scope)
+            }
+            Err(e) => {
+                self.syntax_error(s, e);
+                None
+            }
+        }
+    }
+
+    /// Lowers a parsed term; reports every mistake in it.
+    fn term(
+        &mut self,
+        s: &Scalar,
+        t: &syntax::Term,
+        mode: Mode,
+        scope: &mut RuleScope,
+    ) -> Option<TermId> {
+        let span = s.token_span(t.offset, t.len);
+        match &t.kind {
+            TermKind::Ident(w) => self.ident(w, span, mode, scope),
+            TermKind::Wildcard => {
+                if mode == Mode::Input {
+                    scope.wildcards += 1;
+                    let n = scope.vars.len() as u32;
+                    scope.vars.push(format!("_{}", scope.wildcards));
+                    return Some(self.store.var(n));
+                }
+                let help = match mode {
+                    Mode::Ground => "knowledge and secrets are ground terms: write a name or a term",
+                    _ => "`_` matches anything, but only in inputs; here, name the value with a variable bound in an input",
+                };
+                let place = match mode {
+                    Mode::Ground => "a ground term",
+                    Mode::Check => "a check",
+                    _ => "an output",
+                };
+                self.error(span, format!("`_` cannot appear in {place}"), help);
+                None
+            }
+            TermKind::Zero => {
+                self.uses_xor = true;
+                Some(self.store.zero())
+            }
+            TermKind::Xor(ops) => {
+                self.uses_xor = true;
+                let ids: Vec<Option<TermId>> =
+                    ops.iter().map(|o| self.term(s, o, mode, scope)).collect();
+                let ids: Option<Vec<TermId>> = ids.into_iter().collect();
+                Some(self.store.xor(&ids?))
+            }
+            TermKind::Tuple(items) => {
+                let ids: Vec<Option<TermId>> =
+                    items.iter().map(|i| self.term(s, i, mode, scope)).collect();
+                let ids: Option<Vec<TermId>> = ids.into_iter().collect();
+                let ids = ids?;
+                self.tuple_arities.insert(ids.len());
+                let ctor = self.store.tuple_ctor(ids.len());
+                Some(self.store.app(ctor, &ids))
+            }
+            TermKind::Enc(fields, key) => {
+                let f: Vec<Option<TermId>> = fields
+                    .iter()
+                    .map(|i| self.term(s, i, mode, scope))
+                    .collect();
+                let k = self.term(s, key, mode, scope);
+                let f: Option<Vec<TermId>> = f.into_iter().collect();
+                let (f, k) = (f?, k?);
+                let Some(senc) = self.ctors.get("senc").map(|c| c.id) else {
+                    self.error(
+                        span,
+                        "`{m}k` needs the built-in constructor `senc`, which is not declared",
+                        "this is a bug in the built-in rules",
+                    );
+                    return None;
+                };
+                let plain = if f.len() == 1 {
+                    f[0]
+                } else {
+                    self.tuple_arities.insert(f.len());
+                    let ctor = self.store.tuple_ctor(f.len());
+                    self.store.app(ctor, &f)
+                };
+                Some(self.store.app(senc, &[plain, k]))
+            }
+            TermKind::App(f, args) => {
+                let name_span = s.token_span(t.offset, f.chars().count());
+                let ids: Vec<Option<TermId>> =
+                    args.iter().map(|a| self.term(s, a, mode, scope)).collect();
+                let Some(ctor) = self.ctors.get(f).cloned() else {
+                    let known = self.ctor_order.join(", ");
+                    let help = match spec::suggest(f, self.ctor_order.iter().map(String::as_str)) {
+                        Some(c) => format!("did you mean `{c}`? the constructors are: {known}"),
+                        None => format!(
+                            "the constructors are: {known}; declare your own under `constructors`"
+                        ),
+                    };
+                    let message = if self.names.contains_key(f) {
+                        format!("`{f}` is a name, not a constructor: it cannot be applied")
+                    } else {
+                        format!("unknown constructor `{f}`")
+                    };
+                    self.error(name_span, message, help);
+                    return None;
+                };
+                if ctor.arity != args.len() {
+                    self.error(
+                        name_span,
+                        format!(
+                            "`{f}` takes {}, found {}",
+                            plural(ctor.arity, "argument"),
+                            args.len()
+                        ),
+                        if args.len() > ctor.arity {
+                            format!(
+                                "write `{}`; group several values as one tuple argument `(a, b)`",
+                                application_example(f, ctor.arity)
+                            )
+                        } else {
+                            format!("write `{}`", application_example(f, ctor.arity))
+                        },
+                    );
+                    return None;
+                }
+                if scope.deduction && !ctor.public {
+                    match mode {
+                        Mode::Output => self.error(
+                            name_span,
+                            "the attacker cannot build a private constructor",
+                            format!("`{f}` is declared `private: true`: only the HSM's functions build it; remove this output, or make `{f}` public"),
+                        ),
+                        Mode::Input => self.error(
+                            name_span,
+                            "the attacker cannot take a private constructor apart",
+                            format!("`{f}` is declared `private: true`: only the HSM's functions open it; move this rule under `functions`, or make `{f}` public"),
+                        ),
+                        _ => {}
+                    }
+                }
+                let ids: Option<Vec<TermId>> = ids.into_iter().collect();
+                Some(self.store.app(ctor.id, &ids?))
+            }
+        }
+    }
+
+    /// Resolves an identifier: a name, else (by mode) a variable.
+    fn ident(&mut self, w: &str, span: Span, mode: Mode, scope: &mut RuleScope) -> Option<TermId> {
+        if let Some(decl) = self.names.get(w).cloned() {
+            if mode == Mode::Output
+                && decl.kind == NameKind::Fresh
+                && !scope.fresh.contains(&decl.id)
+            {
+                let help = if scope.deduction {
+                    "a deduction generates nothing; only a function's `fresh` values are new"
+                        .to_string()
+                } else {
+                    match self.fresh_owner.get(&decl.id) {
+                        Some((owner, _)) => format!("`{w}` is generated by `{owner}`; declare another fresh name for this function, or take the value from an input"),
+                        None => format!("list `{w}` under this function's `fresh`"),
+                    }
+                };
+                self.error(
+                    span,
+                    format!(
+                        "fresh name `{w}` is not generated by this {}",
+                        if scope.deduction {
+                            "deduction"
+                        } else {
+                            "function"
+                        }
+                    ),
+                    help,
+                );
+                return None;
+            }
+            return Some(self.store.name_term(decl.id));
+        }
+        if let Some(c) = self.ctors.get(w) {
+            let example = application_example(w, c.arity);
+            self.error(
+                span,
+                format!("`{w}` is a constructor, not a name"),
+                format!("apply it to its arguments: `{example}`"),
+            );
+            return None;
+        }
+        match mode {
+            Mode::Ground => {
+                let help = match spec::suggest(w, self.name_order.iter().map(String::as_str)) {
+                    Some(n) => format!("did you mean `{n}`? otherwise declare `{w}` under `names`"),
+                    None => format!(
+                        "declare `{w}` under `names` (public, tags, secret, fresh or attacker)"
+                    ),
+                };
+                self.error(span, format!("unknown name `{w}`"), help);
+                None
+            }
+            Mode::Input => {
+                let n = match scope.index.get(w) {
+                    Some(&n) => {
+                        scope.uses[n as usize].0 += 1;
+                        n
+                    }
+                    None => {
+                        let n = scope.vars.len() as u32;
+                        scope.vars.push(w.to_string());
+                        scope.index.insert(w.to_string(), n);
+                        scope.uses.resize(scope.vars.len(), (0, span));
+                        scope.uses[n as usize] = (1, span);
+                        n
+                    }
+                };
+                Some(self.store.var(n))
+            }
+            Mode::Check | Mode::Output => {
+                if let Some(&n) = scope.index.get(w) {
+                    scope.uses[n as usize].0 += 1;
+                    return Some(self.store.var(n));
+                }
+                if !scope.incomplete && !scope.bad_fresh.contains(w) {
+                    let place = if mode == Mode::Check {
+                        "check"
+                    } else {
+                        "output"
+                    };
+                    let bound: Vec<&str> = scope.index.keys().map(String::as_str).collect();
+                    let mut candidates: Vec<&str> =
+                        self.name_order.iter().map(String::as_str).collect();
+                    let mut bound_sorted = bound.clone();
+                    bound_sorted.sort_unstable();
+                    candidates.extend(bound_sorted);
+                    let hint = match spec::suggest(w, candidates) {
+                        Some(c) => format!("did you mean `{c}`? otherwise "),
+                        None => String::new(),
+                    };
+                    let fresh = if mode == Mode::Output && !scope.deduction {
+                        ", or, if the HSM generates it, declare it under `names.fresh` and list it under this function's `fresh`".to_string()
+                    } else {
+                        String::new()
+                    };
+                    self.error(
+                        span,
+                        format!("variable `{w}` in {place} is bound by no input"),
+                        format!("{hint}bind `{w}` in an input, or declare it as a name under `names`{fresh}"),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    // ----- rules -------------------------------------------------------
+
+    fn rule(&mut self, decl: &RuleDecl, kind: RuleKind) -> Option<Rule> {
+        let errors = self.error_count();
+        let what = if kind == RuleKind::Call {
+            "function"
+        } else {
+            "deduction"
+        };
+        let name = decl.name.text.trim().to_string();
+        if name.is_empty() {
+            self.error(
+                decl.name.span,
+                format!("the {what}'s name is empty"),
+                "write a name unique in the file",
+            );
+        } else if let Some(first) = self.rule_sites.get(&name).cloned() {
+            let first_what = if first.function {
+                "function"
+            } else {
+                "deduction"
+            };
+            let message = if first.file == self.file {
+                format!(
+                    "duplicate name `{name}`: a {first_what} of that name is defined at line {}",
+                    first.span.line
+                )
+            } else {
+                format!(
+                    "`{name}` is already the name of a built-in {first_what} ({}:{})",
+                    first.file, first.span.line
+                )
+            };
+            self.error(
+                decl.name.span,
+                message,
+                "give every function and deduction its own name",
+            );
+        } else {
+            let site = RuleSite {
+                file: self.file.clone(),
+                span: decl.name.span,
+                function: kind == RuleKind::Call,
+            };
+            self.rule_sites.insert(name.clone(), site);
+        }
+        let mut scope = RuleScope {
+            deduction: kind == RuleKind::Deduction,
+            incomplete: !decl.intact,
+            ..RuleScope::default()
+        };
+        self.fresh(decl, &name, &mut scope);
+        let mut inputs = Vec::new();
+        for s in &decl.inputs {
+            match syntax::parse_term(&s.text) {
+                Ok(ast) => match self.term(s, &ast, Mode::Input, &mut scope) {
+                    Some(t) => inputs.push(t),
+                    None => scope.incomplete = true,
+                },
+                Err(e) => {
+                    self.syntax_error(s, e);
+                    scope.incomplete = true;
+                }
+            }
+        }
+        let mut checks = Vec::new();
+        for s in &decl.checks {
+            if let Some(c) = self.check(s, &mut scope) {
+                checks.push(c);
+            }
+        }
+        let mut outputs = Vec::new();
+        for s in &decl.outputs {
+            match syntax::parse_term(&s.text) {
+                Ok(ast) => outputs.extend(self.term(s, &ast, Mode::Output, &mut scope)),
+                Err(e) => self.syntax_error(s, e),
+            }
+        }
+        if decl.outputs.is_empty() && decl.intact {
+            self.error(
+                decl.name.span,
+                format!("{what} `{name}` has no outputs"),
+                format!("list what the {what} returns under `outputs`"),
+            );
+        }
+        if self.error_count() > errors {
+            return None;
+        }
+        self.single_uses(&scope);
+        Some(Rule {
+            name,
+            kind,
+            inputs,
+            checks,
+            outputs,
+            var_names: scope.vars,
+            fresh: scope.fresh,
+            span: decl.name.span,
+        })
+    }
+
+    fn fresh(&mut self, decl: &RuleDecl, function: &str, scope: &mut RuleScope) {
+        for s in &decl.fresh {
+            let w = s.text.as_str();
+            let Some(name) = self.names.get(w).cloned() else {
+                let help = match spec::suggest(w, self.name_order.iter().map(String::as_str)) {
+                    Some(n) => {
+                        format!("did you mean `{n}`? otherwise add `{w}` under `names: fresh:`")
+                    }
+                    None => format!("add it under `names`, e.g. `fresh: [{w}]`"),
+                };
+                self.error(
+                    s.span,
+                    format!("`{w}` is not declared under `names.fresh`"),
+                    help,
+                );
+                scope.bad_fresh.insert(w.to_string());
+                continue;
+            };
+            if name.kind != NameKind::Fresh {
+                self.error(
+                    s.span,
+                    format!(
+                        "`{w}` is {} (line {}), not a fresh name",
+                        kind_word(name.kind),
+                        name.span.line
+                    ),
+                    "a function's `fresh` lists names declared under `names.fresh`",
+                );
+                continue;
+            }
+            if scope.fresh.contains(&name.id) {
+                self.error(
+                    s.span,
+                    format!("`{w}` is listed twice in `fresh`"),
+                    "list it once",
+                );
+                continue;
+            }
+            if let Some((owner, _)) = self.fresh_owner.get(&name.id) {
+                let owner = owner.clone();
+                self.error(
+                    s.span,
+                    format!("fresh name `{w}` is already generated by function `{owner}`"),
+                    "a fresh name stands for the values one function generates: declare another fresh name for this function",
+                );
+                scope.fresh.push(name.id);
+                continue;
+            }
+            self.fresh_owner
+                .insert(name.id, (function.to_string(), s.span));
+            scope.fresh.push(name.id);
+        }
+    }
+
+    fn check(&mut self, s: &Scalar, scope: &mut RuleScope) -> Option<Check> {
+        let c = match syntax::parse_check(&s.text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.syntax_error(s, e);
+                return None;
+            }
+        };
+        match &c.kind {
+            CheckKind::Equal(a, b) | CheckKind::NotEqual(a, b) => {
+                let a = self.term(s, a, Mode::Check, scope);
+                let b = self.term(s, b, Mode::Check, scope);
+                let (a, b) = (a?, b?);
+                Some(if matches!(c.kind, CheckKind::Equal(..)) {
+                    Check::Equal(a, b)
+                } else {
+                    Check::NotEqual(a, b)
+                })
+            }
+            CheckKind::OneOf(t, items) => {
+                let t = self.term(s, t, Mode::Check, scope);
+                let items: Vec<Option<TermId>> = items
+                    .iter()
+                    .map(|i| self.term(s, i, Mode::Check, scope))
+                    .collect();
+                let items: Option<Vec<TermId>> = items.into_iter().collect();
+                Some(Check::OneOf(t?, items?))
+            }
+        }
+    }
+
+    /// Warns about named variables used once in a rule.
+    fn single_uses(&mut self, scope: &RuleScope) {
+        for (n, (count, span)) in scope.uses.iter().enumerate() {
+            let name = &scope.vars[n];
+            if *count != 1 || name.starts_with('_') {
+                continue;
+            }
+            let help = match spec::suggest(name, self.name_order.iter().map(String::as_str)) {
+                Some(c) => format!("did you mean the name `{c}`?"),
+                None => format!("a variable matches any value; if `{name}` is meant to be a constant, declare it under `names`"),
+            };
+            self.warning(
+                *span,
+                format!("variable `{name}` occurs once; use `_` if any value will do"),
+                help,
+            );
+        }
+    }
+
+    fn unused_fresh(&mut self, spec: &Spec) {
+        for group in spec.names.iter().filter(|g| g.kind == NameKind::Fresh) {
+            for s in &group.names {
+                let generated = self.names.get(&s.text).is_some_and(|d| {
+                    d.kind != NameKind::Fresh || self.fresh_owner.contains_key(&d.id)
+                });
+                if !generated && self.names.contains_key(&s.text) {
+                    self.warning(
+                        s.span,
+                        format!("fresh name `{}` is generated by no function", s.text),
+                        "list it under the `fresh` of the function that generates it",
+                    );
+                }
+            }
+        }
+    }
+
+    // ----- secrets and the program ---------------------------------------
+
+    fn lower_secrets(&mut self, spec: &Spec) {
+        match &spec.secrets {
+            Some(list) => {
+                for decl in list {
+                    let Some(term) = self.ground(&decl.term) else {
+                        continue;
+                    };
+                    let label = match &decl.label {
+                        Some(l) => l.text.trim().to_string(),
+                        None => decl.term.text.trim().to_string(),
+                    };
+                    self.public_secret(term, decl.term.span);
+                    self.secrets.push(Secret {
+                        label,
+                        term,
+                        span: decl.span,
+                    });
+                }
+            }
+            None => {
+                for text in self.name_order.clone() {
+                    let Some(decl) = self.names.get(&text).cloned() else {
+                        continue;
+                    };
+                    if decl.kind == NameKind::Secret {
+                        let term = self.store.name_term(decl.id);
+                        self.secrets.push(Secret {
+                            label: text,
+                            term,
+                            span: decl.span,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Warns when a secret is known from the start.
+    fn public_secret(&mut self, term: TermId, span: Span) {
+        let known = match self.store.get(term) {
+            Term::Name(n) => self.store.name(*n).kind.is_public(),
+            Term::Zero => true,
+            _ => false,
+        };
+        if known {
+            self.warning(
+                span,
+                format!(
+                    "secret `{}` is public: the attacker knows it from the start",
+                    self.store.show(term)
+                ),
+                "remove it from `secrets`, or declare it under `names: secret:`",
+            );
+        }
+    }
+
+    /// Adds tuple projections, assembles the program, or returns every
+    /// error.
+    fn finish(mut self, file: &str, spec: &Spec, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+        if self.error_count() > 0 {
+            return Err(sorted(self.diags));
+        }
+        for n in self.tuple_arities.clone() {
+            let rule = self.split_rule(n);
+            self.deductions.push(rule);
+        }
+        let mut seen = HashSet::new();
+        let mut knowledge = Vec::new();
+        let public: Vec<NameId> = self
+            .store
+            .names()
+            .filter(|(_, n)| n.kind.is_public())
+            .map(|(id, _)| id)
+            .collect();
+        let mut initial = self.knowledge.clone();
+        initial.extend(public.into_iter().map(|id| self.store.name_term(id)));
+        if self.uses_xor {
+            initial.push(self.store.zero());
+        }
+        for t in initial {
+            if seen.insert(t) {
+                knowledge.push(t);
+            }
+        }
+        let name = spec
+            .name
+            .as_ref()
+            .map(|n| n.text.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| {
+                Path::new(file)
+                    .file_stem()
+                    .map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned())
+            });
+        let mut rules = self.calls;
+        rules.extend(self.deductions);
+        let program = Program {
+            name,
+            file: file.to_string(),
+            store: self.store,
+            rules,
+            knowledge,
+            secrets: self.secrets,
+            uses_xor: self.uses_xor,
+        };
+        Ok(Loaded {
+            program,
+            warnings: sorted(self.diags),
+            source: src.to_string(),
+        })
+    }
+
+    /// The projection deduction `(x1, ..., xn) |- x1, ..., xn`.
+    fn split_rule(&mut self, n: usize) -> Rule {
+        let mut name = if n == 2 {
+            "split".to_string()
+        } else {
+            format!("split{n}")
+        };
+        while self.rule_sites.contains_key(&name) {
+            name.push('_');
+        }
+        self.rule_sites.insert(
+            name.clone(),
+            RuleSite {
+                file: BUILTIN_FILE.to_string(),
+                span: Span::default(),
+                function: false,
+            },
+        );
+        let vars: Vec<TermId> = (0..n as u32).map(|i| self.store.var(i)).collect();
+        let ctor = self.store.tuple_ctor(n);
+        let tuple = self.store.app(ctor, &vars);
+        Rule {
+            name,
+            kind: RuleKind::Deduction,
+            inputs: vec![tuple],
+            checks: Vec::new(),
+            outputs: vars,
+            var_names: (1..=n).map(|i| format!("x{i}")).collect(),
+            fresh: Vec::new(),
+            span: Span::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(src: &str) -> Loaded {
+        match load_source("t.yaml", src) {
+            Ok(l) => l,
+            Err(d) => panic!("{}", crate::diagnostic::render_all(&d, Some(src))),
+        }
+    }
+
+    fn errors(src: &str) -> Vec<Diagnostic> {
+        match load_source("t.yaml", src) {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d.into_iter().filter(|d| d.is_error()).collect(),
+        }
+    }
+
+    fn rule<'a>(p: &'a Program, name: &str) -> &'a Rule {
+        p.rules.iter().find(|r| r.name == name).expect("rule")
+    }
+
+    #[test]
+    fn builtin_rules_lower_cleanly() {
+        let loaded = load("");
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let p = &loaded.program;
+        for (name, arity) in [
+            ("senc", 2),
+            ("aenc", 2),
+            ("pk", 1),
+            ("sign", 2),
+            ("h", 1),
+            ("mac", 2),
+        ] {
+            let id = p.store.find_ctor(name).expect("ctor");
+            assert_eq!(p.store.ctor(id).arity, arity);
+            assert!(p.store.ctor(id).public);
+        }
+        let decrypt = rule(p, "decrypt");
+        assert_eq!(decrypt.kind, RuleKind::Deduction);
+        assert_eq!(decrypt.var_names, vec!["m", "k"]);
+        assert_eq!(
+            p.store.display(decrypt.inputs[0], &decrypt.var_names),
+            "senc(m, k)"
+        );
+        assert!(p.rules.iter().any(|r| r.name == "decrypt-asym"));
+        assert!(p.rules.iter().any(|r| r.name == "read-signed"));
+        assert_eq!(p.name, "t");
+        let attacker = p.store.find_name("attacker").expect("default attacker");
+        assert_eq!(p.store.name(attacker).kind, NameKind::Attacker);
+        assert!(!p.uses_xor);
+    }
+
+    const VSM: &str = r#"
+name: VSM type confusion
+names:
+  public: [PAN]
+  secret: [MK, TCMK, P, TMK1]
+knowledge: ["{P}MK", "{TMK1}MK"]
+functions:
+  - name: EncryptCommsKey
+    inputs: [k]
+    outputs: ["{k}TCMK"]
+  - name: TranslateCommsKeyToTMK
+    inputs: ["{tck}TCMK", "{tmk}MK"]
+    outputs: ["{tck}tmk"]
+secrets:
+  - term: "{PAN}P"
+    label: PIN
+  - P
+"#;
+
+    #[test]
+    fn vsm_lowers() {
+        let loaded = load(VSM);
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let p = &loaded.program;
+        assert_eq!(p.name, "VSM type confusion");
+        assert_eq!(p.rules[0].name, "EncryptCommsKey");
+        assert_eq!(p.rules[0].kind, RuleKind::Call);
+        let t = rule(p, "TranslateCommsKeyToTMK");
+        assert_eq!(t.var_names, vec!["tck", "tmk"]);
+        assert_eq!(
+            p.store.display(t.outputs[0], &t.var_names),
+            "senc(tck, tmk)"
+        );
+        let shown: Vec<String> = p.knowledge.iter().map(|&k| p.store.show(k)).collect();
+        assert_eq!(
+            shown,
+            vec!["senc(P, MK)", "senc(TMK1, MK)", "PAN", "attacker"]
+        );
+        let secrets: Vec<(&str, String)> = p
+            .secrets
+            .iter()
+            .map(|s| (s.label.as_str(), p.store.show(s.term)))
+            .collect();
+        assert_eq!(
+            secrets,
+            vec![("PIN", "senc(PAN, P)".to_string()), ("P", "P".to_string())]
+        );
+        assert!(!p.rules.iter().any(|r| r.name.starts_with("split")));
+    }
+
+    #[test]
+    fn xor_tuples_wildcards_fresh_and_checks() {
+        let src = r#"
+names:
+  secret: [KM]
+  tags: [DATA, PIN]
+  fresh: [n]
+  attacker: [E]
+functions:
+  - name: Combine
+    inputs: ["{a}KM", "{b}KM", "(t, _, _)"]
+    checks: ["t in [DATA, PIN]", "a != b"]
+    fresh: [n]
+    outputs: ["{a xor b, n}KM", "(a, b, t)"]
+"#;
+        let loaded = load(src);
+        let p = &loaded.program;
+        assert!(p.uses_xor);
+        let r = rule(p, "Combine");
+        assert_eq!(r.var_names, vec!["a", "b", "t", "_1", "_2"]);
+        assert_eq!(r.checks.len(), 2);
+        assert_eq!(r.fresh.len(), 1);
+        assert_eq!(
+            p.store.display(r.outputs[0], &r.var_names),
+            "senc((a ⊕ b, n), KM)"
+        );
+        let split = rule(p, "split");
+        assert_eq!(split.outputs.len(), 2);
+        let split3 = rule(p, "split3");
+        assert_eq!(
+            p.store.display(split3.inputs[0], &split3.var_names),
+            "(x1, x2, x3)"
+        );
+        let shown: Vec<String> = p.knowledge.iter().map(|&k| p.store.show(k)).collect();
+        assert_eq!(shown, vec!["DATA", "PIN", "E", "0"]);
+        assert!(p.store.find_name("attacker").is_none());
+        let labels: Vec<&str> = p.secrets.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, vec!["KM"]);
+    }
+
+    #[test]
+    fn user_variables_do_not_clash_with_builtin_rules() {
+        let loaded = load("names:\n  secret: [k, m]\n");
+        let d = rule(&loaded.program, "decrypt");
+        assert_eq!(d.var_names, vec!["m", "k"]);
+    }
+
+    #[test]
+    fn mistakes_are_all_reported_with_positions() {
+        let src = "names:\n  secret: [K, K]\n  public: [P, senc]\nfunctions:\n  - name: F\n    inputs: [\"{x}K\"]\n    outputs: [\"senc(x, y, K)\", \"{x}Q\"]\n  - name: F\n    inputs: [_]\n    outputs: [_]\n";
+        let d = errors(src);
+        let got: Vec<(u32, u32, &str)> = d
+            .iter()
+            .map(|d| (d.span.line, d.span.col, d.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    2,
+                    15,
+                    "name `K` is declared twice; the first declaration is at line 2"
+                ),
+                (
+                    3,
+                    15,
+                    "`senc` is a built-in constructor and cannot also be a name"
+                ),
+                (7, 16, "`senc` takes 2 arguments, found 3"),
+                (7, 24, "variable `y` in output is bound by no input"),
+                (7, 36, "variable `Q` in output is bound by no input"),
+                (
+                    8,
+                    11,
+                    "duplicate name `F`: a function of that name is defined at line 5"
+                ),
+                (10, 15, "`_` cannot appear in an output"),
+            ]
+        );
+    }
+
+    #[test]
+    fn single_use_variable_warns_with_suggestion() {
+        let src = "names:\n  secret: [TCMK]\nfunctions:\n  - name: F\n    inputs: [\"{k}TCMKK\"]\n    outputs: [k]\n";
+        let loaded = load(src);
+        assert_eq!(loaded.warnings.len(), 1);
+        let w = &loaded.warnings[0];
+        assert_eq!((w.span.line, w.span.col), (5, 18));
+        assert_eq!(
+            w.message,
+            "variable `TCMKK` occurs once; use `_` if any value will do"
+        );
+        assert_eq!(w.help.as_deref(), Some("did you mean the name `TCMK`?"));
+    }
+
+    #[test]
+    fn private_constructors_and_fresh_names() {
+        let src = "constructors:\n  - {name: hdl, arity: 2, private: true}\nnames:\n  fresh: [n]\n  secret: [S]\nfunctions:\n  - name: G\n    fresh: [n, S, z]\n    outputs: [\"hdl(n, S)\"]\n  - name: H\n    fresh: [n]\n    outputs: [n]\ndeductions:\n  - name: open\n    inputs: [\"hdl(k, a)\"]\n    outputs: [\"hdl(k, k)\"]\n";
+        let d = errors(src);
+        let got: Vec<(u32, u32)> = d.iter().map(|d| (d.span.line, d.span.col)).collect();
+        assert_eq!(got, vec![(8, 16), (8, 19), (11, 13), (15, 15), (16, 16)]);
+        assert_eq!(
+            d[4].message,
+            "the attacker cannot build a private constructor"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_a_diagnostic() {
+        let d = load_file(Path::new("no/such/file.yaml")).unwrap_err();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].file, "no/such/file.yaml");
+        assert!(d[0].message.starts_with("cannot read the file"));
+    }
+}

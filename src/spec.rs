@@ -1,0 +1,632 @@
+//! The API file's structure, typed from a [`yaml::Node`](crate::yaml::Node)
+//! tree with positions.
+//!
+//! This module checks shapes only: which fields exist, which are lists,
+//! mappings or strings. What the strings mean (names, terms, checks) is
+//! [`lower`](crate::lower)'s business. Every mistake is collected; a
+//! malformed entry is left out of the [`Spec`] and reported.
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::term::NameKind;
+use crate::yaml::{Key, Node, NodeKind, Scalar, ScalarKind};
+
+/// Fields accepted at the top level of an API file.
+pub const TOP_FIELDS: &[&str] = &[
+    "apisat",
+    "name",
+    "description",
+    "constructors",
+    "names",
+    "knowledge",
+    "functions",
+    "deductions",
+    "secrets",
+];
+/// Fields accepted in a constructor.
+pub const CTOR_FIELDS: &[&str] = &["name", "arity", "private"];
+/// Fields accepted under `names`.
+pub const NAME_FIELDS: &[&str] = &["public", "tags", "secret", "fresh", "attacker"];
+/// Fields accepted in a function.
+pub const FUNCTION_FIELDS: &[&str] = &["name", "inputs", "checks", "fresh", "outputs"];
+/// Fields accepted in a deduction.
+pub const DEDUCTION_FIELDS: &[&str] = &["name", "inputs", "checks", "outputs"];
+/// Fields accepted in a secret written as a mapping.
+pub const SECRET_FIELDS: &[&str] = &["term", "label"];
+
+/// A value with the place it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// An API file, field by field.
+#[derive(Clone, Debug, Default)]
+pub struct Spec {
+    /// `apisat:`, the language version, as written.
+    pub apisat: Option<Scalar>,
+    /// `name:`.
+    pub name: Option<Scalar>,
+    /// `description:`.
+    pub description: Option<Scalar>,
+    /// `constructors:`.
+    pub constructors: Vec<CtorDecl>,
+    /// `names:`, one group per kind, in file order.
+    pub names: Vec<NameGroup>,
+    /// `knowledge:`, term strings.
+    pub knowledge: Vec<Scalar>,
+    /// `functions:`.
+    pub functions: Vec<RuleDecl>,
+    /// `deductions:` (their `fresh` is always empty).
+    pub deductions: Vec<RuleDecl>,
+    /// `secrets:`; `None` when the field is absent or empty.
+    pub secrets: Option<Vec<SecretDecl>>,
+}
+
+/// A constructor declaration.
+#[derive(Clone, Debug)]
+pub struct CtorDecl {
+    /// Its name.
+    pub name: Scalar,
+    /// Its arity, as written (range checked by lowering).
+    pub arity: Spanned<i128>,
+    /// `private: true`.
+    pub private: bool,
+    /// Where the declaration starts.
+    pub span: Span,
+}
+
+/// The names of one kind under `names`.
+#[derive(Clone, Debug)]
+pub struct NameGroup {
+    /// Their kind.
+    pub kind: NameKind,
+    /// The field (`public`, `secret`, ...).
+    pub key: Key,
+    /// The names as written.
+    pub names: Vec<Scalar>,
+}
+
+/// A function or a deduction.
+#[derive(Clone, Debug)]
+pub struct RuleDecl {
+    /// Its name.
+    pub name: Scalar,
+    /// Input patterns.
+    pub inputs: Vec<Scalar>,
+    /// Check strings.
+    pub checks: Vec<Scalar>,
+    /// Fresh names it generates.
+    pub fresh: Vec<Scalar>,
+    /// Output terms.
+    pub outputs: Vec<Scalar>,
+    /// Where the declaration starts.
+    pub span: Span,
+    /// False when a field of it was unknown or malformed (already
+    /// reported): lowering then skips errors that may only follow from it,
+    /// such as an output variable no input binds.
+    pub intact: bool,
+}
+
+/// An entry of `secrets`.
+#[derive(Clone, Debug)]
+pub struct SecretDecl {
+    /// The term string.
+    pub term: Scalar,
+    /// The label, if given.
+    pub label: Option<Scalar>,
+    /// Where the entry is written.
+    pub span: Span,
+}
+
+/// Reads an API file's structure. Returns what could be read and every
+/// shape mistake found.
+pub fn read(file: &str, root: &Node) -> (Spec, Vec<Diagnostic>) {
+    let mut r = Reader {
+        file,
+        diags: Vec::new(),
+    };
+    let spec = r.spec(root);
+    (spec, r.diags)
+}
+
+/// The candidate closest to `word` by edit distance, when it is close
+/// enough to be a likely misspelling (ties: the earliest candidate).
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    let lower = word.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c == word {
+            continue;
+        }
+        // Same letters in another case is the closest; otherwise case counts.
+        let d = if lower == c.to_lowercase() {
+            0
+        } else {
+            edit_distance(word, c)
+        };
+        let shortest = word.chars().count().min(c.chars().count());
+        if d <= limit && d < shortest && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Edit distance in characters: insertions, deletions, substitutions and
+/// swaps of two neighbours each cost 1.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j - 1] + cost)
+                .min(d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Help text that lists accepted fields, with a suggestion first.
+fn fields_help(word: &str, accepted: &[&str]) -> String {
+    let list = accepted.join(", ");
+    match suggest(word, accepted.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`? accepted fields are: {list}"),
+        None => format!("accepted fields are: {list}"),
+    }
+}
+
+struct Reader<'a> {
+    file: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, span: Span, message: String, help: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::error(self.file, span, message).with_help(help));
+    }
+
+    /// The accepted fields of a mapping; unknown ones are reported.
+    /// `None` when the node is not a mapping (reported too).
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        place: &str,
+        accepted: &[&str],
+    ) -> Option<Vec<(&'n Key, &'n Node)>> {
+        let entries = match &node.kind {
+            NodeKind::Map(entries) => entries,
+            _ => {
+                self.error(
+                    node.span,
+                    format!("expected a mapping for {place}, found {}", node.describe()),
+                    format!(
+                        "write `field: value` lines; accepted fields are: {}",
+                        accepted.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            if accepted.contains(&key.text.as_str()) {
+                out.push((key, value));
+            } else {
+                self.error(
+                    key.span,
+                    format!("unknown field `{}` in {place}", key.text),
+                    fields_help(&key.text, accepted),
+                );
+            }
+        }
+        Some(out)
+    }
+
+    /// The items of a list field; an empty value is an empty list.
+    fn list<'n>(&mut self, key: &Key, node: &'n Node) -> &'n [Node] {
+        match &node.kind {
+            NodeKind::Seq(items) => items,
+            NodeKind::Null => &[],
+            _ => {
+                self.error(
+                    node.span,
+                    format!("`{}` must be a list, found {}", key.text, node.describe()),
+                    if matches!(node.kind, NodeKind::Map(_)) {
+                        format!(
+                            "make `{}` a list: start each entry with `- `, as in `- name: ...`",
+                            key.text
+                        )
+                    } else {
+                        format!(
+                            "write `{0}: [a, b]`, or one `- item` per line under `{0}:`",
+                            key.text
+                        )
+                    },
+                );
+                &[]
+            }
+        }
+    }
+
+    /// A scalar; `what` names what was expected ("a term", "a name").
+    fn scalar(&mut self, node: &Node, what: &str) -> Option<Scalar> {
+        match &node.kind {
+            NodeKind::Scalar(s) => Some(s.clone()),
+            NodeKind::Map(_) | NodeKind::Seq(_) => {
+                let help = if what.contains("term") || what.contains("check") {
+                    "quote a term that contains `{`, `[`, `:` or `,`, e.g. \"{k}K\"; in YAML an unquoted `{` or `[` starts a mapping or a list"
+                } else {
+                    "write a single value here"
+                };
+                self.error(
+                    node.span,
+                    format!("expected {what}, found {}", node.describe()),
+                    help,
+                );
+                None
+            }
+            NodeKind::Null => {
+                self.error(
+                    node.span,
+                    format!("expected {what}, found an empty value"),
+                    format!("write {what} here, or remove the entry"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of scalars.
+    fn scalars(&mut self, key: &Key, node: &Node, what: &str) -> Vec<Scalar> {
+        self.list(key, node)
+            .iter()
+            .filter_map(|item| self.scalar(item, what))
+            .collect()
+    }
+
+    fn spec(&mut self, root: &Node) -> Spec {
+        let mut spec = Spec::default();
+        if root.kind == NodeKind::Null {
+            return spec;
+        }
+        let Some(fields) = self.fields(root, "the top level of an API file", TOP_FIELDS) else {
+            return spec;
+        };
+        for (key, value) in fields {
+            match key.text.as_str() {
+                "apisat" => spec.apisat = self.scalar(value, "the language version, `1`"),
+                "name" => spec.name = self.scalar(value, "the API's name"),
+                "description" => spec.description = self.scalar(value, "a description"),
+                "constructors" => {
+                    for item in self.list(key, value) {
+                        if let Some(c) = self.ctor(item) {
+                            spec.constructors.push(c);
+                        }
+                    }
+                }
+                "names" => spec.names = self.names(value),
+                "knowledge" => spec.knowledge = self.scalars(key, value, "a term string"),
+                "functions" => {
+                    for item in self.list(key, value) {
+                        if let Some(f) = self.rule(item, true) {
+                            spec.functions.push(f);
+                        }
+                    }
+                }
+                "deductions" => {
+                    for item in self.list(key, value) {
+                        if let Some(d) = self.rule(item, false) {
+                            spec.deductions.push(d);
+                        }
+                    }
+                }
+                "secrets" => {
+                    let secrets: Vec<SecretDecl> = self
+                        .list(key, value)
+                        .iter()
+                        .filter_map(|item| self.secret(item))
+                        .collect();
+                    if !secrets.is_empty() {
+                        spec.secrets = Some(secrets);
+                    }
+                }
+                _ => {}
+            }
+        }
+        spec
+    }
+
+    fn ctor(&mut self, node: &Node) -> Option<CtorDecl> {
+        let fields = self.fields(node, "a constructor", CTOR_FIELDS)?;
+        let (mut name, mut arity, mut private) = (None, None, false);
+        for (key, value) in fields {
+            match key.text.as_str() {
+                "name" => name = self.scalar(value, "the constructor's name"),
+                "arity" => arity = self.whole_number(value),
+                "private" => private = self.boolean(key, value).unwrap_or(false),
+                _ => {}
+            }
+        }
+        let missing = |field: &str| format!("this constructor has no `{field}`");
+        match (name, arity) {
+            (Some(name), Some(arity)) => Some(CtorDecl {
+                name,
+                arity,
+                private,
+                span: node.span,
+            }),
+            (None, _) => {
+                self.error(
+                    node.span,
+                    missing("name"),
+                    "add `name: f`, the constructor's name",
+                );
+                None
+            }
+            (Some(name), None) => {
+                let has_arity = matches!(&node.kind, NodeKind::Map(e) if e.iter().any(|(k, _)| k.text == "arity"));
+                if !has_arity {
+                    self.error(
+                        name.span,
+                        missing("arity"),
+                        "add `arity: n`, its number of arguments (1 to 16)",
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn whole_number(&mut self, node: &Node) -> Option<Spanned<i128>> {
+        if let NodeKind::Scalar(Scalar {
+            kind: ScalarKind::Int(n),
+            span,
+            ..
+        }) = &node.kind
+        {
+            return Some(Spanned {
+                value: *n,
+                span: *span,
+            });
+        }
+        let found = match &node.kind {
+            NodeKind::Scalar(s) => format!("`{}`", s.text),
+            _ => node.describe().to_string(),
+        };
+        self.error(
+            node.span,
+            format!("`arity` must be a whole number, found {found}"),
+            "write the number of arguments, from 1 to 16, e.g. `arity: 2`",
+        );
+        None
+    }
+
+    fn boolean(&mut self, key: &Key, node: &Node) -> Option<bool> {
+        if let NodeKind::Scalar(Scalar {
+            kind: ScalarKind::Bool(b),
+            ..
+        }) = &node.kind
+        {
+            return Some(*b);
+        }
+        let found = match &node.kind {
+            NodeKind::Scalar(s) => format!("`{}`", s.text),
+            _ => node.describe().to_string(),
+        };
+        self.error(
+            node.span,
+            format!("`{}` must be true or false, found {found}", key.text),
+            format!("write `{}: true` or `{}: false`", key.text, key.text),
+        );
+        None
+    }
+
+    fn names(&mut self, node: &Node) -> Vec<NameGroup> {
+        if node.kind == NodeKind::Null {
+            return Vec::new();
+        }
+        let Some(fields) = self.fields(node, "`names`", NAME_FIELDS) else {
+            return Vec::new();
+        };
+        let mut groups = Vec::new();
+        for (key, value) in fields {
+            let kind = match key.text.as_str() {
+                "public" => NameKind::Public,
+                "tags" => NameKind::Tag,
+                "secret" => NameKind::Secret,
+                "fresh" => NameKind::Fresh,
+                _ => NameKind::Attacker,
+            };
+            let names = self.scalars(key, value, "a name");
+            groups.push(NameGroup {
+                kind,
+                key: key.clone(),
+                names,
+            });
+        }
+        groups
+    }
+
+    fn rule(&mut self, node: &Node, function: bool) -> Option<RuleDecl> {
+        let (place, accepted) = if function {
+            ("a function", FUNCTION_FIELDS)
+        } else {
+            ("a deduction", DEDUCTION_FIELDS)
+        };
+        let before = self.diags.len();
+        let fields = self.fields(node, place, accepted)?;
+        let mut rule = RuleDecl {
+            name: Scalar {
+                text: String::new(),
+                kind: ScalarKind::Str,
+                span: node.span,
+                content: None,
+            },
+            inputs: Vec::new(),
+            checks: Vec::new(),
+            fresh: Vec::new(),
+            outputs: Vec::new(),
+            span: node.span,
+            intact: true,
+        };
+        let mut named = false;
+        for (key, value) in fields {
+            match key.text.as_str() {
+                "name" => {
+                    if let Some(name) = self.scalar(value, "the function's name") {
+                        rule.name = name;
+                        named = true;
+                    }
+                }
+                "inputs" => rule.inputs = self.scalars(key, value, "an input term string"),
+                "checks" => rule.checks = self.scalars(key, value, "a check string"),
+                "fresh" => rule.fresh = self.scalars(key, value, "a fresh name"),
+                "outputs" => rule.outputs = self.scalars(key, value, "an output term string"),
+                _ => {}
+            }
+        }
+        let has_name_field =
+            matches!(&node.kind, NodeKind::Map(e) if e.iter().any(|(k, _)| k.text == "name"));
+        if !named {
+            if !has_name_field {
+                let what = if function { "function" } else { "deduction" };
+                self.error(
+                    node.span,
+                    format!("this {what} has no `name`"),
+                    format!("add `name: ...`, a name unique in the file, to every {what}"),
+                );
+            }
+            return None;
+        }
+        rule.intact = self.diags.len() == before;
+        Some(rule)
+    }
+
+    fn secret(&mut self, node: &Node) -> Option<SecretDecl> {
+        if let NodeKind::Scalar(term) = &node.kind {
+            return Some(SecretDecl {
+                term: term.clone(),
+                label: None,
+                span: node.span,
+            });
+        }
+        if !matches!(node.kind, NodeKind::Map(_)) {
+            self.scalar(
+                node,
+                "a secret term string, or a mapping with `term` and `label`",
+            );
+            return None;
+        }
+        let fields = self.fields(node, "a secret", SECRET_FIELDS)?;
+        let (mut term, mut label, mut has_term) = (None, None, false);
+        for (key, value) in fields {
+            match key.text.as_str() {
+                "term" => {
+                    has_term = true;
+                    term = self.scalar(value, "a term string");
+                }
+                _ => label = self.scalar(value, "a label"),
+            }
+        }
+        if !has_term {
+            self.error(
+                node.span,
+                "this secret has no `term`".to_string(),
+                "write `term: \"{PAN}P\"` (and optionally `label: PIN`), or just the term string",
+            );
+        }
+        Some(SecretDecl {
+            term: term?,
+            label,
+            span: node.span,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml;
+
+    fn read_src(src: &str) -> (Spec, Vec<Diagnostic>) {
+        let node = yaml::parse("t.yaml", src).expect("valid YAML");
+        read("t.yaml", &node)
+    }
+
+    #[test]
+    fn reads_every_field() {
+        let src = "apisat: 1\nname: X\ndescription: d\nconstructors:\n  - {name: hdl, arity: 2, private: true}\nnames:\n  public: [PAN]\n  secret: [K]\nknowledge: [\"{K}K\"]\nfunctions:\n  - name: F\n    inputs: [x]\n    checks: [\"x != PAN\"]\n    fresh: [n]\n    outputs: [\"{x}K\"]\ndeductions:\n  - {name: D, inputs: [x], outputs: [x]}\nsecrets:\n  - K\n  - {term: \"{PAN}K\", label: PIN}\n";
+        let (spec, diags) = read_src(src);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(spec.constructors[0].arity.value, 2);
+        assert!(spec.constructors[0].private);
+        assert_eq!(spec.names.len(), 2);
+        assert_eq!(spec.names[1].kind, NameKind::Secret);
+        assert_eq!(spec.functions[0].fresh[0].text, "n");
+        assert_eq!(spec.deductions[0].name.text, "D");
+        let secrets = spec.secrets.expect("secrets");
+        assert_eq!(
+            secrets[1].label.as_ref().map(|l| l.text.as_str()),
+            Some("PIN")
+        );
+    }
+
+    #[test]
+    fn collects_every_shape_error() {
+        let src = "functons: []\nnames:\n  public: PAN\n  secrit: [K]\nfunctions:\n  - name: F\n    inputs: [{k}]\n    outputz: [k]\n  - inputs: [x]\nconstructors:\n  - name: c\n    arity: two\n    private: yes\n";
+        let (_, mut diags) = read_src(src);
+        diags.sort_by_key(|d| d.span);
+        let got: Vec<_> = diags.iter().map(|d| (d.span.line, d.span.col)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 1),
+                (3, 11),
+                (4, 3),
+                (7, 14),
+                (8, 5),
+                (9, 5),
+                (12, 12),
+                (13, 14)
+            ]
+        );
+        assert!(diags[0]
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("did you mean `functions`?"));
+        assert!(diags[1].message.contains("must be a list, found a string"));
+        assert!(diags[3]
+            .message
+            .contains("expected an input term string, found a mapping"));
+    }
+
+    #[test]
+    fn suggestions_are_close_only() {
+        let names = ["TCMK", "MK", "PAN"];
+        assert_eq!(suggest("TCMKK", names), Some("TCMK"));
+        assert_eq!(suggest("tcmk", names), Some("TCMK"));
+        assert_eq!(suggest("XYZ", names), None);
+        assert_eq!(suggest("M", names), None);
+        assert_eq!(suggest("tmk", names), None);
+        assert_eq!(suggest("lable", ["term", "label"]), Some("label"));
+    }
+}

@@ -1,0 +1,738 @@
+//! The syntax of term strings and check strings.
+//!
+//! ```text
+//! term    := operand (XOR operand)*          XOR is `xor`, `⊕` or `^`
+//! operand := IDENT | IDENT '(' terms ')' | '_' | '0'
+//!          | '(' term ')' | '(' term (',' term)+ ')'
+//!          | '{' terms '}' operand            {m}k, {m1, ..., mk}k
+//! check   := term '==' term | term '!=' term | term 'in' '[' terms ']'
+//! ```
+//!
+//! Every node carries its character offset and length within the string,
+//! so that a diagnostic can point at the token.
+
+use std::fmt;
+
+/// Deepest nesting of parentheses and braces accepted in one term.
+pub const MAX_NESTING: usize = 128;
+
+/// A parsed term with its place in the string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Term {
+    /// What the term is.
+    pub kind: TermKind,
+    /// Offset of its first character, in characters.
+    pub offset: usize,
+    /// Its length in characters.
+    pub len: usize,
+}
+
+/// The shape of a parsed term.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TermKind {
+    /// An identifier: a name, or in inputs a variable.
+    Ident(String),
+    /// `_`: anything.
+    Wildcard,
+    /// `0`.
+    Zero,
+    /// `f(t1, ..., tn)`; the constructor's name is at the term's offset.
+    App(String, Vec<Term>),
+    /// `(t1, ..., tn)` with n ≥ 2.
+    Tuple(Vec<Term>),
+    /// `{m1, ..., mk}key`: the fields and the key.
+    Enc(Vec<Term>, Box<Term>),
+    /// `t1 xor ... xor tn` with n ≥ 2, in written order.
+    Xor(Vec<Term>),
+}
+
+/// A parsed check with its place in the string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// What is compared.
+    pub kind: CheckKind,
+    /// Offset of the comparison operator, in characters.
+    pub op_offset: usize,
+    /// Length of the operator, in characters.
+    pub op_len: usize,
+}
+
+/// The comparison of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckKind {
+    /// `a == b`.
+    Equal(Term, Term),
+    /// `a != b`.
+    NotEqual(Term, Term),
+    /// `t in [a, b, ...]`.
+    OneOf(Term, Vec<Term>),
+}
+
+/// A syntax error at a place in the string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Offset of the offending token, in characters.
+    pub offset: usize,
+    /// Length of the offending token, in characters (at least 1).
+    pub len: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What would be accepted.
+    pub help: Option<String>,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column {}: {}", self.offset + 1, self.message)
+    }
+}
+
+/// Parses a term string.
+pub fn parse_term(text: &str) -> Result<Term, SyntaxError> {
+    let mut p = Parser::new(text)?;
+    if p.peek().is_none() {
+        return Err(p.error_here(
+            "empty term",
+            Some("write a term such as `K`, `{m}K` or `senc(m, K)`"),
+        ));
+    }
+    let term = p.term(0)?;
+    p.expect_end("after the term")?;
+    Ok(term)
+}
+
+/// Parses a check string.
+pub fn parse_check(text: &str) -> Result<Check, SyntaxError> {
+    let mut p = Parser::new(text)?;
+    let check_help = Some("a check is `a == b`, `a != b` or `t in [A, B]`");
+    if p.peek().is_none() {
+        return Err(p.error_here("empty check", check_help));
+    }
+    let left = p.term(0)?;
+    let Some(op) = p.peek().cloned() else {
+        return Err(p.error_here(
+            "expected `==`, `!=` or `in` after the term, found end of check",
+            check_help,
+        ));
+    };
+    let kind = match &op.tok {
+        Tok::EqEq | Tok::NotEq => {
+            p.pos += 1;
+            if p.peek().is_none() {
+                let what = if op.tok == Tok::EqEq { "==" } else { "!=" };
+                return Err(p.error_here(
+                    &format!("expected a term after `{what}`, found end of check"),
+                    check_help,
+                ));
+            }
+            let right = p.term(0)?;
+            if op.tok == Tok::EqEq {
+                CheckKind::Equal(left, right)
+            } else {
+                CheckKind::NotEqual(left, right)
+            }
+        }
+        Tok::Ident(word) if word == "in" => {
+            p.pos += 1;
+            p.expect(&Tok::LBracket, "`[` after `in`", check_help)?;
+            let items = p.list(&Tok::RBracket, "]", 0)?;
+            CheckKind::OneOf(left, items)
+        }
+        _ => {
+            return Err(p.error_here(
+                &format!(
+                    "expected `==`, `!=` or `in` after the term, found {}",
+                    describe(&op)
+                ),
+                check_help,
+            ))
+        }
+    };
+    p.expect_end("after the check")?;
+    Ok(Check {
+        kind,
+        op_offset: op.offset,
+        op_len: op.len,
+    })
+}
+
+/// True when `text` is an identifier: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+// ----- tokens ----------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tok {
+    Ident(String),
+    Number(String),
+    Xor(String),
+    LParen,
+    RParen,
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    Comma,
+    EqEq,
+    NotEq,
+}
+
+#[derive(Clone, Debug)]
+struct Token {
+    tok: Tok,
+    offset: usize,
+    len: usize,
+}
+
+/// How a token is named in messages.
+fn describe(t: &Token) -> String {
+    match &t.tok {
+        Tok::Ident(s) | Tok::Number(s) | Tok::Xor(s) => format!("`{s}`"),
+        Tok::LParen => "`(`".into(),
+        Tok::RParen => "`)`".into(),
+        Tok::LBrace => "`{`".into(),
+        Tok::RBrace => "`}`".into(),
+        Tok::LBracket => "`[`".into(),
+        Tok::RBracket => "`]`".into(),
+        Tok::Comma => "`,`".into(),
+        Tok::EqEq => "`==`".into(),
+        Tok::NotEq => "`!=`".into(),
+    }
+}
+
+fn lex(text: &str) -> Result<(Vec<Token>, usize), SyntaxError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let start = i;
+        let single = |tok| Token {
+            tok,
+            offset: start,
+            len: 1,
+        };
+        match c {
+            _ if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            'A'..='Z' | 'a'..='z' | '_' => {
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                let tok = if word == "xor" { Tok::Xor(word) } else { Tok::Ident(word) };
+                tokens.push(Token { tok, offset: start, len: i - start });
+                continue;
+            }
+            '0'..='9' => {
+                while i < chars.len() && chars[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                tokens.push(Token { tok: Tok::Number(word), offset: start, len: i - start });
+                continue;
+            }
+            '⊕' | '^' => tokens.push(single(Tok::Xor(c.to_string()))),
+            '(' => tokens.push(single(Tok::LParen)),
+            ')' => tokens.push(single(Tok::RParen)),
+            '{' => tokens.push(single(Tok::LBrace)),
+            '}' => tokens.push(single(Tok::RBrace)),
+            '[' => tokens.push(single(Tok::LBracket)),
+            ']' => tokens.push(single(Tok::RBracket)),
+            ',' => tokens.push(single(Tok::Comma)),
+            '=' | '!' if chars.get(i + 1) == Some(&'=') => {
+                let tok = if c == '=' { Tok::EqEq } else { Tok::NotEq };
+                tokens.push(Token { tok, offset: start, len: 2 });
+                i += 2;
+                continue;
+            }
+            '=' => {
+                return Err(SyntaxError {
+                    offset: start,
+                    len: 1,
+                    message: "unexpected `=`".into(),
+                    help: Some("compare with `==` or `!=`".into()),
+                })
+            }
+            _ => {
+                return Err(SyntaxError {
+                    offset: start,
+                    len: 1,
+                    message: format!("unexpected character `{c}`"),
+                    help: Some(
+                        "terms are made of names, `_`, `0`, `f(...)`, `(a, b)`, `{m}k` and `xor` (or `⊕`, `^`)"
+                            .into(),
+                    ),
+                })
+            }
+        }
+        i += 1;
+    }
+    Ok((tokens, chars.len()))
+}
+
+// ----- parser ----------------------------------------------------------
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+    end: usize,
+}
+
+impl Parser {
+    fn new(text: &str) -> Result<Self, SyntaxError> {
+        let (tokens, end) = lex(text)?;
+        Ok(Parser {
+            tokens,
+            pos: 0,
+            end,
+        })
+    }
+
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn found(&self) -> String {
+        self.peek().map_or("end of term".to_string(), describe)
+    }
+
+    fn error_here(&self, message: &str, help: Option<&str>) -> SyntaxError {
+        let (offset, len) = match self.peek() {
+            Some(t) => (t.offset, t.len),
+            None => (self.end, 1),
+        };
+        SyntaxError {
+            offset,
+            len: len.max(1),
+            message: message.to_string(),
+            help: help.map(str::to_string),
+        }
+    }
+
+    fn expect(&mut self, tok: &Tok, what: &str, help: Option<&str>) -> Result<Token, SyntaxError> {
+        match self.peek() {
+            Some(t) if t.tok == *tok => {
+                let t = t.clone();
+                self.pos += 1;
+                Ok(t)
+            }
+            _ => Err(self.error_here(&format!("expected {what}, found {}", self.found()), help)),
+        }
+    }
+
+    fn expect_end(&self, context: &str) -> Result<(), SyntaxError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(t) => {
+                let help = match t.tok {
+                    Tok::RParen | Tok::RBrace | Tok::RBracket => {
+                        "this bracket closes nothing; remove it or open it earlier"
+                    }
+                    _ => "combine terms with `xor`, or list several as a tuple `(a, b)`",
+                };
+                Err(self.error_here(&format!("unexpected {} {context}", describe(t)), Some(help)))
+            }
+        }
+    }
+
+    /// `term := operand (XOR operand)*`.
+    fn term(&mut self, depth: usize) -> Result<Term, SyntaxError> {
+        let first = self.operand(depth)?;
+        if !matches!(
+            self.peek(),
+            Some(Token {
+                tok: Tok::Xor(_),
+                ..
+            })
+        ) {
+            return Ok(first);
+        }
+        let offset = first.offset;
+        let mut operands = vec![first];
+        while let Some(Token {
+            tok: Tok::Xor(op), ..
+        }) = self.peek()
+        {
+            let op = op.clone();
+            self.pos += 1;
+            if self.peek().is_none() {
+                return Err(self.error_here(
+                    &format!("expected a term after `{op}`, found end of term"),
+                    Some("XOR needs a term on each side: `a xor b`"),
+                ));
+            }
+            operands.push(self.operand(depth)?);
+        }
+        let last = operands.last().map_or(offset, |t| t.offset + t.len);
+        Ok(Term {
+            kind: TermKind::Xor(operands),
+            offset,
+            len: last - offset,
+        })
+    }
+
+    /// Terms separated by commas up to the closing token (already past the
+    /// opening one).
+    fn list(
+        &mut self,
+        close: &Tok,
+        close_text: &str,
+        depth: usize,
+    ) -> Result<Vec<Term>, SyntaxError> {
+        let closes = |t: &Token| t.tok == *close;
+        if self.peek().is_none_or(closes) {
+            return Err(self.error_here(
+                &format!("expected a term, found {}", self.found()),
+                Some("write at least one term between the brackets"),
+            ));
+        }
+        let mut items = vec![self.term(depth + 1)?];
+        loop {
+            match self.peek() {
+                Some(t) if closes(t) => {
+                    self.pos += 1;
+                    return Ok(items);
+                }
+                Some(Token {
+                    tok: Tok::Comma, ..
+                }) => {
+                    self.pos += 1;
+                    if self.peek().is_none_or(closes) {
+                        return Err(self.error_here(
+                            &format!("expected a term after `,`, found {}", self.found()),
+                            Some("remove the trailing `,` or add a term"),
+                        ));
+                    }
+                    items.push(self.term(depth + 1)?);
+                }
+                _ => {
+                    return Err(self.error_here(
+                        &format!(
+                            "expected `{close_text}` or `,` after term, found {}",
+                            self.found()
+                        ),
+                        Some(&format!(
+                            "separate terms with `,` and close them with `{close_text}`"
+                        )),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// One operand: a name, application, tuple, grouping or encryption.
+    fn operand(&mut self, depth: usize) -> Result<Term, SyntaxError> {
+        if depth > MAX_NESTING {
+            return Err(self.error_here(
+                &format!("term nested too deeply (more than {MAX_NESTING} levels)"),
+                Some("split the term, or check for unbalanced brackets"),
+            ));
+        }
+        let Some(tok) = self.peek().cloned() else {
+            return Err(self.error_here(
+                "expected a term, found end of term",
+                Some("write a term such as `K`, `{m}K` or `senc(m, K)`"),
+            ));
+        };
+        self.pos += 1;
+        let at = |kind, end: usize| Term {
+            kind,
+            offset: tok.offset,
+            len: end - tok.offset,
+        };
+        match &tok.tok {
+            Tok::Ident(word) if word == "_" => Ok(at(TermKind::Wildcard, tok.offset + 1)),
+            Tok::Ident(word) => {
+                if !matches!(
+                    self.peek(),
+                    Some(Token {
+                        tok: Tok::LParen,
+                        ..
+                    })
+                ) {
+                    return Ok(at(TermKind::Ident(word.clone()), tok.offset + tok.len));
+                }
+                self.pos += 1;
+                if let Some(t) = self.peek().filter(|t| t.tok == Tok::RParen) {
+                    let end = t.offset + 1;
+                    self.pos += 1;
+                    return Ok(at(TermKind::App(word.clone(), Vec::new()), end));
+                }
+                let args = self.args(depth)?;
+                Ok(at(TermKind::App(word.clone(), args), self.prev_end()))
+            }
+            Tok::Number(n) if n == "0" => Ok(at(TermKind::Zero, tok.offset + 1)),
+            Tok::Number(n) => Err(SyntaxError {
+                offset: tok.offset,
+                len: tok.len,
+                message: format!("unexpected number `{n}`"),
+                help: Some(
+                    "the only number in a term is `0`; a name starts with a letter or `_`".into(),
+                ),
+            }),
+            Tok::LParen => {
+                if self.peek().is_some_and(|t| t.tok == Tok::RParen) {
+                    return Err(self.error_here(
+                        "expected a term after `(`, found `)`",
+                        Some("a tuple has at least two terms: `(a, b)`"),
+                    ));
+                }
+                let mut items = self.list(&Tok::RParen, ")", depth)?;
+                let end = self.prev_end();
+                if items.len() == 1 {
+                    let mut inner = items.remove(0);
+                    inner.offset = tok.offset;
+                    inner.len = end - tok.offset;
+                    return Ok(inner);
+                }
+                Ok(at(TermKind::Tuple(items), end))
+            }
+            Tok::LBrace => {
+                let fields = self.list(&Tok::RBrace, "}", depth)?;
+                if self.peek().is_none()
+                    || self.peek().is_some_and(|t| {
+                        matches!(
+                            t.tok,
+                            Tok::Comma
+                                | Tok::RParen
+                                | Tok::RBrace
+                                | Tok::RBracket
+                                | Tok::Xor(_)
+                                | Tok::EqEq
+                                | Tok::NotEq
+                        )
+                    })
+                {
+                    return Err(self.error_here(
+                        &format!("expected the key after `}}`, found {}", self.found()),
+                        Some("`{m}k` encrypts m under the key k: a name, an application or a parenthesised term, e.g. `{m}K` or `{m}(K xor T)`"),
+                    ));
+                }
+                let key = self.operand(depth + 1)?;
+                let end = key.offset + key.len;
+                Ok(at(TermKind::Enc(fields, Box::new(key)), end))
+            }
+            Tok::Xor(op) => Err(SyntaxError {
+                offset: tok.offset,
+                len: tok.len,
+                message: format!("expected a term before `{op}`"),
+                help: Some("XOR needs a term on each side: `a xor b`".into()),
+            }),
+            _ => Err(SyntaxError {
+                offset: tok.offset,
+                len: tok.len,
+                message: format!("expected a term, found {}", describe(&tok)),
+                help: Some("write a term such as `K`, `{m}K` or `senc(m, K)`".into()),
+            }),
+        }
+    }
+
+    /// Arguments of an application, after its `(`.
+    fn args(&mut self, depth: usize) -> Result<Vec<Term>, SyntaxError> {
+        let mut args = Vec::new();
+        loop {
+            args.push(self.term(depth + 1)?);
+            match self.peek() {
+                Some(Token {
+                    tok: Tok::RParen, ..
+                }) => {
+                    self.pos += 1;
+                    return Ok(args);
+                }
+                Some(Token {
+                    tok: Tok::Comma, ..
+                }) => {
+                    self.pos += 1;
+                    if self.peek().is_none_or(|t| t.tok == Tok::RParen) {
+                        return Err(self.error_here(
+                            &format!("expected an argument after `,`, found {}", self.found()),
+                            Some("remove the trailing `,` or add an argument"),
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(self.error_here(
+                        &format!("expected `)` or `,` after argument, found {}", self.found()),
+                        Some("separate arguments with `,` and close them with `)`: `f(a, b)`"),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The end offset of the token just consumed.
+    fn prev_end(&self) -> usize {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or(0, |t| t.offset + t.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prints a term fully bracketed, to check structure.
+    fn show(t: &Term) -> String {
+        let join = |ts: &[Term]| ts.iter().map(show).collect::<Vec<_>>().join(", ");
+        match &t.kind {
+            TermKind::Ident(s) => s.clone(),
+            TermKind::Wildcard => "_".into(),
+            TermKind::Zero => "0".into(),
+            TermKind::App(f, args) => format!("{f}({})", join(args)),
+            TermKind::Tuple(ts) => format!("<{}>", join(ts)),
+            TermKind::Enc(fs, k) => format!("senc[{}]{}", join(fs), show(k)),
+            TermKind::Xor(ts) => format!("X({})", join(ts)),
+        }
+    }
+
+    fn ok(s: &str) -> String {
+        show(&parse_term(s).unwrap_or_else(|e| panic!("{s}: {e}")))
+    }
+
+    fn err(s: &str) -> (usize, String) {
+        let e = parse_term(s).expect_err(s);
+        (e.offset + 1, e.message)
+    }
+
+    #[test]
+    fn precedence_and_structure() {
+        assert_eq!(ok("a xor b ⊕ c ^ d"), "X(a, b, c, d)");
+        assert_eq!(ok("{k}TCMK"), "senc[k]TCMK");
+        assert_eq!(ok("{a, b}k"), "senc[a, b]k");
+        assert_eq!(ok("{a}k xor b"), "X(senc[a]k, b)");
+        assert_eq!(ok("{k}(kek xor t)"), "senc[k]X(kek, t)");
+        assert_eq!(ok("{m}pk(k)"), "senc[m]pk(k)");
+        assert_eq!(ok("(a, (b, c))"), "<a, <b, c>>");
+        assert_eq!(ok("(a xor b) xor c"), "X(X(a, b), c)");
+        assert_eq!(ok("senc(m xor 0, _)"), "senc(X(m, 0), _)");
+        assert_eq!(ok("((a))"), "a");
+        assert_eq!(ok("h()"), "h()");
+        assert_eq!(ok("{{a}b}c"), "senc[senc[a]b]c");
+        assert_eq!(ok("  x_1  "), "x_1");
+    }
+
+    #[test]
+    fn offsets_are_in_characters() {
+        let t = parse_term("a ⊕ {m}k").expect("parses");
+        let TermKind::Xor(ops) = &t.kind else {
+            panic!("xor")
+        };
+        assert_eq!((ops[1].offset, ops[1].len), (4, 4));
+        let TermKind::Enc(fields, key) = &ops[1].kind else {
+            panic!("enc")
+        };
+        assert_eq!((fields[0].offset, key.offset), (5, 7));
+        let t = parse_term("senc(m, k)").expect("parses");
+        assert_eq!((t.offset, t.len), (0, 10));
+        let TermKind::App(_, args) = &t.kind else {
+            panic!("app")
+        };
+        assert_eq!(args[1].offset, 8);
+        let t = parse_term("(a, b)").expect("parses");
+        assert_eq!(t.len, 6);
+    }
+
+    #[test]
+    fn errors_name_the_token_and_column() {
+        assert_eq!(
+            err("senc(m, k}"),
+            (10, "expected `)` or `,` after argument, found `}`".into())
+        );
+        assert_eq!(
+            err("senc(m"),
+            (
+                7,
+                "expected `)` or `,` after argument, found end of term".into()
+            )
+        );
+        assert_eq!(
+            err("{m}"),
+            (4, "expected the key after `}`, found end of term".into())
+        );
+        assert_eq!(err("{m}k)"), (5, "unexpected `)` after the term".into()));
+        assert_eq!(
+            err("a xor"),
+            (6, "expected a term after `xor`, found end of term".into())
+        );
+        assert_eq!(err("xor a"), (1, "expected a term before `xor`".into()));
+        assert_eq!(err("a b"), (3, "unexpected `b` after the term".into()));
+        assert_eq!(err("k % 2"), (3, "unexpected character `%`".into()));
+        assert_eq!(err("12"), (1, "unexpected number `12`".into()));
+        assert_eq!(
+            err("()"),
+            (2, "expected a term after `(`, found `)`".into())
+        );
+        assert_eq!(err("{}k"), (2, "expected a term, found `}`".into()));
+        assert_eq!(
+            err("(a,)"),
+            (4, "expected a term after `,`, found `)`".into())
+        );
+        assert_eq!(err(""), (1, "empty term".into()));
+        assert_eq!(
+            err("(a b)"),
+            (4, "expected `)` or `,` after term, found `b`".into())
+        );
+        assert_eq!(
+            err("(a, b c)"),
+            (7, "expected `)` or `,` after term, found `c`".into())
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse_term(&deep)
+            .unwrap_err()
+            .message
+            .contains("nested too deeply"));
+        let deep = format!("{}a", "{".repeat(50_000));
+        assert!(parse_term(&deep).is_err());
+    }
+
+    #[test]
+    fn checks() {
+        let c = parse_check("t in [DATA, PIN]").expect("parses");
+        let CheckKind::OneOf(t, items) = &c.kind else {
+            panic!("one of")
+        };
+        assert_eq!((show(t), items.len(), c.op_offset), ("t".to_string(), 2, 2));
+        assert!(matches!(
+            parse_check("a == b").expect("parses").kind,
+            CheckKind::Equal(..)
+        ));
+        assert!(matches!(
+            parse_check("a != {b}k").expect("parses").kind,
+            CheckKind::NotEqual(..)
+        ));
+        let e = parse_check("a = b").unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (2, "unexpected `=`"));
+        let e = parse_check("a b").unwrap_err();
+        assert_eq!(
+            e.message,
+            "expected `==`, `!=` or `in` after the term, found `b`"
+        );
+        let e = parse_check("t in [A,").unwrap_err();
+        assert_eq!(e.offset, 8);
+        let e = parse_check("t in []").unwrap_err();
+        assert_eq!(e.message, "expected a term, found `]`");
+        assert!(parse_check("a").is_err());
+        assert!(parse_check("a ==").is_err());
+    }
+
+    #[test]
+    fn identifiers() {
+        assert!(is_identifier("k_1") && is_identifier("_x") && is_identifier("P"));
+        assert!(!is_identifier("1k") && !is_identifier("a-b") && !is_identifier(""));
+    }
+}

@@ -1,0 +1,183 @@
+//! The front end's diagnostics, one fixture per diagnostic class.
+//!
+//! Every file in `tests/invalid/` holds one mistake (except
+//! `three_mistakes.yaml`, which holds three); its rendered diagnostics are
+//! snapshotted in `snapshots/diagnostics/`, and the table below pins the
+//! line and column of the error. Every file in `tests/warnings/` loads, with
+//! the warnings the table lists.
+
+use std::path::{Path, PathBuf};
+
+use apisat::diagnostic::{render_all, Diagnostic};
+use apisat::lower::load_file;
+
+/// Fixture in `tests/invalid/` -> line and column of its one error.
+const INVALID: &[(&str, u32, u32)] = &[
+    ("absurd_arity.yaml", 3, 12),
+    ("arity_not_a_number.yaml", 3, 12),
+    ("bad_check_syntax.yaml", 7, 17),
+    ("bad_term_syntax.yaml", 6, 26),
+    ("builtin_constructor_redeclared.yaml", 2, 11),
+    ("duplicate_function.yaml", 7, 11),
+    ("duplicate_key.yaml", 7, 5),
+    ("fresh_generated_twice.yaml", 9, 13),
+    ("fresh_not_generated.yaml", 10, 17),
+    ("invalid_name.yaml", 2, 12),
+    ("missing_function_name.yaml", 4, 5),
+    ("name_is_constructor.yaml", 3, 12),
+    ("name_public_and_secret.yaml", 3, 16),
+    ("no_outputs.yaml", 4, 11),
+    ("private_ctor_in_deduction.yaml", 10, 16),
+    ("private_ctor_taken_apart.yaml", 5, 15),
+    ("top_level_list.yaml", 1, 1),
+    ("unbound_check_variable.yaml", 7, 15),
+    ("unbound_output_variable.yaml", 6, 21),
+    ("undeclared_fresh.yaml", 5, 13),
+    ("unknown_constructor.yaml", 6, 16),
+    ("unknown_field.yaml", 5, 5),
+    ("unknown_name.yaml", 5, 9),
+    ("unquoted_term_is_a_mapping.yaml", 4, 5),
+    ("unsupported_version.yaml", 1, 9),
+    ("wildcard_in_knowledge.yaml", 4, 7),
+    ("wildcard_in_output.yaml", 6, 18),
+    ("wrong_arity.yaml", 6, 16),
+    ("wrong_shape.yaml", 4, 3),
+    ("yaml_syntax.yaml", 6, 18),
+    ("zero_number.yaml", 4, 7),
+];
+
+/// The fixture with three independent mistakes, and where each is.
+const THREE_MISTAKES: (&str, [(u32, u32); 3]) =
+    ("three_mistakes.yaml", [(15, 16), (17, 17), (18, 5)]);
+
+/// Fixture in `tests/warnings/` -> line and column of each warning.
+const WARNINGS: &[(&str, &[(u32, u32)])] = &[
+    ("fresh_never_generated.yaml", &[(3, 14)]),
+    ("public_secret.yaml", &[(7, 5)]),
+    ("single_use_variable.yaml", &[(5, 20)]),
+];
+
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/diagnostics");
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+/// The fixture's name and its path relative to the repository root (the
+/// file name diagnostics carry, so snapshots do not depend on the machine).
+fn relative(path: &Path, dir: &str) -> (String, PathBuf) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rel = PathBuf::from(format!("tests/{dir}/{name}"));
+    (name, rel)
+}
+
+fn errors(diags: &[Diagnostic]) -> Vec<(u32, u32)> {
+    diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.span.line, d.span.col))
+        .collect()
+}
+
+#[test]
+fn invalid_files() {
+    settings().bind(|| {
+        insta::glob!("invalid/*.yaml", |path| {
+            let (name, rel) = relative(path, "invalid");
+            let source = std::fs::read_to_string(&rel).expect("fixture is readable");
+            let diags = match load_file(&rel) {
+                Ok(_) => panic!("{name} loads, but it holds a mistake"),
+                Err(diags) => diags,
+            };
+            let rendered = render_all(&diags, Some(&source));
+            let at = errors(&diags);
+            if name == THREE_MISTAKES.0 {
+                assert_eq!(at.len(), 3, "{name}: expected exactly 3 errors\n{rendered}");
+                assert_eq!(at, THREE_MISTAKES.1.to_vec(), "{name}\n{rendered}");
+            } else {
+                let expected = INVALID
+                    .iter()
+                    .find(|(n, ..)| *n == name)
+                    .unwrap_or_else(|| panic!("{name}: add its line and column to INVALID"));
+                assert_eq!(at, vec![(expected.1, expected.2)], "{name}\n{rendered}");
+            }
+            for d in &diags {
+                assert_eq!(d.file, rel.display().to_string());
+                assert!(
+                    d.help.is_some(),
+                    "{name}: every diagnostic says how to fix it\n{rendered}"
+                );
+            }
+            insta::assert_snapshot!(rendered);
+        });
+    });
+}
+
+#[test]
+fn warning_files() {
+    settings().bind(|| {
+        insta::glob!("warnings/*.yaml", |path| {
+            let (name, rel) = relative(path, "warnings");
+            let source = std::fs::read_to_string(&rel).expect("fixture is readable");
+            let loaded = match load_file(&rel) {
+                Ok(loaded) => loaded,
+                Err(diags) => panic!(
+                    "{name} does not load:\n{}",
+                    render_all(&diags, Some(&source))
+                ),
+            };
+            let expected = WARNINGS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("{name}: add its warnings to WARNINGS"));
+            let at: Vec<(u32, u32)> = loaded
+                .warnings
+                .iter()
+                .map(|d| (d.span.line, d.span.col))
+                .collect();
+            assert_eq!(at, expected.1.to_vec(), "{name}");
+            assert!(loaded.warnings.iter().all(|d| !d.is_error()));
+            insta::assert_snapshot!(render_all(&loaded.warnings, Some(&loaded.source)));
+        });
+    });
+}
+
+#[test]
+fn every_table_entry_has_a_fixture() {
+    for (name, ..) in INVALID {
+        assert!(
+            Path::new("tests/invalid").join(name).exists(),
+            "{name} is missing"
+        );
+    }
+    assert!(Path::new("tests/invalid").join(THREE_MISTAKES.0).exists());
+    for (name, _) in WARNINGS {
+        assert!(
+            Path::new("tests/warnings").join(name).exists(),
+            "{name} is missing"
+        );
+    }
+}
+
+#[test]
+fn every_api_file_loads_without_errors() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("apis")
+        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "yaml"));
+    files.sort();
+    for path in files {
+        if let Err(diags) = load_file(&path) {
+            let source = std::fs::read_to_string(&path).ok();
+            panic!(
+                "{} does not load:\n{}",
+                path.display(),
+                render_all(&diags, source.as_deref())
+            );
+        }
+    }
+}
