@@ -66,7 +66,7 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = Bounds::default().input_depth, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub input_depth: u16,
     /// Inputs under XOR range over XORs of at most this many obtained names.
-    #[arg(long, default_value_t = Bounds::default().xor_width, value_parser = clap::value_parser!(u64).range(1..=8))]
+    #[arg(long, default_value_t = Bounds::default().xor_width as u64, value_parser = clap::value_parser!(u64).range(1..=8))]
     pub xor_width: u64,
     /// Stop after this many facts (known terms plus partial matches).
     #[arg(long, default_value_t = Limits::default().max_facts as u64, value_parser = clap::value_parser!(u64).range(1..))]

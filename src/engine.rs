@@ -40,8 +40,7 @@ pub struct Bounds {
     pub max_depth: u16,
     /// The attacker's free choices are obtained terms up to this depth.
     pub input_depth: u16,
-    /// The attacker's XOR choices combine at most this many obtained names
-    /// and XOR terms.
+    /// The attacker's XOR choices combine at most this many obtained names.
     pub xor_width: usize,
 }
 
@@ -91,8 +90,8 @@ pub enum CutKind {
     MaxDepth,
     /// A free input ranged over obtained terms up to `input_depth` only.
     InputChoice,
-    /// An input under XOR ranged over combinations of at most `xor_width`
-    /// obtained names and XOR terms only.
+    /// An input under XOR ranged over obtained terms and XORs of at most
+    /// `xor_width` obtained names only.
     XorChoice,
     /// An XOR term was not found derivable by combining derivable operands
     /// and obtained terms one at a time, but lies in their XOR span.
@@ -235,7 +234,9 @@ impl<'a> Ctx<'a> {
             return Vec::new();
         }
         let pattern = match self.step(p, s) {
-            Some(Step::KnownByCtor { pattern, .. }) | Some(Step::KnownByArg { pattern, .. }) => *pattern,
+            Some(Step::KnownByCtor { pattern, .. }) | Some(Step::KnownByArg { pattern, .. }) => {
+                *pattern
+            }
             _ => return Vec::new(),
         };
         let binding = self.binding(b);
@@ -295,7 +296,9 @@ impl<'a> Ctx<'a> {
 
     /// Steps decided in Rust alone: enumerations, any-value and checks.
     fn local_step(&self, p: u32, s: u16, b: u32) -> Vec<u32> {
-        let Some(step) = self.step(p, s) else { return Vec::new() };
+        let Some(step) = self.step(p, s) else {
+            return Vec::new();
+        };
         match step {
             Step::Enumerate { var, options } => {
                 let binding = self.binding(b);
@@ -343,7 +346,9 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::with_capacity(rule.outputs.len());
         let mut store = self.store.borrow_mut();
         for &o in &rule.outputs {
-            let Some(t) = instantiate(&mut store, o, &binding) else { continue };
+            let Some(t) = instantiate(&mut store, o, &binding) else {
+                continue;
+            };
             if store.depth(t) > self.bounds.max_depth {
                 self.cuts.borrow_mut().insert(Cut {
                     kind: CutKind::MaxDepth,
@@ -370,7 +375,11 @@ impl<'a> Ctx<'a> {
 
     fn args(&self, t: TermId) -> Vec<(u8, TermId)> {
         match self.store.borrow().get(t) {
-            Term::App(_, args) => args.iter().enumerate().map(|(i, a)| (i as u8, *a)).collect(),
+            Term::App(_, args) => args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (i as u8, *a))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -379,9 +388,9 @@ impl<'a> Ctx<'a> {
         self.store.borrow().depth(t)
     }
 
-    /// Obtained names and XOR terms: what the attacker's XOR choices combine.
+    /// Obtained names: what the attacker's XOR choices combine.
     fn is_xor_atom(&self, t: TermId) -> bool {
-        matches!(self.store.borrow().get(t), Term::Name(_) | Term::Xor(_))
+        matches!(self.store.borrow().get(t), Term::Name(_))
     }
 
     fn xor_within(&self, a: TermId, b: TermId) -> Option<TermId> {
@@ -437,7 +446,9 @@ pub fn holds(store: &mut TermStore, check: &Check, binding: &[TermId]) -> bool {
     match check {
         Check::Equal(a, b) => inst(*a).is_some() && inst(*a) == inst(*b),
         Check::NotEqual(a, b) => {
-            let (Some(x), Some(y)) = (inst(*a), inst(*b)) else { return false };
+            let (Some(x), Some(y)) = (inst(*a), inst(*b)) else {
+                return false;
+            };
             x != y || mentions_fresh(store, x)
         }
         Check::OneOf(a, list) => {
@@ -554,7 +565,7 @@ pub fn saturate(
 
         // choice(t) :- known(t), depth(t) <= input_depth.
         choice(t) <-- known(t), if ctx.depth(*t) <= input_depth;
-        // xchoice: XORs of up to xor_width obtained names and XOR terms.
+        // xchoice: XORs of up to xor_width obtained names.
         xatom(t) <-- known(t), if uses_xor && ctx.is_xor_atom(*t);
         xchoice(t) <-- xatom(t);
         xchoice(x) <-- xchoice(a), xatom(t), if let Some(x) = ctx.xor_within(*a, *t);
@@ -653,7 +664,9 @@ fn xor_span_cut(
             }
         }
     }
-    missed.iter().any(|t| in_span(&generators, &store.xor_operands(*t)))
+    missed
+        .iter()
+        .any(|t| in_span(&generators, &store.xor_operands(*t)))
 }
 
 /// GF(2) span membership of `target` (a set of atoms) in `generators`.

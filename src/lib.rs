@@ -8,36 +8,36 @@
 //! concrete HSM, and [`report`] prints the verdict.
 #![forbid(unsafe_code)]
 
+/// Command-line flags.
+pub mod cli;
 /// Located error messages.
 pub mod diagnostic;
-/// Terms, symbols and the interning store.
-pub mod term;
-/// The checked program the engine runs.
-pub mod program;
+/// Saturation with ascent.
+pub mod engine;
+/// Checking a spec into a program.
+pub mod lower;
 /// Matching patterns against terms modulo XOR.
 pub mod matching;
 /// Compiling rules into join plans.
 pub mod plan;
-/// Saturation with ascent.
-pub mod engine;
-/// YAML with source positions (the only module naming serde_yaml).
-pub mod yaml;
-/// Term and check string syntax.
-pub mod syntax;
-/// The API file's structure, typed from YAML.
-pub mod spec;
-/// Checking a spec into a program.
-pub mod lower;
-/// Shortest derivations and attacks.
-pub mod trace;
+/// The checked program the engine runs.
+pub mod program;
 /// Concrete replay of attacks.
 pub mod replay;
-/// Verdicts and what they rest on.
-pub mod verdict;
 /// Text and JSON output.
 pub mod report;
-/// Command-line flags.
-pub mod cli;
+/// The API file's structure, typed from YAML.
+pub mod spec;
+/// Term and check string syntax.
+pub mod syntax;
+/// Terms, symbols and the interning store.
+pub mod term;
+/// Shortest derivations and attacks.
+pub mod trace;
+/// Verdicts and what they rest on.
+pub mod verdict;
+/// YAML with source positions (the only module naming serde_yaml).
+pub mod yaml;
 
 use std::path::Path;
 

@@ -32,7 +32,11 @@ fn code_of(v: Verdict) -> u8 {
 /// Writes to stdout; a closed pipe ends the program quietly.
 fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
-    if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }
@@ -76,10 +80,16 @@ fn main() -> ExitCode {
                         }
                     }
                     Err(failed) => {
-                        eprint!("{}", render_all(&failed.diagnostics, failed.source.as_deref()));
+                        eprint!(
+                            "{}",
+                            render_all(&failed.diagnostics, failed.source.as_deref())
+                        );
                         note(2);
                         if format == Format::Json {
-                            json.push(report::json_errors(&file.display().to_string(), &failed.diagnostics));
+                            json.push(report::json_errors(
+                                &file.display().to_string(),
+                                &failed.diagnostics,
+                            ));
                         }
                     }
                 }
@@ -95,7 +105,10 @@ fn main() -> ExitCode {
                 emit(&report::knowledge(&checked.report));
             }
             Err(failed) => {
-                eprint!("{}", render_all(&failed.diagnostics, failed.source.as_deref()));
+                eprint!(
+                    "{}",
+                    render_all(&failed.diagnostics, failed.source.as_deref())
+                );
                 note(2);
             }
         },

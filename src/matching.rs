@@ -56,6 +56,25 @@ pub fn is_bound(store: &TermStore, pattern: TermId, binding: &[TermId]) -> bool 
         .all(|v| binding.get(*v as usize).is_some_and(|t| *t != UNBOUND))
 }
 
+/// True when some XOR node of `pattern` has two or more operands with
+/// variables unbound in `binding`: matching it now would have to guess how
+/// to split the XOR.
+pub fn xor_blocked(store: &TermStore, pattern: TermId, binding: &[TermId]) -> bool {
+    if store.is_ground(pattern) {
+        return false;
+    }
+    match store.get(pattern) {
+        Term::App(_, args) => args.iter().any(|a| xor_blocked(store, *a, binding)),
+        Term::Xor(args) => {
+            args.iter()
+                .filter(|a| !is_bound(store, **a, binding))
+                .count()
+                >= 2
+        }
+        _ => false,
+    }
+}
+
 /// Every extension of `binding` under which `pattern` equals `term`.
 ///
 /// An XOR pattern node with two or more unbound operands is solved by

@@ -121,7 +121,12 @@ pub fn compile(program: &mut Program, attacker: TermId) -> Vec<Plan> {
         // Alternatives per input, then their cross product.
         let mut combos: Vec<Vec<Need>> = vec![Vec::new()];
         for &input in &rule.inputs {
-            let alts = alternatives(store, input, build, MAX_PLANS_PER_RULE / combos.len().max(1));
+            let alts = alternatives(
+                store,
+                input,
+                build,
+                MAX_PLANS_PER_RULE / combos.len().max(1),
+            );
             let mut next = Vec::new();
             for c in &combos {
                 for a in &alts {
@@ -133,7 +138,13 @@ pub fn compile(program: &mut Program, attacker: TermId) -> Vec<Plan> {
             combos = next;
         }
         let xor_vars = xor_vars(store, &rule.inputs, &rule.outputs, &rule.checks);
-        let counts = occurrences(store, &rule.inputs, &rule.outputs, &rule.checks, rule.var_names.len());
+        let counts = occurrences(
+            store,
+            &rule.inputs,
+            &rule.outputs,
+            &rule.checks,
+            rule.var_names.len(),
+        );
         for needs in combos {
             let steps = order(
                 store,
@@ -187,7 +198,12 @@ fn alternatives(store: &TermStore, p: TermId, build: bool, budget: usize) -> Vec
 }
 
 /// Variables that occur as an XOR operand anywhere in the rule.
-fn xor_vars(store: &TermStore, inputs: &[TermId], outputs: &[TermId], checks: &[Check]) -> Vec<u32> {
+fn xor_vars(
+    store: &TermStore,
+    inputs: &[TermId],
+    outputs: &[TermId],
+    checks: &[Check],
+) -> Vec<u32> {
     fn walk(store: &TermStore, t: TermId, under_xor: bool, out: &mut Vec<u32>) {
         match store.get(t) {
             Term::Var(v) if under_xor && !out.contains(v) => out.push(*v),
@@ -197,7 +213,12 @@ fn xor_vars(store: &TermStore, inputs: &[TermId], outputs: &[TermId], checks: &[
         }
     }
     let mut out = Vec::new();
-    for t in inputs.iter().chain(outputs).copied().chain(check_terms(checks)) {
+    for t in inputs
+        .iter()
+        .chain(outputs)
+        .copied()
+        .chain(check_terms(checks))
+    {
         walk(store, t, false, &mut out);
     }
     out
@@ -233,7 +254,12 @@ fn occurrences(
         }
     }
     let mut out = vec![0; nvars];
-    for t in inputs.iter().chain(outputs).copied().chain(check_terms(checks)) {
+    for t in inputs
+        .iter()
+        .chain(outputs)
+        .copied()
+        .chain(check_terms(checks))
+    {
         walk(store, t, &mut out);
     }
     out
@@ -292,23 +318,48 @@ fn order(
     let mut bound = vec![false; nvars];
     let mut steps = Vec::new();
     let mut pending_checks: Vec<Check> = checks.to_vec();
-    let choose_var = |store: &mut TermStore, v: u32, offset: Option<TermId>, checks: &[Check]| -> Step {
+    let choose_var = |store: &mut TermStore,
+                      v: u32,
+                      offset: Option<TermId>,
+                      checks: &[Check]|
+     -> Step {
         let var_term = store.var(v);
         for c in checks {
             if let Check::OneOf(a, list) = c {
                 if *a == var_term && list.iter().all(|t| store.is_ground(*t)) && offset.is_none() {
-                    return Step::Enumerate { var: v, options: list.clone() };
+                    return Step::Enumerate {
+                        var: v,
+                        options: list.clone(),
+                    };
                 }
             }
         }
         if xor_vars.contains(&v) {
             Step::ChooseXor { var: v, offset }
         } else if counts[v as usize] <= 1 && offset.is_none() {
-            Step::AnyValue { var: v, value: attacker }
+            Step::AnyValue {
+                var: v,
+                value: attacker,
+            }
         } else {
             Step::Choose { var: v }
         }
     };
+    // 0. Variables with a finite `in [...]` list: enumerating them first turns
+    // lookups that mention them into keyed ones, and costs no bound.
+    for c in checks {
+        if let Check::OneOf(a, list) = c {
+            if let Term::Var(v) = store.get(*a).clone() {
+                if !bound[v as usize] && list.iter().all(|t| store.is_ground(*t)) {
+                    steps.push(Step::Enumerate {
+                        var: v,
+                        options: list.clone(),
+                    });
+                    bound[v as usize] = true;
+                }
+            }
+        }
+    }
     loop {
         // 1. Anything fully bound: a derivability check, then checks.
         let mut progressed = false;
@@ -359,12 +410,19 @@ fn order(
             }
         }
         if let Some((i, key)) = best {
-            let Need::Known(p) = needs.remove(i) else { unreachable!("chosen from Known needs") };
+            let Need::Known(p) = needs.remove(i) else {
+                unreachable!("chosen from Known needs")
+            };
             let Term::App(ctor, args) = store.get(p).clone() else {
                 unreachable!("a Known need is an application")
             };
             steps.push(match key {
-                Some(pos) => Step::KnownByArg { pattern: p, ctor, pos, arg: args[pos as usize] },
+                Some(pos) => Step::KnownByArg {
+                    pattern: p,
+                    ctor,
+                    pos,
+                    arg: args[pos as usize],
+                },
                 None => Step::KnownByCtor { pattern: p, ctor },
             });
             for v in store.vars(p) {
@@ -375,15 +433,25 @@ fn order(
         // 3. An attacker's choice: a bare variable or an XOR input.
         let supply = needs.iter().position(|n| matches!(n, Need::Supply(_)));
         if let Some(i) = supply {
-            let Need::Supply(p) = needs[i] else { unreachable!("position found a Supply") };
-            let open: Vec<u32> = store.vars(p).into_iter().filter(|v| !bound[*v as usize]).collect();
+            let Need::Supply(p) = needs[i] else {
+                unreachable!("position found a Supply")
+            };
+            let open: Vec<u32> = store
+                .vars(p)
+                .into_iter()
+                .filter(|v| !bound[*v as usize])
+                .collect();
             match store.get(p).clone() {
                 Term::Xor(ops) if open.len() == 1 => {
                     // u = v ⊕ rest: the attacker supplies u, so v = u ⊕ rest.
                     let v = open[0];
                     let vt = store.var(v);
                     let rest: Vec<TermId> = ops.iter().copied().filter(|o| *o != vt).collect();
-                    let offset = if rest.len() == ops.len() { None } else { Some(store.xor(&rest)) };
+                    let offset = if rest.len() == ops.len() {
+                        None
+                    } else {
+                        Some(store.xor(&rest))
+                    };
                     let step = choose_var(store, v, offset, checks);
                     steps.push(step);
                     bound[v as usize] = true;
@@ -402,7 +470,10 @@ fn order(
         for n in &needs {
             if let Need::Known(p) = n {
                 if let Some(&v) = open_xor_vars(store, *p, &bound).first() {
-                    steps.push(Step::ChooseXor { var: v, offset: None });
+                    steps.push(Step::ChooseXor {
+                        var: v,
+                        offset: None,
+                    });
                     bound[v as usize] = true;
                     chosen = true;
                     break;

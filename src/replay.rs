@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use crate::engine::holds;
-use crate::matching::{empty_binding, instantiate, match_term};
+use crate::matching::{empty_binding, instantiate, match_term, xor_blocked};
 use crate::program::Program;
 use crate::term::{NameId, NameKind, Term, TermId, TermStore};
 use crate::trace::{Attack, TraceStep};
@@ -52,20 +52,29 @@ pub fn replay(program: &mut Program, attack: &Attack) -> Replay {
                 let rule = program.rules[rule.0 as usize].clone();
                 let concrete_args: Vec<TermId> =
                     args.iter().map(|a| state.concretize(store, *a)).collect();
-                // Match the inputs, in order, against the concrete arguments.
+                // Match the inputs against the concrete arguments, each time
+                // taking an input whose XOR nodes have at most one open
+                // operand, as the planner does.
                 let mut bindings = vec![empty_binding(rule.var_names.len())];
-                for (p, a) in rule.inputs.iter().zip(&concrete_args) {
+                let mut todo: Vec<(TermId, TermId)> = rule
+                    .inputs
+                    .iter()
+                    .copied()
+                    .zip(concrete_args.iter().copied())
+                    .collect();
+                while !todo.is_empty() && !bindings.is_empty() {
+                    let next_input = todo
+                        .iter()
+                        .position(|(p, _)| !xor_blocked(store, *p, &bindings[0]))
+                        .unwrap_or(0);
+                    let (p, a) = todo.remove(next_input);
                     let mut next = Vec::new();
                     for b in &bindings {
-                        next.extend(match_term(store, *p, *a, b));
+                        next.extend(match_term(store, p, a, b));
                     }
                     bindings = next;
                 }
-                bindings.retain(|b| {
-                    rule.checks
-                        .iter()
-                        .all(|c| holds_concrete(store, c, b))
-                });
+                bindings.retain(|b| rule.checks.iter().all(|c| holds_concrete(store, c, b)));
                 let Some(binding) = bindings.into_iter().next() else {
                     let shown: Vec<String> = concrete_args.iter().map(|a| store.show(*a)).collect();
                     return Replay::Failed {
@@ -88,7 +97,9 @@ pub fn replay(program: &mut Program, attack: &Attack) -> Replay {
                     state.fresh_used = true;
                 }
                 for (o, abstract_result) in rule.outputs.iter().zip(results) {
-                    let Some(t) = instantiate(store, *o, &binding) else { continue };
+                    let Some(t) = instantiate(store, *o, &binding) else {
+                        continue;
+                    };
                     let t = rename(store, t, &renamed);
                     state.conc.entry(*abstract_result).or_insert(t);
                 }

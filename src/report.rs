@@ -55,7 +55,10 @@ pub fn text(r: &Report) -> String {
             Some(true) => {
                 let calls = s.calls.unwrap_or(0);
                 let plural = if calls == 1 { "" } else { "s" };
-                let _ = writeln!(out, "  secret {name}: DERIVABLE with {calls} API call{plural}");
+                let _ = writeln!(
+                    out,
+                    "  secret {name}: DERIVABLE with {calls} API call{plural}"
+                );
                 let mut call_no = 0;
                 for step in &s.trace {
                     match step.kind.as_str() {
@@ -97,15 +100,25 @@ pub fn text(r: &Report) -> String {
                     let _ = writeln!(out, "      replay: {}", rp.detail);
                 }
             }
-            Some(false) => {
+            Some(false) if r.bounds.is_empty() => {
                 let _ = writeln!(out, "  secret {name}: not derivable");
+            }
+            Some(false) => {
+                let _ = writeln!(
+                    out,
+                    "  secret {name}: not derivable within the bounds below"
+                );
             }
             None => {
                 let _ = writeln!(out, "  secret {name}: unknown (stopped at a limit)");
             }
         }
     }
-    let derivable = r.secrets.iter().filter(|s| s.derivable == Some(true)).count();
+    let derivable = r
+        .secrets
+        .iter()
+        .filter(|s| s.derivable == Some(true))
+        .count();
     let _ = writeln!(
         out,
         "verdict: {} ({derivable} of {} secrets derivable)",
@@ -118,7 +131,11 @@ pub fn text(r: &Report) -> String {
             "time" => format!("time limit of {} ms", l.value),
             _ => format!("fact limit of {}", l.value),
         };
-        let _ = writeln!(out, "  stopped by: the {what}; {} terms known by then", r.stats.known);
+        let _ = writeln!(
+            out,
+            "  stopped by: the {what}; {} terms known by then",
+            r.stats.known
+        );
     }
     if !r.bounds.is_empty() {
         let _ = writeln!(out, "  bounds that cut rule instances:");

@@ -213,10 +213,25 @@ impl Derivations {
         let mut steps = Vec::new();
         let mut emitted_edges: HashSet<usize> = HashSet::new();
         let mut have: HashSet<TermId> = self.initial.clone();
-        self.emit(program, goal, goal, &mut steps, &mut emitted_edges, &mut have);
+        self.emit(
+            program,
+            goal,
+            goal,
+            &mut steps,
+            &mut emitted_edges,
+            &mut have,
+        );
         let calls = steps
             .iter()
-            .filter(|s| matches!(s, TraceStep::Apply { kind: RuleKind::Call, .. }))
+            .filter(|s| {
+                matches!(
+                    s,
+                    TraceStep::Apply {
+                        kind: RuleKind::Call,
+                        ..
+                    }
+                )
+            })
             .count();
         Some(Attack { goal, steps, calls })
     }
@@ -233,7 +248,9 @@ impl Derivations {
         if have.contains(&t) {
             return;
         }
-        let Some((_, Some(e))) = self.best.get(&t) else { return };
+        let Some((_, Some(e))) = self.best.get(&t) else {
+            return;
+        };
         if !emitted.insert(*e) {
             return;
         }

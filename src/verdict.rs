@@ -173,7 +173,13 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
     };
     let plans = compile(&mut program, attacker);
     let goals: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
-    let sat = saturate(&mut program, &plans, &goals, settings.bounds, settings.limits);
+    let sat = saturate(
+        &mut program,
+        &plans,
+        &goals,
+        settings.bounds,
+        settings.limits,
+    );
     let derivations = Derivations::compute(&mut program, &sat, &goals);
     let saturated = sat.stop == StopReason::Saturated;
 
@@ -184,7 +190,11 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         let mut report = SecretReport {
             label: secret.label.clone(),
             term,
-            derivable: if derivable || saturated { Some(derivable) } else { None },
+            derivable: if derivable || saturated {
+                Some(derivable)
+            } else {
+                None
+            },
             calls: None,
             trace: Vec::new(),
             replay: None,
@@ -329,7 +339,11 @@ fn replay_report(r: &Replay) -> ReplayReport {
     }
 }
 
-fn bound_reports(program: &Program, sat: &crate::engine::Saturation, b: Bounds) -> Vec<BoundReport> {
+fn bound_reports(
+    program: &Program,
+    sat: &crate::engine::Saturation,
+    b: Bounds,
+) -> Vec<BoundReport> {
     let kinds = [
         CutKind::MaxDepth,
         CutKind::InputChoice,
@@ -367,7 +381,7 @@ fn bound_reports(program: &Program, sat: &crate::engine::Saturation, b: Bounds) 
                 Some(b.xor_width as u64),
                 format!(
                     "inputs under XOR were drawn only from obtained terms and XORs of at most {} \
-                     obtained names and XOR terms",
+                     obtained names",
                     b.xor_width
                 ),
             ),
