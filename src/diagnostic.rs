@@ -156,7 +156,9 @@ pub fn render_all(diagnostics: &[Diagnostic], source: Option<&str>) -> String {
     if errors > 0 {
         let file = &sorted[0].file;
         let s = if errors == 1 { "" } else { "s" };
-        out.push_str(&format!("error: {file}: {errors} error{s}; nothing was checked\n"));
+        out.push_str(&format!(
+            "error: {file}: {errors} error{s}; nothing was checked\n"
+        ));
     }
     out
 }

@@ -325,9 +325,7 @@ impl TermStore {
             return true;
         }
         match self.get(hay) {
-            Term::App(_, args) | Term::Xor(args) => {
-                args.iter().any(|a| self.contains(*a, needle))
-            }
+            Term::App(_, args) | Term::Xor(args) => args.iter().any(|a| self.contains(*a, needle)),
             _ => false,
         }
     }
