@@ -487,7 +487,7 @@ impl Scanner {
             Some('-') if self.ws_or_eol(l, c + 1) => self.block_seq(l, c, depth),
             Some('[') | Some('{') => match self.flow_node(l, c, depth) {
                 Some((node, end_line, _)) => (node, end_line + 1),
-                None => (other(1), self.skip_block(l, parent)),
+                None => (other(1), self.flow_end_line(l, c) + 1),
             },
             Some('|') | Some('>') => self.block_scalar(l, c, parent),
             Some('&') | Some('!') => {
@@ -948,16 +948,74 @@ impl Scanner {
                     return None;
                 }
                 let at = span(l, c, text.chars().count());
-                Some((
-                    PNode {
-                        span: at,
-                        kind: PKind::Scalar(Some((text, at))),
-                    },
-                    l,
-                    end,
-                ))
+                let (end_line, end_col) = self.flow_plain_continued(l, end);
+                let content = (end_line == l).then_some((text, at));
+                let node = PNode {
+                    span: at,
+                    kind: PKind::Scalar(content),
+                };
+                Some((node, end_line, end_col))
             }
         }
+    }
+
+    /// Where a plain scalar in flow context that ends at `(l, end)` really
+    /// ends: it continues on the next lines until a flow indicator.
+    fn flow_plain_continued(&self, l: usize, end: usize) -> (usize, usize) {
+        let (mut line, mut col) = (l, end);
+        loop {
+            if !self.rest_blank(line, col) || self.ch(line, self.skip_ws(line, col)) == Some('#') {
+                return (line, col);
+            }
+            let (nl, nc) = self.flow_skip(line, col);
+            match self.ch(nl, nc) {
+                Some(ch) if nl > line && !",[]{}:#".contains(ch) => {
+                    let (text, e) = self.flow_plain(nl, nc);
+                    if text.is_empty() {
+                        return (line, col);
+                    }
+                    (line, col) = (nl, e);
+                }
+                _ => return (line, col),
+            }
+        }
+    }
+
+    /// The line where the flow collection opened at `(l, c)` closes, by
+    /// counting brackets outside quotes and comments; the last line if it
+    /// never closes.
+    fn flow_end_line(&self, l: usize, c: usize) -> usize {
+        let mut depth = 0usize;
+        let (mut line, mut i) = (l, c);
+        while line < self.lines.len() {
+            let Some(ch) = self.ch(line, i) else {
+                line += 1;
+                i = 0;
+                continue;
+            };
+            match ch {
+                '[' | '{' => depth += 1,
+                ']' | '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return line;
+                    }
+                }
+                '"' | '\'' => {
+                    let q = self.quoted(line, i, ch);
+                    (line, i) = q.end;
+                    continue;
+                }
+                '#' if i == 0 || self.ch(line, i - 1).is_some_and(is_ws) => {
+                    line += 1;
+                    i = 0;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.lines.len().saturating_sub(1)
     }
 
     /// A list item in flow context; `key: value` makes a one-pair mapping.
@@ -1170,6 +1228,10 @@ mod tests {
         assert_eq!(sc(get(first, "term")).content, Some(Span::new(1, 19, 6)));
         assert_eq!(sc(get(first, "label")).span, Span::new(1, 35, 3));
         assert_eq!(at(item(secrets, 1)), (1, 41));
+        let wrapped = parse_ok("a: [P\n  AN, B]\nb: c\n");
+        assert_eq!(sc(item(get(&wrapped, "a"), 0)).content, None);
+        assert_eq!(at(item(get(&wrapped, "a"), 1)), (2, 7));
+        assert_eq!(key_span(&wrapped, "b"), Span::new(3, 1, 1));
         let list = get(&root, "list");
         assert_eq!(at(item(list, 1)), (3, 3));
         assert_eq!(at(item(list, 2)), (3, 6));
