@@ -48,7 +48,7 @@ impl Default for Bounds {
     fn default() -> Self {
         Bounds {
             max_depth: 6,
-            input_depth: 1,
+            input_depth: 0,
             xor_width: 3,
         }
     }

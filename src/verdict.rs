@@ -180,7 +180,14 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         settings.bounds,
         settings.limits,
     );
-    let derivations = Derivations::compute(&mut program, &sat, &goals);
+    // Shortest derivations are only needed when some secret is derivable.
+    let derived: Vec<_> = goals
+        .iter()
+        .copied()
+        .filter(|g| sat.derivable.contains(g))
+        .collect();
+    let derivations =
+        (!derived.is_empty()).then(|| Derivations::compute(&mut program, &sat, &derived));
     let saturated = sat.stop == StopReason::Saturated;
 
     let mut secrets = Vec::new();
@@ -200,7 +207,10 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             replay: None,
         };
         if derivable {
-            if let Some(attack) = derivations.attack(&program, secret.term) {
+            if let Some(attack) = derivations
+                .as_ref()
+                .and_then(|d| d.attack(&program, secret.term))
+            {
                 report.calls = Some(attack.calls);
                 report.trace = attack
                     .steps
