@@ -1305,6 +1305,39 @@ functions:
     }
 
     #[test]
+    fn mutated_files_never_panic_and_stay_in_the_file() {
+        let chars: Vec<char> = VSM.chars().collect();
+        for i in 0..chars.len() {
+            for insert in [
+                None,
+                Some('\n'),
+                Some('{'),
+                Some('"'),
+                Some(':'),
+                Some('-'),
+                Some(' '),
+            ] {
+                let mut text = chars.clone();
+                match insert {
+                    None => {
+                        text.remove(i);
+                    }
+                    Some(c) => text.insert(i, c),
+                }
+                let text: String = text.into_iter().collect();
+                let lines = text.split('\n').count() as u32;
+                let diags = match load_source("t.yaml", &text) {
+                    Ok(loaded) => loaded.warnings,
+                    Err(diags) => diags,
+                };
+                for d in diags {
+                    assert!(d.span.line >= 1 && d.span.line <= lines, "{text}\n{d:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn missing_file_is_a_diagnostic() {
         let d = load_file(Path::new("no/such/file.yaml")).unwrap_err();
         assert_eq!(d.len(), 1);

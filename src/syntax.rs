@@ -731,6 +731,31 @@ mod tests {
     }
 
     #[test]
+    fn random_token_soup_never_panics() {
+        let alphabet = [
+            "a", "K", "_", "0", "7", "f", "(", ")", "{", "}", "[", "]", ",", " xor ", "⊕", "^",
+            "==", "!=", "=", " in ", "senc", "%", " ",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for i in 0..(seed % 12) {
+                let k = (seed >> (i * 5)) as usize % alphabet.len();
+                text.push_str(alphabet[k]);
+            }
+            let chars = text.chars().count();
+            for result in [parse_term(&text).err(), parse_check(&text).err()] {
+                if let Some(e) = result {
+                    assert!(e.offset <= chars && e.len >= 1, "{text:?}: {e:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn identifiers() {
         assert!(is_identifier("k_1") && is_identifier("_x") && is_identifier("P"));
         assert!(!is_identifier("1k") && !is_identifier("a-b") && !is_identifier(""));
