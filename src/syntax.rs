@@ -747,10 +747,9 @@ mod tests {
                 text.push_str(alphabet[k]);
             }
             let chars = text.chars().count();
-            for result in [parse_term(&text).err(), parse_check(&text).err()] {
-                if let Some(e) = result {
-                    assert!(e.offset <= chars && e.len >= 1, "{text:?}: {e:?}");
-                }
+            let errors = [parse_term(&text).err(), parse_check(&text).err()];
+            for e in errors.into_iter().flatten() {
+                assert!(e.offset <= chars && e.len >= 1, "{text:?}: {e:?}");
             }
         }
     }
