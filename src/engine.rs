@@ -93,6 +93,8 @@ pub enum CutKind {
     /// An input under XOR ranged over obtained terms and XORs of at most
     /// `xor_width` obtained names only.
     XorChoice,
+    /// A rule had more ways to build its inputs than the planner keeps.
+    PlanBudget,
     /// An XOR term was not found derivable by combining derivable operands
     /// and obtained terms one at a time, but lies in their XOR span.
     XorSpan,
@@ -192,19 +194,19 @@ impl<'a> Ctx<'a> {
         if self.stop.get() != StopReason::Saturated {
             return false;
         }
+        let facts = self.seen.borrow().len() + self.binds.borrow().values.len();
+        if facts > self.limits.max_facts {
+            self.stop.set(StopReason::FactLimit(self.limits.max_facts));
+            return false;
+        }
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
-        if t % 1024 == 0 {
+        if t.is_multiple_of(1024) {
             if let Some(limit) = self.limits.timeout {
                 if self.start.elapsed() > limit {
                     self.stop.set(StopReason::TimeLimit(limit));
                     return false;
                 }
-            }
-            let facts = self.seen.borrow().len() + self.binds.borrow().values.len();
-            if facts > self.limits.max_facts {
-                self.stop.set(StopReason::FactLimit(self.limits.max_facts));
-                return false;
             }
         }
         true

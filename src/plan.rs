@@ -111,22 +111,30 @@ enum Need {
     Supply(TermId),
 }
 
+/// Plans for every rule, and the rules whose alternatives were cut short.
+#[derive(Clone, Debug, Default)]
+pub struct Compiled {
+    /// The plans.
+    pub plans: Vec<Plan>,
+    /// Rules for which not every way of building their inputs got a plan
+    /// (more than [`MAX_PLANS_PER_RULE`]): a bound on the search.
+    pub truncated: Vec<RuleId>,
+}
+
 /// Compiles every rule of the program into plans.
-pub fn compile(program: &mut Program, attacker: TermId) -> Vec<Plan> {
+pub fn compile(program: &mut Program, attacker: TermId) -> Compiled {
     let mut plans = Vec::new();
+    let mut truncated = Vec::new();
     for r in 0..program.rules.len() {
         let rule = program.rules[r].clone();
         let store = &mut program.store;
         let build = rule.kind == RuleKind::Call;
         // Alternatives per input, then their cross product.
         let mut combos: Vec<Vec<Need>> = vec![Vec::new()];
+        let mut cut_short = false;
         for &input in &rule.inputs {
-            let alts = alternatives(
-                store,
-                input,
-                build,
-                MAX_PLANS_PER_RULE / combos.len().max(1),
-            );
+            let budget = MAX_PLANS_PER_RULE / combos.len().max(1);
+            let alts = alternatives(store, input, build, budget, &mut cut_short);
             let mut next = Vec::new();
             for c in &combos {
                 for a in &alts {
@@ -136,6 +144,9 @@ pub fn compile(program: &mut Program, attacker: TermId) -> Vec<Plan> {
                 }
             }
             combos = next;
+        }
+        if cut_short {
+            truncated.push(RuleId(r as u32));
         }
         let xor_vars = xor_vars(store, &rule.inputs, &rule.outputs, &rule.checks);
         let counts = occurrences(
@@ -161,21 +172,31 @@ pub fn compile(program: &mut Program, attacker: TermId) -> Vec<Plan> {
             });
         }
     }
-    plans
+    Compiled { plans, truncated }
 }
 
-/// The ways an input pattern can be supplied.
-fn alternatives(store: &TermStore, p: TermId, build: bool, budget: usize) -> Vec<Vec<Need>> {
+/// The ways an input pattern can be supplied; sets `cut_short` when the
+/// budget left some out.
+fn alternatives(
+    store: &TermStore,
+    p: TermId,
+    build: bool,
+    budget: usize,
+    cut_short: &mut bool,
+) -> Vec<Vec<Need>> {
     if store.is_ground(p) {
         return vec![vec![Need::Supply(p)]];
     }
     match store.get(p) {
         Term::App(c, args) => {
             let mut out = vec![vec![Need::Known(p)]];
+            if build && store.ctor(*c).public && budget <= 1 {
+                *cut_short = true;
+            }
             if build && store.ctor(*c).public && budget > 1 {
                 let mut combos: Vec<Vec<Need>> = vec![Vec::new()];
                 for &a in args.iter() {
-                    let alts = alternatives(store, a, build, budget / 2);
+                    let alts = alternatives(store, a, build, budget / 2, cut_short);
                     let mut next = Vec::new();
                     for c in &combos {
                         for alt in &alts {
@@ -187,6 +208,7 @@ fn alternatives(store: &TermStore, p: TermId, build: bool, budget: usize) -> Vec
                     combos = next;
                     if combos.len() > budget {
                         combos.truncate(budget);
+                        *cut_short = true;
                     }
                 }
                 out.extend(combos);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{saturate, Bounds, CutKind, Limits, StopReason};
+use crate::engine::{saturate, Bounds, Cut, CutKind, Limits, StopReason};
 use crate::plan::compile;
 use crate::program::{Program, RuleKind};
 use crate::replay::{replay, Replay};
@@ -171,15 +171,21 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             t
         }
     };
-    let plans = compile(&mut program, attacker);
+    let compiled = compile(&mut program, attacker);
     let goals: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
-    let sat = saturate(
+    let mut sat = saturate(
         &mut program,
-        &plans,
+        &compiled.plans,
         &goals,
         settings.bounds,
         settings.limits,
     );
+    for rule in &compiled.truncated {
+        sat.cuts.insert(Cut {
+            kind: CutKind::PlanBudget,
+            rule: Some(*rule),
+        });
+    }
     // Shortest derivations are only needed when some secret is derivable.
     let derived: Vec<_> = goals
         .iter()
@@ -359,6 +365,7 @@ fn bound_reports(
         CutKind::InputChoice,
         CutKind::XorChoice,
         CutKind::XorSpan,
+        CutKind::PlanBudget,
     ];
     let mut out = Vec::new();
     for kind in kinds {
@@ -394,6 +401,13 @@ fn bound_reports(
                      obtained names",
                     b.xor_width
                 ),
+            ),
+            CutKind::PlanBudget => (
+                "plan-budget",
+                None,
+                "not every way the attacker could build these rules' inputs was tried \
+                 (too many combinations)"
+                    .to_string(),
             ),
             CutKind::XorSpan => (
                 "xor-span",

@@ -1,0 +1,169 @@
+//! What each verdict claims, on small APIs whose answer is reasoned here.
+
+use apisat::engine::{Bounds, Limits};
+use apisat::lower::load_source;
+use apisat::verdict::{check_program, Proof, Report, Settings, Verdict};
+
+fn check(src: &str, settings: Settings) -> Report {
+    let loaded = load_source("test.yaml", src).unwrap_or_else(|d| panic!("{d:?}"));
+    check_program(loaded.program, settings)
+}
+
+/// No function takes free data and nothing grows: the fixpoint is reached
+/// without any bound cutting, so "not derivable" is a proof. K only ever
+/// appears under MK or under the hash h, which has no inverse.
+#[test]
+fn secure_without_cuts_is_proved() {
+    let r = check(
+        r#"
+names: { secret: [K, MK] }
+knowledge: ["{K}MK"]
+functions:
+  - name: Fingerprint
+    inputs: ["{k}MK"]
+    outputs: ["h(k)"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Secure);
+    assert_eq!(r.proof, Some(Proof::Proved));
+    assert!(r.bounds.is_empty());
+    assert_eq!(r.secrets[0].derivable, Some(false));
+}
+
+/// Free data flows to an output: the input-depth bound cuts, so the verdict
+/// must say "up to", naming the bound and the function.
+#[test]
+fn free_data_makes_the_verdict_up_to_bounds() {
+    let r = check(
+        r#"
+names: { secret: [K] }
+functions:
+  - name: Encrypt
+    inputs: [x]
+    outputs: ["{x}K"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Secure);
+    assert_eq!(r.proof, Some(Proof::UpTo));
+    assert_eq!(r.bounds[0].bound, "input-depth");
+    assert_eq!(r.bounds[0].rules, ["Encrypt"]);
+}
+
+/// Re-encrypting its own output grows terms without end; the depth bound
+/// cuts and must be reported.
+#[test]
+fn growing_outputs_hit_max_depth() {
+    let r = check(
+        r#"
+names: { public: [A], secret: [K] }
+knowledge: ["{A}K"]
+functions:
+  - name: Rewrap
+    inputs: ["{m}K"]
+    outputs: ["{m, m}K"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.proof, Some(Proof::UpTo));
+    assert!(r
+        .bounds
+        .iter()
+        .any(|b| b.bound == "max-depth" && b.rules == ["Rewrap"]));
+}
+
+/// Three inputs with nested tuples have more build alternatives than the
+/// planner keeps: that must show as a bound, never as a proof.
+#[test]
+fn too_many_build_alternatives_is_a_bound() {
+    let r = check(
+        r#"
+names: { public: [A], secret: [K] }
+functions:
+  - name: F
+    inputs: ["((a, b), (c, d))", "((e, f), (g, i))", "((j, l), (m, n))"]
+    outputs: ["{(a, e, j), (d, i, n)}K"]
+"#,
+        Settings::default(),
+    );
+    assert!(r
+        .bounds
+        .iter()
+        .any(|b| b.bound == "plan-budget" && b.rules == ["F"]));
+    assert_ne!(r.proof, Some(Proof::Proved));
+}
+
+/// A fact limit reached before a fixpoint gives LIMIT, and a secret not
+/// derivable by then is unknown, not safe.
+#[test]
+fn a_limit_never_claims_a_secret_safe() {
+    let settings = Settings {
+        bounds: Bounds::default(),
+        limits: Limits {
+            max_facts: 10,
+            timeout: None,
+        },
+    };
+    let r = check(
+        r#"
+names: { public: [A, B, C], secret: [K] }
+functions:
+  - name: Encrypt
+    inputs: [x, y]
+    outputs: ["{x, y}K"]
+"#,
+        settings,
+    );
+    assert_eq!(r.verdict, Verdict::Limit);
+    assert_eq!(r.secrets[0].derivable, None);
+    assert_eq!(r.limit.as_ref().map(|l| l.limit.as_str()), Some("facts"));
+}
+
+/// An attack found before a limit is still an attack: it is a real
+/// derivation, replayed concretely.
+#[test]
+fn an_attack_found_before_a_limit_stands() {
+    let r = check(
+        r#"
+names: { public: [A], secret: [K] }
+knowledge: ["{K}A"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    assert_eq!(r.secrets[0].derivable, Some(true));
+}
+
+/// The abstraction merges all of a function's fresh values into one name,
+/// so abstractly two shares combine to `s ⊕ s = 0`, and the check `a != b`
+/// is relaxed to "may differ" for fresh values. On a real HSM the check
+/// forces two different shares, whose XOR is never 0: the attack must be
+/// reported, and its replay must say it is not confirmed.
+#[test]
+fn attacks_resting_on_the_fresh_abstraction_are_not_confirmed() {
+    let r = check(
+        r#"
+names: { public: [PAN], secret: [MK, P], fresh: [s] }
+knowledge: ["{P}MK"]
+functions:
+  - name: GenerateShare
+    fresh: [s]
+    outputs: ["{s}MK"]
+  - name: Combine
+    inputs: ["{a}MK", "{b}MK"]
+    checks: ["a != b"]
+    outputs: ["{a xor b}MK"]
+  - name: Send
+    inputs: ["{p}MK", "{t}MK"]
+    checks: ["p == P"]
+    outputs: ["{p}t"]
+secrets: [P]
+"#,
+        Settings::default(),
+    );
+    let p = &r.secrets[0];
+    assert_eq!(p.derivable, Some(true), "abstractly, s xor s = 0");
+    let replay = p.replay.as_ref().expect("replayed");
+    assert!(!replay.confirmed, "{}", replay.detail);
+}
