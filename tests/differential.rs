@@ -1,0 +1,970 @@
+//! Differential test of the saturation engine against a naive evaluator.
+//!
+//! Random small non-XOR APIs are generated directly as [`Program`]s and run
+//! through `apisat::verdict::check_program` and through `naive::evaluate`
+//! (the bounded semantics is written down in `tests/naive/mod.rs`). The final
+//! knowledge sets, printed, must be equal, and every secret's verdict must
+//! agree. A few hand-written cases check the naive evaluator itself against
+//! verdicts reasoned by hand, so the reference is not trusted blindly.
+//!
+//! The random programs: 2-5 names (public, secret, exactly one attacker's;
+//! every public and attacker name known), the constructors `senc/2`, `h/1`,
+//! pairs (all public) and a private `hdl/2`, up to 3 extra known ground terms
+//! of depth <= 2, 1-3 API functions with 1-2 inputs of depth <= 2 over 1-3
+//! variables, an optional check (`==`, `!=`, `in`), 1-2 outputs of depth
+//! <= 2 over the inputs' variables, the deductions `decrypt` and `split`,
+//! and 1-3 secrets; `max_depth` 3-4, `input_depth` 0-2. A program whose
+//! naive saturation exceeds [`BUDGET`] is discarded (about 2%), never
+//! compared; the test fails if more than a tenth are.
+//!
+//! The naive evaluator runs with [`FreeDomain::OneOfList`]: a free input
+//! variable with a `v in [ground..]` check ranges over the listed terms as
+//! well as over `C`, as the planner's `Step::Enumerate` documents
+//! ("exhaustive, so no bound"). With [`FreeDomain::Bounded`] (the semantics
+//! in its plainer form) the engine derives strictly more on such rules;
+//! `free_variable_in_a_one_of_check_ranges_over_the_list` pins that case.
+//!
+//! Two cases just outside the generated fragment, where the two disagree,
+//! are at the end of the file.
+
+mod naive;
+
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use apisat::diagnostic::Span;
+use apisat::engine::{Bounds, Limits};
+use apisat::program::{Check, Program, Rule, RuleKind, Secret};
+use apisat::term::{CtorId, NameKind, TermId, TermStore};
+use apisat::verdict::{check_program, Proof, Report, Settings};
+use naive::{evaluate, evaluate_within, Budget, FreeDomain, Outcome};
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
+
+// ----- running both and comparing -------------------------------------------
+
+fn settings(max_depth: u16, input_depth: u16) -> Settings {
+    Settings {
+        bounds: Bounds {
+            max_depth,
+            input_depth,
+            xor_width: 3,
+        },
+        limits: Limits::default(),
+    }
+}
+
+fn run_engine(program: &Program, max_depth: u16, input_depth: u16) -> Report {
+    check_program(program.clone(), settings(max_depth, input_depth))
+}
+
+/// The program, readably: names with kinds, knowledge, rules, secrets.
+fn describe(p: &Program) -> String {
+    let s = &p.store;
+    let mut out = String::new();
+    let names: Vec<String> = s
+        .names()
+        .map(|(_, n)| format!("{}:{:?}", n.text, n.kind))
+        .collect();
+    let _ = writeln!(out, "names: {}", names.join(", "));
+    let know: Vec<String> = p.knowledge.iter().map(|t| s.show(*t)).collect();
+    let _ = writeln!(out, "knowledge: {}", know.join(", "));
+    for r in &p.rules {
+        let v = &r.var_names;
+        let show = |t: &TermId| s.display(*t, v);
+        let inputs: Vec<String> = r.inputs.iter().map(show).collect();
+        let outputs: Vec<String> = r.outputs.iter().map(show).collect();
+        let checks: Vec<String> = r
+            .checks
+            .iter()
+            .map(|c| match c {
+                Check::Equal(a, b) => format!("{} == {}", show(a), show(b)),
+                Check::NotEqual(a, b) => format!("{} != {}", show(a), show(b)),
+                Check::OneOf(a, l) => format!(
+                    "{} in [{}]",
+                    show(a),
+                    l.iter().map(show).collect::<Vec<_>>().join(", ")
+                ),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:?} {}: {}{} -> {}",
+            r.kind,
+            r.name,
+            inputs.join(", "),
+            if checks.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", checks.join("; "))
+            },
+            outputs.join(", ")
+        );
+    }
+    let secrets: Vec<String> = p.secrets.iter().map(|x| s.show(x.term)).collect();
+    let _ = writeln!(out, "secrets: {}", secrets.join(", "));
+    out
+}
+
+/// `None` when engine and naive agree, else a readable account of how not.
+fn compare(
+    program: &Program,
+    max_depth: u16,
+    input_depth: u16,
+    report: &Report,
+    naive: &Outcome,
+) -> Option<String> {
+    let engine_k: BTreeSet<String> = report.knowledge.iter().cloned().collect();
+    let engine_s: Vec<Option<bool>> = report.secrets.iter().map(|s| s.derivable).collect();
+    let naive_s: Vec<Option<bool>> = naive.secrets.iter().map(|b| Some(*b)).collect();
+    if engine_k == naive.knowledge && engine_s == naive_s {
+        return None;
+    }
+    let mut out = format!(
+        "max_depth {max_depth}, input_depth {input_depth}\n{}",
+        describe(program)
+    );
+    let only_engine: Vec<&String> = engine_k.difference(&naive.knowledge).collect();
+    let only_naive: Vec<&String> = naive.knowledge.difference(&engine_k).collect();
+    let _ = writeln!(
+        out,
+        "engine only ({}): {:?}",
+        only_engine.len(),
+        only_engine
+    );
+    let _ = writeln!(out, "naive only ({}): {:?}", only_naive.len(), only_naive);
+    let _ = writeln!(out, "secrets engine {engine_s:?} naive {naive_s:?}");
+    let _ = writeln!(out, "engine knowledge ({}): {:?}", engine_k.len(), engine_k);
+    Some(out)
+}
+
+// ----- building programs ------------------------------------------------------
+
+/// Constructors every generated program declares.
+struct Ctors {
+    senc: CtorId,
+    pair: CtorId,
+    h: CtorId,
+    hdl: CtorId,
+}
+
+fn declare_ctors(store: &mut TermStore) -> Ctors {
+    Ctors {
+        senc: store.declare_ctor("senc", 2, true),
+        pair: store.tuple_ctor(2),
+        h: store.declare_ctor("h", 1, true),
+        hdl: store.declare_ctor("hdl", 2, false),
+    }
+}
+
+fn rule(
+    name: &str,
+    kind: RuleKind,
+    inputs: Vec<TermId>,
+    checks: Vec<Check>,
+    outputs: Vec<TermId>,
+    vars: &[&str],
+) -> Rule {
+    Rule {
+        name: name.to_string(),
+        kind,
+        inputs,
+        checks,
+        outputs,
+        var_names: vars.iter().map(|v| v.to_string()).collect(),
+        fresh: Vec::new(),
+        span: Span::default(),
+    }
+}
+
+/// decrypt: senc(m, k), k -> m; split: (x, y) -> x, y.
+fn standard_deductions(store: &mut TermStore, c: &Ctors) -> Vec<Rule> {
+    let (m, k) = (store.var(0), store.var(1));
+    let enc = store.app(c.senc, &[m, k]);
+    let decrypt = rule(
+        "decrypt",
+        RuleKind::Deduction,
+        vec![enc, k],
+        vec![],
+        vec![m],
+        &["m", "k"],
+    );
+    let (x, y) = (store.var(0), store.var(1));
+    let xy = store.app(c.pair, &[x, y]);
+    let split = rule(
+        "split",
+        RuleKind::Deduction,
+        vec![xy],
+        vec![],
+        vec![x, y],
+        &["x", "y"],
+    );
+    vec![decrypt, split]
+}
+
+fn program(
+    store: TermStore,
+    rules: Vec<Rule>,
+    knowledge: Vec<TermId>,
+    secrets: Vec<TermId>,
+) -> Program {
+    let secrets = secrets
+        .into_iter()
+        .map(|t| Secret {
+            label: store.show(t),
+            term: t,
+            span: Span::default(),
+        })
+        .collect();
+    Program {
+        name: "differential".into(),
+        file: "differential".into(),
+        store,
+        rules,
+        knowledge,
+        secrets,
+        uses_xor: false,
+    }
+}
+
+// ----- random programs ---------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum C {
+    Senc,
+    Pair,
+    H,
+    Hdl,
+}
+
+/// A term or pattern before interning; indices are taken modulo the
+/// number of names (variables) when built.
+#[derive(Clone, Debug)]
+enum T {
+    V(u8),
+    N(u8),
+    A(C, Vec<T>),
+}
+
+#[derive(Clone, Debug)]
+enum CheckDesc {
+    Eq(T, T),
+    Ne(T, T),
+    OneOf(T, Vec<T>),
+}
+
+#[derive(Clone, Debug)]
+struct RuleDesc {
+    nvars: u8,
+    inputs: Vec<T>,
+    checks: Vec<CheckDesc>,
+    outputs: Vec<T>,
+}
+
+#[derive(Clone, Debug)]
+struct Desc {
+    /// Kinds of the names other than the attacker's: true = secret.
+    secret_names: Vec<bool>,
+    /// Where the attacker's name goes among them.
+    attacker_at: u8,
+    knowledge: Vec<T>,
+    rules: Vec<RuleDesc>,
+    secrets: Vec<T>,
+    max_depth: u16,
+    input_depth: u16,
+}
+
+fn tree(depth: u32, leaf: BoxedStrategy<T>) -> BoxedStrategy<T> {
+    if depth == 0 {
+        return leaf;
+    }
+    let sub = tree(depth - 1, leaf.clone());
+    prop_oneof![
+        3 => leaf,
+        1 => sub.clone().prop_map(|a| T::A(C::H, vec![a])),
+        2 => (sub.clone(), sub.clone()).prop_map(|(a, b)| T::A(C::Senc, vec![a, b])),
+        2 => (sub.clone(), sub.clone()).prop_map(|(a, b)| T::A(C::Pair, vec![a, b])),
+        1 => (sub.clone(), sub).prop_map(|(a, b)| T::A(C::Hdl, vec![a, b])),
+    ]
+    .boxed()
+}
+
+fn ground(depth: u32) -> BoxedStrategy<T> {
+    tree(depth, any::<u8>().prop_map(T::N).boxed())
+}
+
+fn pattern(depth: u32) -> BoxedStrategy<T> {
+    let leaf =
+        prop_oneof![3 => any::<u8>().prop_map(T::V), 1 => any::<u8>().prop_map(T::N)].boxed();
+    tree(depth, leaf)
+}
+
+fn check_desc() -> impl Strategy<Value = CheckDesc> {
+    let var = any::<u8>().prop_map(T::V).boxed();
+    prop_oneof![
+        (pattern(1), pattern(1)).prop_map(|(a, b)| CheckDesc::Eq(a, b)),
+        (pattern(1), pattern(1)).prop_map(|(a, b)| CheckDesc::Ne(a, b)),
+        (var.clone(), prop::collection::vec(ground(1), 1..=2))
+            .prop_map(|(a, l)| CheckDesc::OneOf(a, l)),
+        (pattern(1), prop::collection::vec(pattern(1), 1..=2))
+            .prop_map(|(a, l)| CheckDesc::OneOf(a, l)),
+    ]
+}
+
+fn rule_desc() -> impl Strategy<Value = RuleDesc> {
+    (
+        1u8..=3,
+        prop::collection::vec(pattern(2), 1..=2),
+        prop_oneof![1 => Just(Vec::new()), 1 => prop::collection::vec(check_desc(), 1..=1)],
+        prop::collection::vec(pattern(2), 1..=2),
+    )
+        .prop_map(|(nvars, inputs, checks, outputs)| RuleDesc {
+            nvars,
+            inputs,
+            checks,
+            outputs,
+        })
+}
+
+fn desc() -> impl Strategy<Value = Desc> {
+    (
+        prop::collection::vec(any::<bool>(), 1..=4),
+        any::<u8>(),
+        prop::collection::vec(ground(2), 0..=3),
+        prop::collection::vec(rule_desc(), 1..=3),
+        prop::collection::vec(ground(1), 1..=3),
+        3u16..=4,
+        0u16..=2,
+    )
+        .prop_map(
+            |(secret_names, attacker_at, knowledge, rules, secrets, max_depth, input_depth)| Desc {
+                secret_names,
+                attacker_at,
+                knowledge,
+                rules,
+                secrets,
+                max_depth,
+                input_depth,
+            },
+        )
+}
+
+struct Builder<'a> {
+    store: &'a mut TermStore,
+    ctors: &'a Ctors,
+    names: &'a [TermId],
+}
+
+impl Builder<'_> {
+    /// Interns `t`; variable `V(i)` becomes `vars[i % len]`, or a name when
+    /// there is no variable to use.
+    fn build(&mut self, t: &T, vars: &[TermId]) -> TermId {
+        match t {
+            T::V(i) if !vars.is_empty() => vars[*i as usize % vars.len()],
+            T::V(i) | T::N(i) => self.names[*i as usize % self.names.len()],
+            T::A(c, args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.build(a, vars)).collect();
+                let ctor = match c {
+                    C::Senc => self.ctors.senc,
+                    C::Pair => self.ctors.pair,
+                    C::H => self.ctors.h,
+                    C::Hdl => self.ctors.hdl,
+                };
+                self.store.app(ctor, &args)
+            }
+        }
+    }
+}
+
+/// Variable numbers of `t` (as written, before renumbering), in order.
+fn raw_vars(t: &T, nvars: u8, out: &mut Vec<u8>) {
+    match t {
+        T::V(i) => {
+            let v = i % nvars;
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        T::N(_) => {}
+        T::A(_, args) => args.iter().for_each(|a| raw_vars(a, nvars, out)),
+    }
+}
+
+/// Renames the variables of an input pattern `V(i % nvars)` to `V(rank)`
+/// where rank is the position among the variables the inputs use.
+fn renumber(t: &T, nvars: u8, used: &[u8]) -> T {
+    match t {
+        T::V(i) => T::V(used.iter().position(|u| *u == i % nvars).unwrap() as u8),
+        T::N(i) => T::N(*i),
+        T::A(c, args) => T::A(*c, args.iter().map(|a| renumber(a, nvars, used)).collect()),
+    }
+}
+
+fn build_program(d: &Desc) -> Program {
+    let mut store = TermStore::new();
+    let ctors = declare_ctors(&mut store);
+    let n = d.secret_names.len() + 1;
+    let at = d.attacker_at as usize % n;
+    let mut names = Vec::new();
+    let mut knowledge = Vec::new();
+    let mut secret_iter = d.secret_names.iter();
+    for i in 0..n {
+        let (text, kind) = if i == at {
+            (format!("e{i}"), NameKind::Attacker)
+        } else if *secret_iter.next().unwrap() {
+            (format!("s{i}"), NameKind::Secret)
+        } else {
+            (format!("p{i}"), NameKind::Public)
+        };
+        let id = store.declare_name(&text, kind);
+        let t = store.name_term(id);
+        names.push(t);
+        if kind.is_public() {
+            knowledge.push(t);
+        }
+    }
+    let mut b = Builder {
+        store: &mut store,
+        ctors: &ctors,
+        names: &names,
+    };
+    for k in &d.knowledge {
+        let t = b.build(k, &[]);
+        knowledge.push(t);
+    }
+    let secrets: Vec<TermId> = d.secrets.iter().map(|s| b.build(s, &[])).collect();
+    let mut rules = Vec::new();
+    for (ri, r) in d.rules.iter().enumerate() {
+        let mut used = Vec::new();
+        for i in &r.inputs {
+            raw_vars(i, r.nvars, &mut used);
+        }
+        let vars: Vec<TermId> = (0..used.len() as u32).map(|v| b.store.var(v)).collect();
+        let inputs: Vec<TermId> = r
+            .inputs
+            .iter()
+            .map(|i| renumber(i, r.nvars, &used))
+            .map(|i| b.build(&i, &vars))
+            .collect();
+        // Outputs and checks only use the variables the inputs bind.
+        let outputs: Vec<TermId> = r.outputs.iter().map(|o| b.build(o, &vars)).collect();
+        let checks: Vec<Check> = r
+            .checks
+            .iter()
+            .map(|c| match c {
+                CheckDesc::Eq(x, y) => Check::Equal(b.build(x, &vars), b.build(y, &vars)),
+                CheckDesc::Ne(x, y) => Check::NotEqual(b.build(x, &vars), b.build(y, &vars)),
+                CheckDesc::OneOf(x, l) => Check::OneOf(
+                    b.build(x, &vars),
+                    l.iter().map(|t| b.build(t, &vars)).collect(),
+                ),
+            })
+            .collect();
+        let var_names: Vec<&str> = ["x", "y", "z"][..used.len()].to_vec();
+        rules.push(rule(
+            &format!("f{ri}"),
+            RuleKind::Call,
+            inputs,
+            checks,
+            outputs,
+            &var_names,
+        ));
+    }
+    rules.extend(standard_deductions(&mut store, &ctors));
+    program(store, rules, knowledge, secrets)
+}
+
+/// The naive evaluator gives up on programs whose saturation explodes (a
+/// rule pairing two free inputs, say); those are discarded, not compared.
+const BUDGET: Budget = Budget {
+    max_knowledge: 2_000,
+    max_work: 300_000,
+};
+
+/// Random programs compared per run; `PROPTEST_CASES` overrides it.
+const CASES: u32 = 512;
+
+#[test]
+fn engine_agrees_with_naive_evaluator() {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(CASES);
+    let config = ProptestConfig {
+        cases,
+        // Never write proptest-regressions/ files into the tree.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let compared = Cell::new(0usize);
+    let over_budget = Cell::new(0usize);
+    let largest = Cell::new(0usize);
+    let mut runner = TestRunner::new(config);
+    let start = Instant::now();
+    let result = runner.run(&desc(), |d| {
+        let program = build_program(&d);
+        let Ok(naive) = evaluate_within(
+            &program,
+            d.max_depth,
+            d.input_depth,
+            FreeDomain::OneOfList,
+            BUDGET,
+        ) else {
+            over_budget.set(over_budget.get() + 1);
+            return Err(TestCaseError::reject("over the naive evaluator's budget"));
+        };
+        compared.set(compared.get() + 1);
+        largest.set(largest.get().max(naive.knowledge.len()));
+        let report = run_engine(&program, d.max_depth, d.input_depth);
+        match compare(&program, d.max_depth, d.input_depth, &report, &naive) {
+            None => Ok(()),
+            Some(why) => Err(TestCaseError::fail(format!(
+                "engine and naive evaluator disagree:\n{why}"
+            ))),
+        }
+    });
+    eprintln!(
+        "differential: {} programs compared, {} discarded over budget, largest knowledge {} terms, {:.1?}",
+        compared.get(),
+        over_budget.get(),
+        largest.get(),
+        start.elapsed()
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The budget must not quietly discard a large share of the programs.
+    assert!(
+        over_budget.get() * 10 <= compared.get(),
+        "{} of {} programs over budget",
+        over_budget.get(),
+        compared.get()
+    );
+}
+
+// ----- the naive evaluator against verdicts reasoned by hand ----------------------
+
+/// A store with the standard constructors and the given names.
+fn store_with(names: &[(&str, NameKind)]) -> (TermStore, Ctors, Vec<TermId>, Vec<TermId>) {
+    let mut store = TermStore::new();
+    let ctors = declare_ctors(&mut store);
+    let mut terms = Vec::new();
+    let mut knowledge = Vec::new();
+    for (text, kind) in names {
+        let id = store.declare_name(text, *kind);
+        let t = store.name_term(id);
+        terms.push(t);
+        if kind.is_public() {
+            knowledge.push(t);
+        }
+    }
+    (store, ctors, terms, knowledge)
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Both evaluators on a hand-written case: the naive one must give the
+/// expected verdicts (and knowledge, when given), and the engine the same.
+fn hand_case(
+    p: &Program,
+    max_depth: u16,
+    input_depth: u16,
+    secrets: &[bool],
+    knowledge: Option<&[&str]>,
+) {
+    let naive = evaluate(p, max_depth, input_depth, FreeDomain::OneOfList);
+    assert_eq!(naive.secrets, secrets, "naive secrets\n{}", describe(p));
+    if let Some(k) = knowledge {
+        assert_eq!(naive.knowledge, set(k), "naive knowledge\n{}", describe(p));
+    }
+    let report = run_engine(p, max_depth, input_depth);
+    if let Some(why) = compare(p, max_depth, input_depth, &report, &naive) {
+        panic!("engine disagrees on a hand-written case:\n{why}");
+    }
+}
+
+#[test]
+fn vsm_pin_type_confusion() {
+    // EncryptCommsKey(k) -> senc(k, TCMK); Translate(senc(tck, TCMK),
+    // senc(tmk, MK)) -> senc(tck, tmk). With senc(P, MK) and PAN known:
+    // EncryptCommsKey(PAN), then Translate(senc(PAN, TCMK), senc(P, MK))
+    // gives senc(PAN, P): the PIN block. P itself stays secret: nothing
+    // ever outputs a bare key, and senc(_, P) cannot be opened without P.
+    let (mut s, c, n, mut know) = store_with(&[
+        ("P", NameKind::Secret),
+        ("MK", NameKind::Secret),
+        ("TCMK", NameKind::Secret),
+        ("PAN", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (p, mk, tcmk, pan) = (n[0], n[1], n[2], n[3]);
+    let pin_key = s.app(c.senc, &[p, mk]);
+    know.push(pin_key);
+    let k = s.var(0);
+    let enc_k = s.app(c.senc, &[k, tcmk]);
+    let encrypt = rule(
+        "EncryptCommsKey",
+        RuleKind::Call,
+        vec![k],
+        vec![],
+        vec![enc_k],
+        &["k"],
+    );
+    let (tck, tmk) = (s.var(0), s.var(1));
+    let in1 = s.app(c.senc, &[tck, tcmk]);
+    let in2 = s.app(c.senc, &[tmk, mk]);
+    let out = s.app(c.senc, &[tck, tmk]);
+    let translate = rule(
+        "Translate",
+        RuleKind::Call,
+        vec![in1, in2],
+        vec![],
+        vec![out],
+        &["tck", "tmk"],
+    );
+    let mut rules = vec![encrypt, translate];
+    rules.extend(standard_deductions(&mut s, &c));
+    let block = s.app(c.senc, &[pan, p]);
+    let prog = program(s, rules, know, vec![block, p]);
+    // Input depth 0: EncryptCommsKey takes PAN and e only; Translate's
+    // second input can only be the obtained senc(P, MK) (MK is secret, so
+    // it is not built), its first one of the two comms-key blocks.
+    hand_case(
+        &prog,
+        3,
+        0,
+        &[true, false],
+        Some(&[
+            "e",
+            "PAN",
+            "senc(P, MK)",
+            "senc(e, TCMK)",
+            "senc(PAN, TCMK)",
+            "senc(e, P)",
+            "senc(PAN, P)",
+        ]),
+    );
+    // Deeper choices add more blocks but no key.
+    hand_case(&prog, 4, 2, &[true, false], None);
+}
+
+#[test]
+fn free_inputs_range_over_obtained_terms_only() {
+    // Seal(x) -> senc(x, K); Test(senc(h(y), K)) -> S. Test's input can be
+    // obtained from Seal only if Seal was given h(y), which must then be an
+    // obtained term of depth <= input_depth: h(a) is derivable but, unless
+    // it is in the initial knowledge, never obtained. Building Test's input
+    // needs K, which is secret.
+    let (mut s, c, n, know) = store_with(&[
+        ("K", NameKind::Secret),
+        ("S", NameKind::Secret),
+        ("a", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (key, secret, a) = (n[0], n[1], n[2]);
+    let x = s.var(0);
+    let sealed = s.app(c.senc, &[x, key]);
+    let seal = rule(
+        "Seal",
+        RuleKind::Call,
+        vec![x],
+        vec![],
+        vec![sealed],
+        &["x"],
+    );
+    let y = s.var(0);
+    let hy = s.app(c.h, &[y]);
+    let test_in = s.app(c.senc, &[hy, key]);
+    let test = rule(
+        "Test",
+        RuleKind::Call,
+        vec![test_in],
+        vec![],
+        vec![secret],
+        &["y"],
+    );
+    let mut rules = vec![seal, test];
+    rules.extend(standard_deductions(&mut s, &c));
+    let ha = s.app(c.h, &[a]);
+    let without = program(s.clone(), rules.clone(), know.clone(), vec![secret, ha]);
+    // h(a) derivable (built), S not: h(a) never reaches Seal. Seal only
+    // re-seals its own results while they are within input depth 2.
+    hand_case(
+        &without,
+        4,
+        2,
+        &[false, true],
+        Some(&[
+            "a",
+            "e",
+            "senc(a, K)",
+            "senc(e, K)",
+            "senc(senc(a, K), K)",
+            "senc(senc(e, K), K)",
+            "senc(senc(senc(a, K), K), K)",
+            "senc(senc(senc(e, K), K), K)",
+        ]),
+    );
+    let mut know2 = know;
+    know2.push(ha);
+    let with = program(s, rules, know2, vec![secret, ha]);
+    // Obtained h(a), but input depth 0: Seal still takes names only.
+    hand_case(
+        &with,
+        4,
+        0,
+        &[false, true],
+        Some(&["a", "e", "h(a)", "senc(a, K)", "senc(e, K)"]),
+    );
+    // Input depth 1: Seal(h(a)), then Test gives S. Seal also takes S and
+    // its own depth-1 results; senc(h(a), K) has depth 2, so it is not
+    // sealed again.
+    hand_case(
+        &with,
+        4,
+        1,
+        &[true, true],
+        Some(&[
+            "a",
+            "e",
+            "h(a)",
+            "S",
+            "senc(a, K)",
+            "senc(e, K)",
+            "senc(S, K)",
+            "senc(h(a), K)",
+            "senc(senc(a, K), K)",
+            "senc(senc(e, K), K)",
+            "senc(senc(S, K), K)",
+        ]),
+    );
+}
+
+#[test]
+fn wrap_decrypt_conflict_and_its_check() {
+    // Clulow: Wrap(hdl(w, WRAP), hdl(k, t)) -> senc(k, w);
+    // Decrypt(hdl(d, DEC), senc(m, d)) -> m. K2 has both roles, so
+    // wrapping K1 under K2 and decrypting the result with K2 leaks K1.
+    // K2 also leaks: Wrap(K2 under K2), then Decrypt with K2's DEC handle.
+    // With the checks t != SENS and k != w on Wrap, nothing is ever wrapped:
+    // K1 is typed SENS and K2 is the only wrapping key.
+    let (mut s, c, n, mut know) = store_with(&[
+        ("K1", NameKind::Secret),
+        ("K2", NameKind::Secret),
+        ("WRAP", NameKind::Public),
+        ("DEC", NameKind::Public),
+        ("SENS", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (k1, k2, wrap_t, dec_t, sens) = (n[0], n[1], n[2], n[3], n[4]);
+    for (k, t) in [(k1, sens), (k2, wrap_t), (k2, dec_t)] {
+        let hdl = s.app(c.hdl, &[k, t]);
+        know.push(hdl);
+    }
+    let (w, k, t) = (s.var(0), s.var(1), s.var(2));
+    let hw = s.app(c.hdl, &[w, wrap_t]);
+    let hk = s.app(c.hdl, &[k, t]);
+    let wrapped = s.app(c.senc, &[k, w]);
+    let wrap = rule(
+        "Wrap",
+        RuleKind::Call,
+        vec![hw, hk],
+        vec![],
+        vec![wrapped],
+        &["w", "k", "t"],
+    );
+    let mut checked = wrap.clone();
+    checked.checks = vec![Check::NotEqual(t, sens), Check::NotEqual(k, w)];
+    let (d, m) = (s.var(0), s.var(1));
+    let hd = s.app(c.hdl, &[d, dec_t]);
+    let ct = s.app(c.senc, &[m, d]);
+    let decrypt = rule(
+        "Decrypt",
+        RuleKind::Call,
+        vec![hd, ct],
+        vec![],
+        vec![m],
+        &["d", "m"],
+    );
+    let deductions = standard_deductions(&mut s, &c);
+    let mut open = vec![wrap, decrypt.clone()];
+    open.extend(deductions.clone());
+    let attack = program(s.clone(), open, know.clone(), vec![k1, k2]);
+    hand_case(
+        &attack,
+        3,
+        1,
+        &[true, true],
+        Some(&[
+            "e",
+            "K1",
+            "K2",
+            "WRAP",
+            "DEC",
+            "SENS",
+            "hdl(K1, SENS)",
+            "hdl(K2, WRAP)",
+            "hdl(K2, DEC)",
+            "senc(K1, K2)",
+            "senc(K2, K2)",
+        ]),
+    );
+    let mut fixed = vec![checked, decrypt];
+    fixed.extend(deductions);
+    let secure = program(s, fixed, know, vec![k1, k2]);
+    hand_case(
+        &secure,
+        3,
+        1,
+        &[false, false],
+        Some(&[
+            "e",
+            "WRAP",
+            "DEC",
+            "SENS",
+            "hdl(K1, SENS)",
+            "hdl(K2, WRAP)",
+            "hdl(K2, DEC)",
+        ]),
+    );
+}
+
+#[test]
+fn free_variable_in_a_one_of_check_ranges_over_the_list() {
+    // Issue(x) [x in [h(a)]] -> S. x is free (supplied, never obtained).
+    // h(a) is derivable (a is public) but never obtained, so it is not in C
+    // for any input depth. The engine enumerates the list (plan.rs,
+    // Step::Enumerate: "exhaustive, so no bound") and fires; the semantics
+    // with x ranging over C alone would not. Both evaluators must agree
+    // with the list reading; the bounded reading is pinned as differing.
+    let (mut s, c, n, know) = store_with(&[
+        ("S", NameKind::Secret),
+        ("a", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (secret, a) = (n[0], n[1]);
+    let ha = s.app(c.h, &[a]);
+    let x = s.var(0);
+    let issue = rule(
+        "Issue",
+        RuleKind::Call,
+        vec![x],
+        vec![Check::OneOf(x, vec![ha])],
+        vec![secret],
+        &["x"],
+    );
+    let mut rules = vec![issue];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = program(s, rules, know, vec![secret]);
+    hand_case(&p, 3, 2, &[true], Some(&["a", "e", "S"]));
+    let bounded = evaluate(&p, 3, 2, FreeDomain::Bounded);
+    assert_eq!(bounded.secrets, vec![false]);
+    assert_eq!(bounded.knowledge, set(&["a", "e"]));
+}
+
+// ----- disagreements outside the generated fragment ---------------------------------
+//
+// The random programs stay within what the semantics in tests/naive/mod.rs
+// was written for (1-2 inputs of depth <= 2, the two standard deductions).
+// Just outside it, engine and naive evaluator disagree: once by a bound the
+// engine reports (the plan budget), once on a question the semantics
+// leaves open (ignored, run it with `--ignored`).
+
+/// `R: (h(u), h(v)), (h(u), h(v)), h(h(w)) -> S` (three inputs), or
+/// `R: ((h(u), h(v)), (h(u), h(v))), h(h(w)) -> S` (two, one of depth 3),
+/// knowing only `a` and `e`. Every input can be built from `a`: calling
+/// `R((h(a), h(a)), (h(a), h(a)), h(h(a)))` gives `S`.
+fn plan_budget_case(three_inputs: bool) -> Program {
+    let (mut s, c, n, know) = store_with(&[
+        ("S", NameKind::Secret),
+        ("a", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (u, v, w) = (s.var(0), s.var(1), s.var(2));
+    let hu = s.app(c.h, &[u]);
+    let hv = s.app(c.h, &[v]);
+    let hw = s.app(c.h, &[w]);
+    let hhw = s.app(c.h, &[hw]);
+    let pair = s.app(c.pair, &[hu, hv]);
+    let inputs = if three_inputs {
+        vec![pair, pair, hhw]
+    } else {
+        let pp = s.app(c.pair, &[pair, pair]);
+        vec![pp, hhw]
+    };
+    let r = rule(
+        "R",
+        RuleKind::Call,
+        inputs,
+        vec![],
+        vec![n[0]],
+        &["u", "v", "w"],
+    );
+    let mut rules = vec![r];
+    rules.extend(standard_deductions(&mut s, &c));
+    program(s, rules, know, vec![n[0]])
+}
+
+#[test]
+fn plan_budget_is_reported_when_it_drops_an_attack() {
+    // plan::compile gives input i the budget 64 / (plans so far): here 25
+    // plans for the first two inputs (or 26 for the depth-3 one) leave 2,
+    // and alternatives() builds nested arguments only when the budget is
+    // above 1, so h(h(w)) is built only from an obtained h(w) and the engine
+    // misses S. That is a bound of the engine, not of the semantics: it
+    // must then say so (a `plan-budget` cut, verdict not "proved"), or
+    // agree with the naive evaluator.
+    for three in [true, false] {
+        let p = plan_budget_case(three);
+        let naive = evaluate(&p, 3, 1, FreeDomain::OneOfList);
+        assert_eq!(naive.secrets, vec![true]);
+        let report = run_engine(&p, 3, 1);
+        let Some(why) = compare(&p, 3, 1, &report, &naive) else {
+            continue;
+        };
+        assert!(
+            report.proof != Some(Proof::Proved)
+                && report.bounds.iter().any(|b| b.bound == "plan-budget"),
+            "engine disagrees without reporting the plan budget ({:?}, {:?}, bounds {:?}):\n{why}",
+            report.verdict,
+            report.proof,
+            report.bounds
+        );
+    }
+}
+
+#[test]
+#[ignore = "semantics question: a deduction's second application input, once bound, is checked derivable, not obtained"]
+fn deduction_with_two_application_inputs() {
+    // open: senc(m, k), h(k) -> m, knowing senc(S, a) and a. The semantics
+    // says a deduction's application inputs are obtained, and h(a) never
+    // is, so S is not derivable. The engine matches senc(m, k) first; then
+    // h(k) is fully bound and plan::order turns it into a Derivable step,
+    // which builds h(a): S is derivable. Which is intended is for the
+    // semantics' owner to say; the shipped rules/dolev_yao.yaml has no
+    // deduction with two application inputs.
+    let (mut s, c, n, mut know) = store_with(&[
+        ("S", NameKind::Secret),
+        ("a", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let enc = s.app(c.senc, &[n[0], n[1]]);
+    know.push(enc);
+    let (m, k) = (s.var(0), s.var(1));
+    let in1 = s.app(c.senc, &[m, k]);
+    let in2 = s.app(c.h, &[k]);
+    let open = rule(
+        "open",
+        RuleKind::Deduction,
+        vec![in1, in2],
+        vec![],
+        vec![m],
+        &["m", "k"],
+    );
+    let p = program(s, vec![open], know, vec![n[0]]);
+    hand_case(&p, 3, 1, &[false], Some(&["a", "e", "senc(S, a)"]));
+}
