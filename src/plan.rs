@@ -7,8 +7,9 @@
 //! `senc(_, K)`, or build one (supply some `x` and supply `K`). A plan is one
 //! choice of alternative for every input, flattened into [`Step`]s and
 //! ordered so that selective lookups come first and the attacker's free
-//! choices last. Deductions never build the term they take apart (that
-//! would teach nothing), so they have one plan each.
+//! choices last. A deduction takes its first input apart: that input must
+//! be obtained (building it would teach nothing), and its other inputs, the
+//! keys, only have to be derivable; so a deduction has one plan.
 //!
 //! Datalog reading of a plan with steps s1..sn for rule r:
 //! `fired(r, b) :- pm(p, 0, {}), s1, ..., sn` where each step extends the
@@ -132,9 +133,15 @@ pub fn compile(program: &mut Program, attacker: TermId) -> Compiled {
         // Alternatives per input, then their cross product.
         let mut combos: Vec<Vec<Need>> = vec![Vec::new()];
         let mut cut_short = false;
-        for &input in &rule.inputs {
+        for (i, &input) in rule.inputs.iter().enumerate() {
             let budget = MAX_PLANS_PER_RULE / combos.len().max(1);
-            let alts = alternatives(store, input, build, budget, &mut cut_short);
+            // A deduction takes its first input apart: that one must be
+            // obtained; the others (keys) only have to be derivable.
+            let alts = if !build && i > 0 {
+                vec![vec![Need::Supply(input)]]
+            } else {
+                alternatives(store, input, build, budget, &mut cut_short)
+            };
             let mut next = Vec::new();
             for c in &combos {
                 for a in &alts {

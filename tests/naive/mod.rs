@@ -22,8 +22,9 @@
 //!     application of a public constructor may be obtained or built; a
 //!     non-ground application of a private constructor is obtained; a
 //!     variable, a name or a ground subpattern is "supplied". For Deduction
-//!     rules every non-ground application input is obtained. Ground
-//!     patterns and bare variables at the root are supplied.
+//!     rules the first input is the term taken apart: obtained if it is a
+//!     non-ground application; every further input (a key) is supplied.
+//!     Ground patterns and bare variables at the root are supplied.
 //!     * Known atoms: the subpatterns chosen "obtained". Supply atoms: the
 //!       supplied subpatterns.
 //!     * `M` := variables occurring in some Known atom; `F` := the other
@@ -61,11 +62,10 @@
 //!   only the `gi`). [`FreeDomain::Bounded`] is the statement as written;
 //!   `tests/differential.rs` uses `OneOfList` and pins the difference in
 //!   `free_variable_in_a_one_of_check_ranges_over_the_list`.
-//! * **Deductions with two application inputs** (`senc(m, k), h(k) |- m`)
-//!   are outside the generated programs: once the first input's match binds
-//!   every variable of the second, the engine checks the second derivable
-//!   (it may be built), where the statement says obtained. See
-//!   `deduction_with_two_application_inputs` in `tests/differential.rs`.
+//! * **Deductions with two application inputs** (`senc(m, k), h(k) |- m`):
+//!   only the first input is taken apart and must be obtained; the second
+//!   is supplied, so the attacker may build `h(k)`. The engine's planner
+//!   does the same (`plan.rs`), whatever order its lookups run in.
 //!
 //! # How `σ` is enumerated
 //!
@@ -407,8 +407,17 @@ impl Naive {
     fn variants(&self, rule: &Rule) -> Vec<Variant> {
         let build = rule.kind == RuleKind::Call;
         let mut all = vec![Variant::default()];
-        for &input in &rule.inputs {
-            let cs = self.choices(input, build);
+        for (i, &input) in rule.inputs.iter().enumerate() {
+            // A deduction takes its first input apart; the others (keys)
+            // only have to be derivable.
+            let cs = if rule.kind == RuleKind::Deduction && i > 0 {
+                vec![Variant {
+                    supply: vec![input],
+                    ..Variant::default()
+                }]
+            } else {
+                self.choices(input, build)
+            };
             all = all
                 .iter()
                 .flat_map(|v| cs.iter().map(move |c| v.join(c)))
