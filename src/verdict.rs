@@ -387,11 +387,16 @@ fn bound_reports(
             CutKind::InputChoice => (
                 "input-depth",
                 Some(b.input_depth as u64),
-                format!(
-                    "inputs the attacker chooses freely were drawn only from terms it had \
-                     obtained, up to depth {}",
-                    b.input_depth
-                ),
+                if b.input_depth == 0 {
+                    "inputs the attacker chooses freely were drawn only from the names it knew"
+                        .to_string()
+                } else {
+                    format!(
+                        "inputs the attacker chooses freely were drawn only from terms it had \
+                         obtained, up to depth {}",
+                        b.input_depth
+                    )
+                },
             ),
             CutKind::XorChoice => (
                 "xor-width",
