@@ -95,3 +95,17 @@ impl SearchArgs {
         }
     }
 }
+
+/// Writes to stdout; a closed pipe (`apisat ... | head`) ends the program
+/// quietly, as it is not an error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}

@@ -1,9 +1,9 @@
 //! The `apisat` binary: parses arguments, calls the library, and maps the
 //! outcome to an exit code (0 secure, 1 attack, 2 bad input, 3 limit).
 
-use std::io::Write;
 use std::process::ExitCode;
 
+use apisat::cli::emit;
 use clap::Parser;
 
 use apisat::cli::{Cli, Command, Format};
@@ -26,18 +26,6 @@ fn code_of(v: Verdict) -> u8 {
         Verdict::Secure => 0,
         Verdict::Attack => 1,
         Verdict::Limit => 3,
-    }
-}
-
-/// Writes to stdout; a closed pipe ends the program quietly.
-fn emit(text: &str) {
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        std::process::exit(0);
     }
 }
 

@@ -154,20 +154,30 @@ impl Concrete {
     /// The concrete term the attacker supplies for an abstract one: what it
     /// obtained, or built from concrete children, or the term itself.
     fn concretize(&mut self, store: &mut TermStore, t: TermId) -> TermId {
-        if let Some(&c) = self.conc.get(&t) {
-            return c;
+        rebuild(store, t, &mut |_, u| self.conc.get(&u).copied())
+    }
+}
+
+/// Rebuilds `t` bottom-up, replacing each subterm for which `leaf` gives a
+/// term (and not descending into it); XOR results are renormalised.
+fn rebuild(
+    store: &mut TermStore,
+    t: TermId,
+    leaf: &mut dyn FnMut(&mut TermStore, TermId) -> Option<TermId>,
+) -> TermId {
+    if let Some(r) = leaf(store, t) {
+        return r;
+    }
+    match store.get(t).clone() {
+        Term::App(c, args) => {
+            let args: Vec<TermId> = args.iter().map(|a| rebuild(store, *a, leaf)).collect();
+            store.app(c, &args)
         }
-        match store.get(t).clone() {
-            Term::App(c, args) => {
-                let args: Vec<TermId> = args.iter().map(|a| self.concretize(store, *a)).collect();
-                store.app(c, &args)
-            }
-            Term::Xor(args) => {
-                let args: Vec<TermId> = args.iter().map(|a| self.concretize(store, *a)).collect();
-                store.xor(&args)
-            }
-            _ => t,
+        Term::Xor(args) => {
+            let args: Vec<TermId> = args.iter().map(|a| rebuild(store, *a, leaf)).collect();
+            store.xor(&args)
         }
+        _ => t,
     }
 }
 
@@ -186,41 +196,20 @@ fn holds_concrete(store: &mut TermStore, check: &crate::program::Check, b: &[Ter
 }
 
 fn rename(store: &mut TermStore, t: TermId, map: &HashMap<NameId, TermId>) -> TermId {
-    match store.get(t).clone() {
-        Term::Name(n) => map.get(&n).copied().unwrap_or(t),
-        Term::App(c, args) => {
-            let args: Vec<TermId> = args.iter().map(|a| rename(store, *a, map)).collect();
-            store.app(c, &args)
-        }
-        Term::Xor(args) => {
-            let args: Vec<TermId> = args.iter().map(|a| rename(store, *a, map)).collect();
-            store.xor(&args)
-        }
-        _ => t,
-    }
+    rebuild(store, t, &mut |store, u| match store.get(u) {
+        Term::Name(n) => map.get(n).copied(),
+        _ => None,
+    })
 }
 
 /// Maps concrete instances `s#i` back to their abstract name `s`.
 fn abstract_of(store: &mut TermStore, t: TermId) -> TermId {
-    match store.get(t).clone() {
-        Term::Name(n) => {
-            let text = store.name(n).text.clone();
-            match text.split_once('#') {
-                Some((base, _)) => match store.find_name(base) {
-                    Some(b) => store.name_term(b),
-                    None => t,
-                },
-                None => t,
-            }
-        }
-        Term::App(c, args) => {
-            let args: Vec<TermId> = args.iter().map(|a| abstract_of(store, *a)).collect();
-            store.app(c, &args)
-        }
-        Term::Xor(args) => {
-            let args: Vec<TermId> = args.iter().map(|a| abstract_of(store, *a)).collect();
-            store.xor(&args)
-        }
-        _ => t,
-    }
+    rebuild(store, t, &mut |store, u| {
+        let Term::Name(n) = store.get(u) else {
+            return None;
+        };
+        let text = store.name(*n).text.clone();
+        let base = store.find_name(text.split_once('#')?.0)?;
+        Some(store.name_term(base))
+    })
 }

@@ -28,7 +28,6 @@
 //!   may also decrypt (Clulow's wrap/decrypt attack).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -36,6 +35,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use apisat::cli::emit;
 use apisat::diagnostic::render_all;
 use apisat::engine::{Bounds, Limits};
 use apisat::lower;
@@ -1026,18 +1026,6 @@ fn text_row(r: &Row) -> String {
         let _ = writeln!(line, "    mismatch (expected {}): {m}", r.expected);
     }
     line
-}
-
-/// Writes to stdout; a closed pipe ends the program quietly.
-fn emit(text: &str) {
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        std::process::exit(0);
-    }
 }
 
 /// The cases `--family` and `--sizes` select, in table order.
