@@ -22,6 +22,8 @@ pub mod matching;
 pub mod plan;
 /// The checked program the engine runs.
 pub mod program;
+/// Proof mode: saturation over facts with variables.
+pub mod prove;
 /// Concrete replay of attacks.
 pub mod replay;
 /// Text and JSON output.

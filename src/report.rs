@@ -100,6 +100,9 @@ pub fn text(r: &Report) -> String {
                     let _ = writeln!(out, "      replay: {}", rp.detail);
                 }
             }
+            Some(false) if s.proof == Some(Proof::Proved) => {
+                let _ = writeln!(out, "  secret {name}: not derivable (proved)");
+            }
             Some(false) if r.bounds.is_empty() => {
                 let _ = writeln!(out, "  secret {name}: not derivable");
             }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::engine::{saturate, Bounds, Cut, CutKind, Limits, StopReason};
 use crate::plan::compile;
 use crate::program::{Program, RuleKind};
+use crate::prove;
 use crate::replay::{replay, Replay};
 use crate::trace::{Derivations, TraceStep};
 
@@ -92,6 +93,9 @@ pub struct SecretReport {
     pub trace: Vec<StepReport>,
     /// The concrete replay of the attack, when derivable.
     pub replay: Option<ReplayReport>,
+    /// For a secret not derivable: `proved` (for every attacker), or
+    /// `up-to` the bounds listed.
+    pub proof: Option<Proof>,
 }
 
 /// The resource limit that stopped saturation.
@@ -211,6 +215,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             calls: None,
             trace: Vec::new(),
             replay: None,
+            proof: None,
         };
         if derivable {
             if let Some(attack) = derivations
@@ -231,7 +236,37 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
     }
 
     let any = secrets.iter().any(|s| s.derivable == Some(true));
-    let bounds = bound_reports(&program, &sat, settings.bounds);
+    let mut bounds = bound_reports(&program, &sat, settings.bounds);
+    // Secrets not derivable: proved when no bound cut the bounded search;
+    // else ask proof mode, which needs no bound on what the attacker builds.
+    let open: Vec<usize> = (0..secrets.len())
+        .filter(|i| secrets[*i].derivable == Some(false))
+        .collect();
+    let mut by_proof_mode = false;
+    if saturated && !open.is_empty() {
+        if bounds.is_empty() {
+            for &i in &open {
+                secrets[i].proof = Some(Proof::Proved);
+            }
+        } else if prove::applies(&program) {
+            let run = prove::prove(&mut program, settings.bounds, settings.limits);
+            let terms: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
+            for &i in &open {
+                let proved = run.is_exact() && !prove::derivable(&mut program, &run, terms[i]);
+                secrets[i].proof = Some(if proved { Proof::Proved } else { Proof::UpTo });
+            }
+            by_proof_mode = open
+                .iter()
+                .all(|i| secrets[*i].proof == Some(Proof::Proved));
+            if by_proof_mode {
+                bounds.clear();
+            }
+        } else {
+            for &i in &open {
+                secrets[i].proof = Some(Proof::UpTo);
+            }
+        }
+    }
     let limit = match sat.stop {
         StopReason::Saturated => None,
         StopReason::FactLimit(n) => Some(LimitReport {
@@ -257,6 +292,17 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             None,
             "nothing: saturation stopped at a resource limit before a fixpoint; \
              no secret was derivable by then"
+                .to_string(),
+        )
+    } else if by_proof_mode {
+        (
+            Verdict::Secure,
+            Some(Proof::Proved),
+            "proof mode: saturation over facts with variables (each standing for every \
+             term the attacker can derive in its variables) reached a fixpoint with no \
+             bound cutting, and no secret is derivable from it: a proof for every attacker \
+             and any number of calls, within the Dolev-Yao model and the fresh-value \
+             abstraction"
                 .to_string(),
         )
     } else if bounds.is_empty() {

@@ -31,10 +31,12 @@ functions:
     assert_eq!(r.secrets[0].derivable, Some(false));
 }
 
-/// Free data flows to an output: the input-depth bound cuts, so the verdict
-/// must say "up to", naming the bound and the function.
+/// Free data flows to an output: the bounded search's input-depth bound
+/// cuts, so only proof mode can prove it, which it does: `{x}K` for any x
+/// never reveals K. With XOR in the key, proof mode does not apply, and the
+/// verdict must say "up to", naming the bound and the function.
 #[test]
-fn free_data_makes_the_verdict_up_to_bounds() {
+fn free_data_is_proved_by_proof_mode_or_bounded() {
     let r = check(
         r#"
 names: { secret: [K] }
@@ -42,6 +44,19 @@ functions:
   - name: Encrypt
     inputs: [x]
     outputs: ["{x}K"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Secure);
+    assert_eq!(r.proof, Some(Proof::Proved));
+    assert!(r.bounds.is_empty());
+    let r = check(
+        r#"
+names: { public: [A], secret: [K] }
+functions:
+  - name: Encrypt
+    inputs: [x]
+    outputs: ["{x}(K xor A)"]
 "#,
         Settings::default(),
     );
@@ -74,7 +89,8 @@ functions:
 }
 
 /// Three inputs with nested tuples have more build alternatives than the
-/// planner keeps: that must show as a bound, never as a proof.
+/// planner keeps: that must show as a bound, never as a proof. (XOR in the
+/// key keeps proof mode out, so the bounded search's verdict stands.)
 #[test]
 fn too_many_build_alternatives_is_a_bound() {
     let r = check(
@@ -83,7 +99,7 @@ names: { public: [A], secret: [K] }
 functions:
   - name: F
     inputs: ["((a, b), (c, d))", "((e, f), (g, i))", "((j, l), (m, n))"]
-    outputs: ["{(a, e, j), (d, i, n)}K"]
+    outputs: ["{(a, e, j), (d, i, n)}(K xor A)"]
 "#,
         Settings::default(),
     );
@@ -166,4 +182,60 @@ secrets: [P]
     assert_eq!(p.derivable, Some(true), "abstractly, s xor s = 0");
     let replay = p.replay.as_ref().expect("replayed");
     assert!(!replay.confirmed, "{}", replay.detail);
+}
+
+fn proof_mode(src: &str) -> (apisat::program::Program, apisat::prove::ProofRun) {
+    let mut program = load_source("test.yaml", src)
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .program;
+    let run = apisat::prove::prove(&mut program, Bounds::default(), Limits::default());
+    (program, run)
+}
+
+/// Regression (found by the soundness property test): a fact may bind a
+/// variable to a term the attacker cannot derive (`y := s1` from the
+/// obtained `senc(e0, s1)`), so building `senc(x, y)` from derivable `x`,
+/// `y` does not cover matching the fact. Proof mode must find s1.
+#[test]
+fn proof_mode_matches_facts_even_when_the_input_could_be_built() {
+    let (mut p, run) = proof_mode(
+        r#"
+names: { attacker: [e0], secret: [s1] }
+knowledge: ["(e0, {e0}s1)"]
+functions:
+  - name: Open
+    inputs: ["senc(x, y)"]
+    outputs: ["(x, y)"]
+"#,
+    );
+    let s1 = p.secrets[0].term;
+    assert!(apisat::prove::derivable(&mut p, &run, s1));
+}
+
+/// Regression: resolution can descend forever (`h(x)` against the fact
+/// `h((h(y), h(y)))` asks for `h(y')` again). The search is cut at a depth,
+/// and a cut run must never be reported as a proof.
+#[test]
+fn proof_mode_cut_short_is_never_a_proof() {
+    let src = r#"
+names: { attacker: [e0], public: [p1], secret: [s3] }
+functions:
+  - name: f0
+    inputs: [x, "(y, _)"]
+    checks: ["h(y) in [x]"]
+    outputs: ["h((x, x))"]
+  - name: f1
+    inputs: ["h(x)"]
+    outputs: ["{s3}senc(x, x)"]
+secrets: ["(e0, s3)"]
+"#;
+    let (mut p, run) = proof_mode(src);
+    let secret = p.secrets[0].term;
+    assert!(!run.is_exact() || apisat::prove::derivable(&mut p, &run, secret));
+    let r = check(src, Settings::default());
+    assert_eq!(
+        r.verdict,
+        Verdict::Attack,
+        "f1(h(e0)) then decrypt with senc(e0, e0)"
+    );
 }
