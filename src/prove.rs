@@ -368,6 +368,10 @@ struct Solver<'a> {
     steps: usize,
     exhausted: bool,
     memo: HashSet<TermId>,
+    /// When the time limit runs out.
+    deadline: Option<Instant>,
+    /// Set when the deadline passed during this search.
+    timed_out: bool,
 }
 
 impl Solver<'_> {
@@ -375,6 +379,11 @@ impl Solver<'_> {
         self.steps += 1;
         if self.steps > MAX_STEPS_PER_RULE {
             self.exhausted = true;
+            return;
+        }
+        if self.steps.is_multiple_of(1024) && self.deadline.is_some_and(|d| Instant::now() > d) {
+            self.exhausted = true;
+            self.timed_out = true;
             return;
         }
         if b.goals.is_empty() {
@@ -543,6 +552,8 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 steps: 0,
                 exhausted: false,
                 memo: HashSet::new(),
+                deadline: limits.timeout.map(|t| start + t),
+                timed_out: false,
             };
             let mut solutions = Vec::new();
             let branch = Branch {
@@ -553,6 +564,10 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 next_var: nvars,
             };
             solver.solve(store, branch, &mut solutions);
+            if solver.timed_out {
+                stop = StopReason::TimeLimit(limits.timeout.unwrap_or_default());
+                break 'rounds;
+            }
             if solver.exhausted {
                 cuts.insert(ProofCut::SearchSteps(rule.name.clone()));
             }

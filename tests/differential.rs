@@ -982,7 +982,7 @@ fn proofs_never_contradict_bounded_attacks() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(CASES);
     let config = ProptestConfig {
-        cases,
+        cases: cases / 4,
         failure_persistence: None,
         ..ProptestConfig::default()
     };
