@@ -243,6 +243,8 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         .filter(|i| secrets[*i].derivable == Some(false))
         .collect();
     let mut by_proof_mode = false;
+    // Why proof mode could not close the gap, when it could not.
+    let mut proof_gap: Option<String> = None;
     if saturated && !open.is_empty() {
         if bounds.is_empty() {
             for &i in &open {
@@ -260,11 +262,38 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
                 .all(|i| secrets[*i].proof == Some(Proof::Proved));
             if by_proof_mode {
                 bounds.clear();
+            } else if !run.is_exact() {
+                let why: Vec<String> = run
+                    .cuts
+                    .iter()
+                    .map(|c| match c {
+                        prove::ProofCut::MaxDepth(r) => {
+                            format!("it dropped facts deeper than max-depth ({r})")
+                        }
+                        prove::ProofCut::SearchSteps(r) => format!("its search for {r} was cut"),
+                    })
+                    .chain(match run.stop {
+                        StopReason::Saturated => None,
+                        StopReason::FactLimit(_) => Some("it hit the fact limit".to_string()),
+                        StopReason::TimeLimit(_) => Some("it hit the time limit".to_string()),
+                    })
+                    .collect();
+                proof_gap = Some(format!(
+                    "proof mode did not reach an exact fixpoint: {}",
+                    why.join(", ")
+                ));
+            } else {
+                proof_gap = Some(
+                    "proof mode, which needs no bounds, finds a derivation it cannot rule out \
+                     (possibly an attack beyond the bounds)"
+                        .to_string(),
+                );
             }
         } else {
             for &i in &open {
                 secrets[i].proof = Some(Proof::UpTo);
             }
+            proof_gap = Some("proof mode, which needs no bounds, does not handle XOR".to_string());
         }
     }
     let limit = match sat.stop {
@@ -318,9 +347,11 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         (
             Verdict::Secure,
             Some(Proof::UpTo),
-            "the fixpoint holds no secret, but the bounds listed cut rule instances: \
-             secure up to those bounds, not proved"
-                .to_string(),
+            format!(
+                "the fixpoint holds no secret, but the bounds listed cut rule instances: \
+                 secure up to those bounds, not proved{}",
+                proof_gap.map(|g| format!("; {g}")).unwrap_or_default()
+            ),
         )
     };
     let mut knowledge: Vec<String> = sat.known.iter().map(|t| program.store.show(*t)).collect();
