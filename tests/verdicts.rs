@@ -86,6 +86,14 @@ functions:
         .bounds
         .iter()
         .any(|b| b.bound == "max-depth" && b.rules == ["Rewrap"]));
+    // Proof mode grows the same way; the verdict says why it did not help.
+    assert!(
+        r.rests_on
+            .contains("proof mode did not reach an exact fixpoint")
+            && r.rests_on.contains("max-depth (Rewrap)"),
+        "{}",
+        r.rests_on
+    );
 }
 
 /// Three inputs with nested tuples have more build alternatives than the
