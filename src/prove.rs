@@ -163,10 +163,19 @@ impl Facts {
                 }
             }
         }
-        self.set.insert(fact);
-        self.by_head.entry(h).or_default().push(self.list.len());
-        self.list.push(fact);
+        self.insert(store, fact);
         true
+    }
+
+    /// Adds a fact without looking for one that subsumes it.
+    fn insert(&mut self, store: &TermStore, fact: TermId) {
+        if self.set.insert(fact) {
+            self.by_head
+                .entry(head(store, fact))
+                .or_default()
+                .push(self.list.len());
+            self.list.push(fact);
+        }
     }
 
     /// Is `t` derivable for every derivable value of its variables: built
@@ -609,11 +618,20 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
     }
 }
 
-/// Is the ground term `t` derivable from the facts of a proof run?
-pub fn derivable(program: &mut Program, run: &ProofRun, t: TermId) -> bool {
+/// Is each ground term derivable from the facts of a proof run?
+pub fn derivable_all(program: &mut Program, run: &ProofRun, terms: &[TermId]) -> Vec<bool> {
     let mut facts = Facts::new();
     for &f in &run.facts {
-        facts.add(&mut program.store, f);
+        facts.insert(&program.store, f);
     }
-    facts.derivable(&mut program.store, t, &mut HashSet::new())
+    let mut memo = HashSet::new();
+    terms
+        .iter()
+        .map(|t| facts.derivable(&mut program.store, *t, &mut memo))
+        .collect()
+}
+
+/// Is the ground term `t` derivable from the facts of a proof run?
+pub fn derivable(program: &mut Program, run: &ProofRun, t: TermId) -> bool {
+    derivable_all(program, run, &[t])[0]
 }

@@ -252,9 +252,10 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             }
         } else if prove::applies(&program) {
             let run = prove::prove(&mut program, settings.bounds, settings.limits);
-            let terms: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
-            for &i in &open {
-                let proved = run.is_exact() && !prove::derivable(&mut program, &run, terms[i]);
+            let terms: Vec<_> = open.iter().map(|i| program.secrets[*i].term).collect();
+            let found = prove::derivable_all(&mut program, &run, &terms);
+            for (&i, derivable) in open.iter().zip(found) {
+                let proved = run.is_exact() && !derivable;
                 secrets[i].proof = Some(if proved { Proof::Proved } else { Proof::UpTo });
             }
             by_proof_mode = open
