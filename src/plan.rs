@@ -83,13 +83,6 @@ pub enum Step {
     Check(Check),
 }
 
-impl Step {
-    /// True when running this step means a bound cut rule instances.
-    pub fn is_bounded_choice(&self) -> bool {
-        matches!(self, Step::Choose { .. } | Step::ChooseXor { .. })
-    }
-}
-
 /// One way to match all inputs of a rule.
 #[derive(Clone, Debug)]
 pub struct Plan {

@@ -97,12 +97,4 @@ impl Program {
     pub fn rule(&self, id: RuleId) -> &Rule {
         &self.rules[id.0 as usize]
     }
-
-    /// Every rule with its id.
-    pub fn rules(&self) -> impl Iterator<Item = (RuleId, &Rule)> {
-        self.rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (RuleId(i as u32), r))
-    }
 }

@@ -249,7 +249,9 @@ fn max_var(store: &TermStore, t: TermId) -> Option<u32> {
     store.vars(t).into_iter().max()
 }
 
-/// Renames every variable `v` of `t` to `v + offset`.
+/// Renames every variable `v` of `t` to `v + offset`. This, `renumber` and
+/// `resolve` recurse directly rather than through `TermStore::rewrite`: they
+/// are the solver's hot path, and the closure cost 15% of proof time.
 fn rename(store: &mut TermStore, t: TermId, offset: u32) -> TermId {
     if store.is_ground(t) {
         return t;

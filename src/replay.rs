@@ -154,30 +154,7 @@ impl Concrete {
     /// The concrete term the attacker supplies for an abstract one: what it
     /// obtained, or built from concrete children, or the term itself.
     fn concretize(&mut self, store: &mut TermStore, t: TermId) -> TermId {
-        rebuild(store, t, &mut |_, u| self.conc.get(&u).copied())
-    }
-}
-
-/// Rebuilds `t` bottom-up, replacing each subterm for which `leaf` gives a
-/// term (and not descending into it); XOR results are renormalised.
-fn rebuild(
-    store: &mut TermStore,
-    t: TermId,
-    leaf: &mut dyn FnMut(&mut TermStore, TermId) -> Option<TermId>,
-) -> TermId {
-    if let Some(r) = leaf(store, t) {
-        return r;
-    }
-    match store.get(t).clone() {
-        Term::App(c, args) => {
-            let args: Vec<TermId> = args.iter().map(|a| rebuild(store, *a, leaf)).collect();
-            store.app(c, &args)
-        }
-        Term::Xor(args) => {
-            let args: Vec<TermId> = args.iter().map(|a| rebuild(store, *a, leaf)).collect();
-            store.xor(&args)
-        }
-        _ => t,
+        store.rewrite(t, &mut |_, u| self.conc.get(&u).copied())
     }
 }
 
@@ -196,7 +173,7 @@ fn holds_concrete(store: &mut TermStore, check: &crate::program::Check, b: &[Ter
 }
 
 fn rename(store: &mut TermStore, t: TermId, map: &HashMap<NameId, TermId>) -> TermId {
-    rebuild(store, t, &mut |store, u| match store.get(u) {
+    store.rewrite(t, &mut |store, u| match store.get(u) {
         Term::Name(n) => map.get(n).copied(),
         _ => None,
     })
@@ -204,7 +181,7 @@ fn rename(store: &mut TermStore, t: TermId, map: &HashMap<NameId, TermId>) -> Te
 
 /// Maps concrete instances `s#i` back to their abstract name `s`.
 fn abstract_of(store: &mut TermStore, t: TermId) -> TermId {
-    rebuild(store, t, &mut |store, u| {
+    store.rewrite(t, &mut |store, u| {
         let Term::Name(n) = store.get(u) else {
             return None;
         };

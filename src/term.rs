@@ -173,14 +173,6 @@ impl TermStore {
         &self.ctors[id.0 as usize]
     }
 
-    /// Every declared constructor, in declaration order.
-    pub fn ctors(&self) -> impl Iterator<Item = (CtorId, &CtorInfo)> {
-        self.ctors
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (CtorId(i as u32), c))
-    }
-
     // ----- interning -----------------------------------------------------
 
     fn intern(&mut self, term: Term) -> TermId {
@@ -319,14 +311,27 @@ impl TermStore {
         }
     }
 
-    /// True when `needle` occurs in `hay` (as a subterm or XOR operand).
-    pub fn contains(&self, hay: TermId, needle: TermId) -> bool {
-        if hay == needle {
-            return true;
+    /// Rebuilds `t` bottom-up, replacing each subterm for which `leaf`
+    /// gives a term (without descending into it); XOR results are
+    /// renormalised.
+    pub fn rewrite(
+        &mut self,
+        t: TermId,
+        leaf: &mut dyn FnMut(&mut TermStore, TermId) -> Option<TermId>,
+    ) -> TermId {
+        if let Some(r) = leaf(self, t) {
+            return r;
         }
-        match self.get(hay) {
-            Term::App(_, args) | Term::Xor(args) => args.iter().any(|a| self.contains(*a, needle)),
-            _ => false,
+        match self.get(t).clone() {
+            Term::App(c, args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.rewrite(*a, leaf)).collect();
+                self.app(c, &args)
+            }
+            Term::Xor(args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.rewrite(*a, leaf)).collect();
+                self.xor(&args)
+            }
+            _ => t,
         }
     }
 

@@ -202,11 +202,6 @@ impl Derivations {
         }
     }
 
-    /// The cost of the cheapest derivation of `t`, if it has one.
-    pub fn cost(&self, t: TermId) -> Option<Cost> {
-        self.best.get(&t).map(|b| b.0)
-    }
-
     /// The shortest attack deriving `goal`, if it is derivable.
     pub fn attack(&self, program: &Program, goal: TermId) -> Option<Attack> {
         self.best.get(&goal)?;
