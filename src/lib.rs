@@ -10,6 +10,8 @@
 
 /// Command-line flags.
 pub mod cli;
+/// The commands, one module each.
+pub mod commands;
 /// Located error messages.
 pub mod diagnostic;
 /// Saturation with ascent.
