@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{Bounds, Limits};
+use crate::runner::Shard;
 use crate::verdict::Settings;
 
 /// Finds API attacks on hardware security modules, or proves there are none.
@@ -45,6 +46,68 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
+    /// Check every API file and every variant of every family file under
+    /// the paths, in parallel; print a summary table (or JSON Lines).
+    Batch {
+        /// API files, family files, or folders holding them (walked for
+        /// *.yaml and *.yml).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// `text`: a summary table; `json`: one JSON object per variant per
+        /// line, in a fixed order (the input of `apisat merge`).
+        #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
+        format: BatchFormat,
+        /// Worker threads (default: all cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// Run only shard I of N (1-based), a deterministic round-robin
+        /// slice of the variants; join the shards' JSON Lines with
+        /// `apisat merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+        /// Leave out the time column, so that the same input prints the same
+        /// bytes.
+        #[arg(long)]
+        no_time: bool,
+        /// Bounds and limits.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
+    /// Check the expectations (`expect:`) of every API file and family
+    /// variant under the paths, like a test runner; exit 1 on any mismatch.
+    Test {
+        /// API files, family files, or folders holding them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// Bounds and limits.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
+    /// Join the JSON Lines of `apisat batch --format json --shard I/N` runs
+    /// into the summary of one unsharded run.
+    Merge {
+        /// JSON Lines files written by the shards (`-` for stdin).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// `text`: the summary table; `json`: the joined JSON Lines, in order.
+        #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
+        format: BatchFormat,
+        /// Leave out the time column.
+        #[arg(long)]
+        no_time: bool,
+    },
+}
+
+/// Output formats of batch runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BatchFormat {
+    /// A summary table.
+    Text,
+    /// One JSON object per variant per line.
+    Json,
 }
 
 /// Output formats.

@@ -16,10 +16,18 @@ pub mod commands;
 pub mod diagnostic;
 /// Saturation with ascent.
 pub mod engine;
+/// Expectations compared with what a run established.
+pub mod expect;
+/// Family files: a base API and its variants.
+pub mod family;
+/// Batch inputs: API and family files, in canonical order.
+pub mod inputs;
 /// Checking a spec into a program.
 pub mod lower;
 /// Matching patterns against terms modulo XOR.
 pub mod matching;
+/// One variant's outcome, as batch runs print and merge it.
+pub mod outcome;
 /// Compiling rules into join plans.
 pub mod plan;
 /// The checked program the engine runs.
@@ -30,8 +38,12 @@ pub mod prove;
 pub mod replay;
 /// Text and JSON output.
 pub mod report;
+/// Parallel batch runs, whole or sharded.
+pub mod runner;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// Batch summaries: a table per file, totals.
+pub mod summary;
 /// Term and check string syntax.
 pub mod syntax;
 /// Terms, symbols and the interning store.

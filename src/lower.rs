@@ -34,6 +34,8 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// The file's text, for rendering diagnostics.
     pub source: String,
+    /// What the file expects of its secrets (`expect`), labels checked.
+    pub expect: Vec<spec::ExpectDecl>,
 }
 
 /// Reads and checks an API file. An unreadable file is a diagnostic too.
@@ -62,28 +64,41 @@ pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
 
 /// Checks an API file given as text; `file` names it in diagnostics.
 pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    let node = yaml::parse(file, src)?;
+    let (spec, diags) = spec::read(file, &node);
+    lower_spec(file, &spec, src, diags)
+}
+
+/// The built-in rules, read once per process.
+fn builtin_spec() -> &'static Result<Spec, Vec<Diagnostic>> {
+    static BUILTIN: std::sync::OnceLock<Result<Spec, Vec<Diagnostic>>> = std::sync::OnceLock::new();
+    BUILTIN.get_or_init(|| {
+        let node = yaml::parse(BUILTIN_FILE, BUILTIN_RULES)?;
+        let (spec, diags) = spec::read(BUILTIN_FILE, &node);
+        if diags.is_empty() {
+            Ok(spec)
+        } else {
+            Err(diags)
+        }
+    })
+}
+
+/// Checks an already read spec (with the shape mistakes `diags` found
+/// reading it) into a program; `src` is kept for rendering diagnostics.
+pub fn lower_spec(
+    file: &str,
+    spec: &Spec,
+    src: &str,
+    diags: Vec<Diagnostic>,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut lw = Lowerer::new();
-    match yaml::parse(BUILTIN_FILE, BUILTIN_RULES) {
-        Ok(node) => {
-            let (spec, diags) = spec::read(BUILTIN_FILE, &node);
-            lw.diags.extend(diags);
-            lw.unit(BUILTIN_FILE, true, &spec);
-        }
-        Err(diags) => lw.diags.extend(diags),
+    match builtin_spec() {
+        Ok(builtin) => lw.unit(BUILTIN_FILE, true, builtin),
+        Err(errors) => lw.diags.extend(errors.iter().cloned()),
     }
-    let spec = match yaml::parse(file, src) {
-        Ok(node) => {
-            let (spec, diags) = spec::read(file, &node);
-            lw.diags.extend(diags);
-            spec
-        }
-        Err(diags) => {
-            lw.diags.extend(diags);
-            return Err(sorted(lw.diags));
-        }
-    };
-    lw.unit(file, false, &spec);
-    lw.finish(file, &spec, src)
+    lw.diags.extend(diags);
+    lw.unit(file, false, spec);
+    lw.finish(file, spec, src)
 }
 
 /// Diagnostics in file and position order.
@@ -261,6 +276,7 @@ impl Lowerer {
         if !builtin {
             self.unused_fresh(spec);
             self.lower_secrets(spec);
+            self.expected_labels(spec);
         }
     }
 
@@ -984,6 +1000,37 @@ impl Lowerer {
         }
     }
 
+    /// Every expectation names a secret, once.
+    fn expected_labels(&mut self, spec: &Spec) {
+        let labels: Vec<String> = self.secrets.iter().map(|s| s.label.clone()).collect();
+        let mut seen = HashSet::new();
+        for e in &spec.expect {
+            let label = e.label.text.trim();
+            if !seen.insert(label.to_string()) {
+                self.error(
+                    e.label.span,
+                    format!("`{label}` is expected twice"),
+                    "keep one expectation per secret",
+                );
+            } else if !labels.iter().any(|l| l == label) {
+                let help = match spec::suggest(label, labels.iter().map(String::as_str)) {
+                    Some(s) => {
+                        format!("did you mean `{s}`? expectations name secrets by their label")
+                    }
+                    None => format!(
+                        "expectations name secrets by their label; the secrets are: {}",
+                        labels.join(", ")
+                    ),
+                };
+                self.error(
+                    e.label.span,
+                    format!("`{label}` is not a secret of this API"),
+                    help,
+                );
+            }
+        }
+    }
+
     /// Warns when a secret is known from the start.
     fn public_secret(&mut self, term: TermId, span: Span) {
         let known = match self.store.get(term) {
@@ -1056,6 +1103,7 @@ impl Lowerer {
             program,
             warnings: sorted(self.diags),
             source: src.to_string(),
+            expect: spec.expect.clone(),
         })
     }
 

@@ -21,7 +21,10 @@ pub const TOP_FIELDS: &[&str] = &[
     "functions",
     "deductions",
     "secrets",
+    "expect",
 ];
+/// Fields accepted in an expectation written as a mapping.
+pub const EXPECT_FIELDS: &[&str] = &["derivable", "within", "proved"];
 /// Fields accepted in a constructor.
 pub const CTOR_FIELDS: &[&str] = &["name", "arity", "private"];
 /// Fields accepted under `names`.
@@ -63,6 +66,8 @@ pub struct Spec {
     pub deductions: Vec<RuleDecl>,
     /// `secrets:`; `None` when the field is absent or empty.
     pub secrets: Option<Vec<SecretDecl>>,
+    /// What the author expects of each secret (`expect`), for `apisat test`.
+    pub expect: Vec<ExpectDecl>,
 }
 
 /// A constructor declaration.
@@ -118,6 +123,32 @@ pub struct SecretDecl {
     /// The label, if given.
     pub label: Option<Scalar>,
     /// Where the entry is written.
+    pub span: Span,
+}
+
+/// What the author expects of one secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// Derivable; `within`: by an attack of at most that many API calls.
+    Derivable {
+        /// The most API calls the shortest attack may take.
+        within: Option<u64>,
+    },
+    /// Not derivable; `proved`: and proved so, not only within bounds.
+    NotDerivable {
+        /// Whether proof mode must have proved it.
+        proved: bool,
+    },
+}
+
+/// One expectation: `label: derivable` under `expect`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectDecl {
+    /// The secret's label (or its term as written when it has none).
+    pub label: Key,
+    /// What is expected.
+    pub expected: Expected,
+    /// Where the expectation is written (its value).
     pub span: Span,
 }
 
@@ -192,20 +223,25 @@ fn fields_help(word: &str, accepted: &[&str]) -> String {
     }
 }
 
-struct Reader<'a> {
-    file: &'a str,
-    diags: Vec<Diagnostic>,
+/// Reads shapes out of a node tree, collecting every mistake; shared with
+/// the family-file reader.
+pub(crate) struct Reader<'a> {
+    /// The file, for diagnostics.
+    pub file: &'a str,
+    /// Mistakes found so far.
+    pub diags: Vec<Diagnostic>,
 }
 
 impl Reader<'_> {
-    fn error(&mut self, span: Span, message: String, help: impl Into<String>) {
+    /// Reports a shape mistake.
+    pub fn error(&mut self, span: Span, message: String, help: impl Into<String>) {
         self.diags
             .push(Diagnostic::error(self.file, span, message).with_help(help));
     }
 
     /// The accepted fields of a mapping; unknown ones are reported.
     /// `None` when the node is not a mapping (reported too).
-    fn fields<'n>(
+    pub fn fields<'n>(
         &mut self,
         node: &'n Node,
         place: &str,
@@ -241,7 +277,7 @@ impl Reader<'_> {
     }
 
     /// The items of a list field; an empty value is an empty list.
-    fn list<'n>(&mut self, key: &Key, node: &'n Node) -> &'n [Node] {
+    pub fn list<'n>(&mut self, key: &Key, node: &'n Node) -> &'n [Node] {
         match &node.kind {
             NodeKind::Seq(items) => items,
             NodeKind::Null => &[],
@@ -267,7 +303,7 @@ impl Reader<'_> {
     }
 
     /// A scalar; `what` names what was expected ("a term", "a name").
-    fn scalar(&mut self, node: &Node, what: &str) -> Option<Scalar> {
+    pub fn scalar(&mut self, node: &Node, what: &str) -> Option<Scalar> {
         match &node.kind {
             NodeKind::Scalar(s) => Some(s.clone()),
             NodeKind::Map(_) | NodeKind::Seq(_) => {
@@ -295,7 +331,7 @@ impl Reader<'_> {
     }
 
     /// A list of scalars.
-    fn scalars(&mut self, key: &Key, node: &Node, what: &str) -> Vec<Scalar> {
+    pub fn scalars(&mut self, key: &Key, node: &Node, what: &str) -> Vec<Scalar> {
         self.list(key, node)
             .iter()
             .filter_map(|item| self.scalar(item, what))
@@ -338,6 +374,7 @@ impl Reader<'_> {
                         }
                     }
                 }
+                "expect" => spec.expect = self.expectations(value),
                 "secrets" => {
                     let secrets: Vec<SecretDecl> = self
                         .list(key, value)
@@ -419,7 +456,7 @@ impl Reader<'_> {
         None
     }
 
-    fn boolean(&mut self, key: &Key, node: &Node) -> Option<bool> {
+    pub fn boolean(&mut self, key: &Key, node: &Node) -> Option<bool> {
         if let NodeKind::Scalar(Scalar {
             kind: ScalarKind::Bool(b),
             ..
@@ -439,7 +476,7 @@ impl Reader<'_> {
         None
     }
 
-    fn names(&mut self, node: &Node) -> Vec<NameGroup> {
+    pub fn names(&mut self, node: &Node) -> Vec<NameGroup> {
         if node.kind == NodeKind::Null {
             return Vec::new();
         }
@@ -465,7 +502,7 @@ impl Reader<'_> {
         groups
     }
 
-    fn rule(&mut self, node: &Node, function: bool) -> Option<RuleDecl> {
+    pub fn rule(&mut self, node: &Node, function: bool) -> Option<RuleDecl> {
         let (place, accepted) = if function {
             ("a function", FUNCTION_FIELDS)
         } else {
@@ -520,7 +557,146 @@ impl Reader<'_> {
         Some(rule)
     }
 
-    fn secret(&mut self, node: &Node) -> Option<SecretDecl> {
+    /// `expect:`, a mapping from secret labels to expectations.
+    pub fn expectations(&mut self, node: &Node) -> Vec<ExpectDecl> {
+        if node.kind == NodeKind::Null {
+            return Vec::new();
+        }
+        let NodeKind::Map(entries) = &node.kind else {
+            self.error(
+                node.span,
+                format!("expected a mapping for `expect`, found {}", node.describe()),
+                "write one `label: expectation` line per secret, e.g. `PIN: derivable`",
+            );
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter_map(|(key, value)| {
+                let expected = self.expected(key, value)?;
+                Some(ExpectDecl {
+                    label: key.clone(),
+                    expected,
+                    span: value.span,
+                })
+            })
+            .collect()
+    }
+
+    /// One expectation: `derivable`, `not derivable`, `proved`,
+    /// `within N calls`, or a mapping `{derivable, within, proved}`.
+    fn expected(&mut self, key: &Key, node: &Node) -> Option<Expected> {
+        const FORMS: &str = "write `derivable`, `within 3 calls`, `not derivable`, `proved`, or a mapping such as `{derivable: true, within: 3}` or `{derivable: false, proved: true}`";
+        match &node.kind {
+            NodeKind::Scalar(s) => {
+                let words: Vec<&str> = s.text.split_whitespace().collect();
+                let parsed = match words.as_slice() {
+                    ["derivable"] => Some(Expected::Derivable { within: None }),
+                    ["not", "derivable"] | ["not-derivable"] => {
+                        Some(Expected::NotDerivable { proved: false })
+                    }
+                    ["proved"] => Some(Expected::NotDerivable { proved: true }),
+                    ["within", n] | ["within", n, "call" | "calls"] => n
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .map(|n| Expected::Derivable { within: Some(n) }),
+                    _ => None,
+                };
+                if parsed.is_none() {
+                    self.error(
+                        s.span,
+                        format!("`{}` is not an expectation for `{}`", s.text, key.text),
+                        FORMS,
+                    );
+                }
+                parsed
+            }
+            NodeKind::Map(_) => {
+                let fields = self.fields(node, "an expectation", EXPECT_FIELDS)?;
+                let (mut derivable, mut within, mut proved) = (None, None, None);
+                for (k, v) in fields {
+                    match k.text.as_str() {
+                        "derivable" => derivable = Some(self.boolean(k, v)?),
+                        "proved" => proved = Some((self.boolean(k, v)?, k.span)),
+                        _ => match &v.kind {
+                            NodeKind::Scalar(Scalar {
+                                kind: ScalarKind::Int(n),
+                                ..
+                            }) if *n > 0 && *n <= i128::from(u32::MAX) => {
+                                within = Some((*n as u64, k.span))
+                            }
+                            _ => {
+                                self.error(
+                                    v.span,
+                                    format!(
+                                        "`within` must be a positive whole number of API calls, found {}",
+                                        v.describe()
+                                    ),
+                                    "write e.g. `within: 3`",
+                                );
+                                return None;
+                            }
+                        },
+                    }
+                }
+                let proved_true = proved.filter(|p| p.0);
+                if let (Some(false) | None, Some((_, span))) = (derivable, within) {
+                    if derivable == Some(false) || proved_true.is_some() {
+                        self.error(
+                            span,
+                            "`within` bounds an attack, but this expectation says there is none"
+                                .to_string(),
+                            "drop `within`, or expect `derivable: true`",
+                        );
+                        return None;
+                    }
+                }
+                if let (Some(true), Some((_, span))) = (derivable, proved_true) {
+                    self.error(
+                        span,
+                        "`proved` means proved not derivable, but this expectation says derivable"
+                            .to_string(),
+                        "drop `proved`, or expect `derivable: false`",
+                    );
+                    return None;
+                }
+                match (derivable, within, proved_true) {
+                    (Some(true), w, _) | (None, w @ Some(_), None) => Some(Expected::Derivable {
+                        within: w.map(|w| w.0),
+                    }),
+                    (Some(false), _, p) | (None, None, p @ Some(_)) => {
+                        Some(Expected::NotDerivable {
+                            proved: p.is_some(),
+                        })
+                    }
+                    _ => {
+                        self.error(
+                            node.span,
+                            format!("the expectation for `{}` says nothing", key.text),
+                            FORMS,
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.error(
+                    node.span,
+                    format!(
+                        "expected an expectation for `{}`, found {}",
+                        key.text,
+                        node.describe()
+                    ),
+                    FORMS,
+                );
+                None
+            }
+        }
+    }
+
+    /// A secret: a term string, or `{term, label}`.
+    pub fn secret(&mut self, node: &Node) -> Option<SecretDecl> {
         if let NodeKind::Scalar(term) = &node.kind {
             return Some(SecretDecl {
                 term: term.clone(),

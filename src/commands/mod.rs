@@ -4,12 +4,20 @@
 //! 3 a resource limit stopped saturation. With several inputs the worst
 //! wins, in the order 2, 1, 3, 0 ([`ExitCode`]).
 
+/// `apisat batch`.
+pub mod batch;
 /// `apisat check`.
 pub mod check;
 /// `apisat knowledge`.
 pub mod knowledge;
+/// `apisat merge`.
+pub mod merge;
+/// `apisat test`.
+pub mod test;
 
 use crate::cli::Command;
+use crate::diagnostic::{render_all, Diagnostic, Span};
+use crate::outcome::Outcome;
 use crate::verdict::Verdict;
 
 /// The worst exit code seen so far across several inputs.
@@ -40,6 +48,11 @@ impl ExitCode {
         }
     }
 
+    /// The exit code of a batch outcome.
+    pub fn of_outcome(o: &Outcome) -> ExitCode {
+        ExitCode(o.exit_code())
+    }
+
     /// Keeps the worse of the two codes.
     pub fn note(&mut self, other: ExitCode) {
         if other.rank() > self.rank() {
@@ -57,5 +70,58 @@ pub fn run(command: Command) -> ExitCode {
             search,
         } => check::run(&files, format, search.settings()),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
+        Command::Batch {
+            paths,
+            format,
+            jobs,
+            shard,
+            no_time,
+            search,
+        } => batch::run(&paths, format, jobs, shard, no_time, search.settings()),
+        Command::Test {
+            paths,
+            jobs,
+            search,
+        } => test::run(&paths, jobs, search.settings()),
+        Command::Merge {
+            files,
+            format,
+            no_time,
+        } => merge::run(&files, format, no_time),
+    }
+}
+
+/// Worker threads: as asked, else one per core.
+pub fn jobs(asked: Option<usize>) -> usize {
+    asked
+        .filter(|j| *j > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Prints the errors of failed outcomes to stderr, each located error
+/// once (a family's variants often share one), with its source line.
+pub fn print_errors(outcomes: &[Outcome]) {
+    let mut seen = std::collections::HashSet::new();
+    let mut by_file: Vec<(String, Vec<Diagnostic>)> = Vec::new();
+    for o in outcomes {
+        for e in &o.errors {
+            if !seen.insert((e.file.clone(), e.line, e.column, e.message.clone())) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                &e.file,
+                Span::new(e.line, e.column, e.length.max(1)),
+                e.message.clone(),
+            );
+            d.help = e.help.clone();
+            match by_file.iter_mut().find(|(f, _)| *f == e.file) {
+                Some((_, list)) => list.push(d),
+                None => by_file.push((e.file.clone(), vec![d])),
+            }
+        }
+    }
+    for (file, diags) in by_file {
+        let source = std::fs::read_to_string(&file).ok();
+        eprint!("{}", render_all(&diags, source.as_deref()));
     }
 }

@@ -1,0 +1,53 @@
+//! `apisat batch PATH...`: every API file and family variant, in parallel;
+//! a summary table or JSON Lines.
+
+use std::path::PathBuf;
+
+use super::{jobs, print_errors, ExitCode};
+use crate::cli::{emit, BatchFormat};
+use crate::inputs;
+use crate::outcome::Outcome;
+use crate::runner::{self, Options, Shard};
+use crate::summary::{self, Layout};
+use crate::verdict::Settings;
+
+/// Runs the batch; the exit code is the worst outcome's.
+pub fn run(
+    paths: &[PathBuf],
+    format: BatchFormat,
+    jobs_asked: Option<usize>,
+    shard: Option<Shard>,
+    no_time: bool,
+    settings: Settings,
+) -> ExitCode {
+    let inputs = inputs::collect(paths);
+    let options = Options {
+        settings,
+        jobs: jobs(jobs_asked),
+        shard,
+        progress: true,
+    };
+    let mut worst = ExitCode::default();
+    let mut all: Vec<Outcome> = Vec::new();
+    runner::run(&inputs, options, |round| {
+        for o in &round {
+            worst.note(ExitCode::of_outcome(o));
+        }
+        print_errors(&round);
+        match format {
+            BatchFormat::Json => {
+                let mut text = String::new();
+                for o in &round {
+                    text.push_str(&serde_json::to_string(o).unwrap_or_default());
+                    text.push('\n');
+                }
+                emit(&text);
+            }
+            BatchFormat::Text => all.extend(round),
+        }
+    });
+    if format == BatchFormat::Text {
+        emit(&summary::render(&all, Layout { time: !no_time }));
+    }
+    worst
+}

@@ -1,0 +1,277 @@
+//! The summary of a batch run: one table per file (a row per variant: the
+//! verdict, the shortest attack, each secret's status, the time), what
+//! every attack of a family has in common, and the totals.
+//!
+//! The summary is computed from [`Outcome`]s only, so `apisat merge` prints
+//! the same summary from the JSON Lines of several shards as one run does.
+
+use std::fmt::Write as _;
+
+use crate::outcome::Outcome;
+
+/// What the summary shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Layout {
+    /// Show each variant's wall time (the only column that differs between
+    /// runs of the same input).
+    pub time: bool,
+}
+
+/// Totals over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Variants in all.
+    pub variants: usize,
+    /// With a derivable secret.
+    pub attack: usize,
+    /// Secure, proved.
+    pub proved: usize,
+    /// Secure up to bounds.
+    pub up_to: usize,
+    /// Stopped at a limit.
+    pub limit: usize,
+    /// Could not be checked.
+    pub error: usize,
+}
+
+impl Totals {
+    /// Counts the outcomes.
+    pub fn of(outcomes: &[Outcome]) -> Totals {
+        let mut t = Totals {
+            variants: outcomes.len(),
+            ..Totals::default()
+        };
+        for o in outcomes {
+            match (o.verdict.as_str(), o.proof.as_deref()) {
+                ("attack", _) => t.attack += 1,
+                ("secure", Some("proved")) => t.proved += 1,
+                ("secure", _) => t.up_to += 1,
+                ("limit", _) => t.limit += 1,
+                _ => t.error += 1,
+            }
+        }
+        t
+    }
+}
+
+/// The whole summary: a table per file, then the totals.
+pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
+    let mut out = String::new();
+    let mut start = 0;
+    while start < outcomes.len() {
+        let file = &outcomes[start].file;
+        let end = start
+            + outcomes[start..]
+                .iter()
+                .take_while(|o| &o.file == file)
+                .count();
+        if start > 0 {
+            out.push('\n');
+        }
+        table(&mut out, &outcomes[start..end], layout);
+        start = end;
+    }
+    let t = Totals::of(outcomes);
+    let files = {
+        let mut f: Vec<&str> = outcomes.iter().map(|o| o.file.as_str()).collect();
+        f.dedup();
+        f.len()
+    };
+    if !outcomes.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{} from {} file{}: {} attack, {} secure ({} proved, {} up to bounds), {} limit, {} error{}",
+        plural(t.variants, "variant"),
+        files,
+        if files == 1 { "" } else { "s" },
+        t.attack,
+        t.proved + t.up_to,
+        t.proved,
+        t.up_to,
+        t.limit,
+        t.error,
+        if t.error == 1 { "" } else { "s" }
+    );
+    if layout.time {
+        let ms: f64 = outcomes.iter().map(|o| o.elapsed_ms).sum();
+        let _ = writeln!(
+            out,
+            "checking time: {} (summed over variants)",
+            duration(ms)
+        );
+    }
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn duration(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.2} ms", ms)
+    } else if ms < 1000.0 {
+        format!("{:.0} ms", ms)
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// One file's table: its variants (or the API file alone).
+fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
+    let first = &rows[0];
+    match &first.family {
+        Some(family) => {
+            let _ = writeln!(
+                out,
+                "{}: family \"{family}\", {}",
+                first.file,
+                plural(rows.len(), "variant")
+            );
+        }
+        None if first.verdict == "error" => {
+            let _ = writeln!(out, "{}: ERROR", first.file);
+        }
+        None => {
+            let _ = writeln!(out, "{}: {}", first.file, first.api);
+        }
+    }
+    let mut labels: Vec<&str> = Vec::new();
+    for o in rows {
+        for s in &o.secrets {
+            if !labels.contains(&s.label.as_str()) {
+                labels.push(&s.label);
+            }
+        }
+    }
+    let mut header: Vec<String> = vec!["variant".into(), "verdict".into(), "attack".into()];
+    header.extend(labels.iter().map(|l| l.to_string()));
+    if layout.time {
+        header.push("time".into());
+    }
+    let mut lines: Vec<Vec<String>> = vec![header];
+    let mut notes: Vec<String> = Vec::new();
+    for o in rows {
+        let mut cells = vec![o.variant.clone().unwrap_or_else(|| "-".to_string())];
+        cells.push(verdict_cell(o));
+        cells.push(
+            o.shortest_attack()
+                .map_or("-".to_string(), |n| format!("{n} calls")),
+        );
+        for l in &labels {
+            cells.push(match o.secrets.iter().find(|s| s.label == *l) {
+                Some(s) => match (s.status.as_str(), s.calls) {
+                    ("derivable", Some(n)) => format!("leaks ({n})"),
+                    ("not-derivable", _) => "safe".to_string(),
+                    (status, _) => status.to_string(),
+                },
+                None if o.verdict == "error" => String::new(),
+                None => "·".to_string(),
+            });
+        }
+        if layout.time {
+            cells.push(duration(o.elapsed_ms));
+        }
+        if let Some(e) = o.errors.first() {
+            notes.push(format!(
+                "{}: {}:{}:{}: {}",
+                cells[0], e.file, e.line, e.column, e.message
+            ));
+        }
+        lines.push(cells);
+    }
+    let columns = lines[0].len();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for l in &lines {
+        let mut row = String::from(" ");
+        for (c, cell) in l.iter().enumerate() {
+            row.push(' ');
+            row.push_str(cell);
+            if c + 1 < columns {
+                row.push_str(&" ".repeat(widths[c] - cell.chars().count() + 1));
+            }
+        }
+        let _ = writeln!(out, "{}", row.trim_end());
+    }
+    for n in notes {
+        let _ = writeln!(out, "  error in {n}");
+    }
+    if first.family.is_some() {
+        common_ground(out, rows);
+    }
+}
+
+fn verdict_cell(o: &Outcome) -> String {
+    match (o.verdict.as_str(), o.proof.as_deref()) {
+        ("attack", _) => "ATTACK".to_string(),
+        ("secure", Some("proved")) => "SECURE proved".to_string(),
+        ("secure", _) => "SECURE up-to".to_string(),
+        ("limit", _) => "LIMIT".to_string(),
+        _ => "ERROR".to_string(),
+    }
+}
+
+/// What every attack in a family has in common: the functions each
+/// shortest attack calls, and the matrix values every attacked variant
+/// picked (and some secure variant did not).
+fn common_ground(out: &mut String, rows: &[Outcome]) {
+    let attacked: Vec<&Outcome> = rows.iter().filter(|o| o.verdict == "attack").collect();
+    if attacked.is_empty() {
+        return;
+    }
+    let attacks: Vec<&Vec<String>> = attacked
+        .iter()
+        .flat_map(|o| o.secrets.iter().filter(|s| s.calls.is_some()))
+        .map(|s| &s.functions)
+        .collect();
+    let mut every: Vec<&String> = attacks[0].iter().collect();
+    every.retain(|f| attacks.iter().all(|a| a.contains(f)));
+    let _ = writeln!(
+        out,
+        "  functions in every attack ({} attacks in {}): {}",
+        attacks.len(),
+        plural(attacked.len(), "variant"),
+        if every.is_empty() {
+            "none".to_string()
+        } else {
+            every
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    let secure: Vec<&Outcome> = rows.iter().filter(|o| o.verdict == "secure").collect();
+    let mut shared: Vec<String> = Vec::new();
+    for p in &attacked[0].params {
+        let has = |o: &&Outcome| o.params.iter().any(|q| q == p);
+        if attacked.iter().all(has) && secure.iter().any(|o| !has(o)) {
+            shared.push(format!("{}={}", p.name, p.value));
+        }
+    }
+    if !attacked[0].params.is_empty() {
+        let _ = writeln!(
+            out,
+            "  matrix values every attacked variant has: {}",
+            if shared.is_empty() {
+                "none".to_string()
+            } else {
+                shared.join(", ")
+            }
+        );
+    }
+}
