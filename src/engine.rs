@@ -22,7 +22,9 @@
 //! across a call.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::time::{Duration, Instant};
 
 use ascent::ascent_run;
@@ -143,7 +145,7 @@ struct Ctx<'a> {
     bounds: Bounds,
     limits: Limits,
     binds: RefCell<BindTable>,
-    seen: RefCell<HashSet<TermId>>,
+    seen: RefCell<FxHashSet<TermId>>,
     cuts: RefCell<BTreeSet<Cut>>,
     stop: Cell<StopReason>,
     ticks: Cell<u32>,
@@ -153,7 +155,7 @@ struct Ctx<'a> {
 /// Interned bindings.
 #[derive(Default)]
 struct BindTable {
-    ids: HashMap<Box<[TermId]>, u32>,
+    ids: FxHashMap<Box<[TermId]>, u32>,
     values: Vec<Box<[TermId]>>,
 }
 
@@ -491,7 +493,7 @@ pub fn saturate(
         bounds,
         limits,
         binds: RefCell::new(BindTable::default()),
-        seen: RefCell::new(HashSet::new()),
+        seen: RefCell::new(FxHashSet::default()),
         cuts: RefCell::new(BTreeSet::new()),
         stop: Cell::new(StopReason::Saturated),
         ticks: Cell::new(0),

@@ -35,7 +35,9 @@
 //! exhaustive except where a bound is recorded (fact depth, proof-search
 //! steps); XOR is not handled here (its unification is another theory).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::time::Instant;
 
 use crate::engine::{Bounds, Limits, StopReason};
@@ -124,8 +126,8 @@ impl Facts {
     fn new() -> Self {
         Facts {
             list: Vec::new(),
-            set: HashSet::new(),
-            by_head: HashMap::new(),
+            set: HashSet::default(),
+            by_head: HashMap::default(),
         }
     }
 
@@ -154,7 +156,7 @@ impl Facts {
             let n = max_var(store, old).map_or(0, |m| m as usize + 1);
             for b in match_term(store, old, probe, &empty_binding(n)) {
                 let values: Vec<TermId> = b.into_iter().filter(|v| v.0 != u32::MAX).collect();
-                let mut memo = HashSet::new();
+                let mut memo = HashSet::default();
                 if values
                     .iter()
                     .all(|v| self.always_derivable(store, *v, &mut memo))
@@ -562,14 +564,14 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 facts: &facts,
                 steps: 0,
                 exhausted: false,
-                memo: HashSet::new(),
+                memo: HashSet::default(),
                 deadline: limits.timeout.map(|t| start + t),
                 timed_out: false,
             };
             let mut solutions = Vec::new();
             let branch = Branch {
                 goals,
-                s: Subst::new(),
+                s: Subst::default(),
                 deferred: Vec::new(),
                 solved: Vec::new(),
                 next_var: nvars,
@@ -626,7 +628,7 @@ pub fn derivable_all(program: &mut Program, run: &ProofRun, terms: &[TermId]) ->
     for &f in &run.facts {
         facts.insert(&program.store, f);
     }
-    let mut memo = HashSet::new();
+    let mut memo = HashSet::default();
     terms
         .iter()
         .map(|t| facts.derivable(&mut program.store, *t, &mut memo))

@@ -225,37 +225,47 @@ fn verdict_cell(o: &Outcome) -> String {
     }
 }
 
-/// What every attack in a family has in common: the functions each
-/// shortest attack calls, and the matrix values every attacked variant
-/// picked (and some secure variant did not).
+/// What every attack in a family has in common: per secret, the
+/// functions every shortest attack on it calls (removing one of them from
+/// every variant removes every attack found), and the matrix values every
+/// attacked variant picked while some secure variant did not.
 fn common_ground(out: &mut String, rows: &[Outcome]) {
     let attacked: Vec<&Outcome> = rows.iter().filter(|o| o.verdict == "attack").collect();
     if attacked.is_empty() {
         return;
     }
-    let attacks: Vec<&Vec<String>> = attacked
-        .iter()
-        .flat_map(|o| o.secrets.iter().filter(|s| s.calls.is_some()))
-        .map(|s| &s.functions)
-        .collect();
-    let mut every: Vec<&String> = attacks[0].iter().collect();
-    every.retain(|f| attacks.iter().all(|a| a.contains(f)));
-    let _ = writeln!(
-        out,
-        "  functions in every attack ({} attacks in {}): {}",
-        attacks.len(),
-        plural(attacked.len(), "variant"),
-        if every.is_empty() {
-            "none".to_string()
-        } else {
-            every
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+    let mut labels: Vec<&str> = Vec::new();
+    for o in &attacked {
+        for s in o.secrets.iter().filter(|s| s.calls.is_some()) {
+            if !labels.contains(&s.label.as_str()) {
+                labels.push(&s.label);
+            }
         }
-    );
+    }
+    for label in labels {
+        let attacks: Vec<&Vec<String>> = attacked
+            .iter()
+            .flat_map(|o| o.secrets.iter())
+            .filter(|s| s.label == label && s.calls.is_some())
+            .map(|s| &s.functions)
+            .collect();
+        let mut every: Vec<&str> = attacks[0].iter().map(String::as_str).collect();
+        every.retain(|f| attacks.iter().all(|a| a.iter().any(|g| g == f)));
+        let _ = writeln!(
+            out,
+            "  in every attack on {label} ({}): {}",
+            plural(attacks.len(), "variant"),
+            if every.is_empty() {
+                "no common function".to_string()
+            } else {
+                every.join(", ")
+            }
+        );
+    }
     let secure: Vec<&Outcome> = rows.iter().filter(|o| o.verdict == "secure").collect();
+    if attacked[0].params.is_empty() {
+        return;
+    }
     let mut shared: Vec<String> = Vec::new();
     for p in &attacked[0].params {
         let has = |o: &&Outcome| o.params.iter().any(|q| q == p);
@@ -263,15 +273,13 @@ fn common_ground(out: &mut String, rows: &[Outcome]) {
             shared.push(format!("{}={}", p.name, p.value));
         }
     }
-    if !attacked[0].params.is_empty() {
-        let _ = writeln!(
-            out,
-            "  matrix values every attacked variant has: {}",
-            if shared.is_empty() {
-                "none".to_string()
-            } else {
-                shared.join(", ")
-            }
-        );
-    }
+    let _ = writeln!(
+        out,
+        "  matrix values every attacked variant has: {}",
+        if shared.is_empty() {
+            "none".to_string()
+        } else {
+            shared.join(", ")
+        }
+    );
 }

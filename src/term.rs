@@ -10,7 +10,7 @@
 //! Pattern variables are terms as well ([`Term::Var`]), numbered per rule,
 //! so that patterns and ground terms share one store and one printer.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
 /// A hash-consed term: index into a [`TermStore`].
