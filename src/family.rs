@@ -709,6 +709,11 @@ impl Family {
         self.len() == 0
     }
 
+    /// Whether variant `index` has expectations (the family's or its own).
+    pub fn has_expectations(&self, index: u64) -> bool {
+        !self.expect.is_empty() || self.pick(index).0.is_some_and(|v| !v.expect.is_empty())
+    }
+
     /// The named variant and matrix choices of variant `index`.
     fn pick(&self, index: u64) -> (Option<&VariantDecl>, Vec<(&Parameter, &Choice)>) {
         let mut rest = index;

@@ -71,8 +71,9 @@ pub struct Outcome {
     pub params: Vec<Param>,
     /// The API's name.
     pub api: String,
-    /// `attack`, `secure`, `limit`, or `error` (the file could not be
-    /// checked).
+    /// `attack`, `secure`, `limit`, `error` (the file could not be
+    /// checked), or `unchecked` (`apisat test` skipped it: no
+    /// expectations).
     pub verdict: String,
     /// For `secure`: `proved` or `up-to`.
     pub proof: Option<String>,
@@ -184,6 +185,15 @@ impl Outcome {
             .collect();
         o.expectations = expectations;
         o.failures = failures;
+        o
+    }
+
+    /// The outcome of a variant left unchecked: `apisat test` skips
+    /// variants without expectations.
+    pub fn unchecked(place: Place, api: &str) -> Outcome {
+        let mut o = Outcome::at(place);
+        o.api = api.to_string();
+        o.verdict = "unchecked".to_string();
         o
     }
 

@@ -26,6 +26,7 @@ pub fn run(
         jobs: jobs(jobs_asked),
         shard,
         progress: true,
+        expected_only: false,
     };
     let mut worst = ExitCode::default();
     let mut all: Vec<Outcome> = Vec::new();
