@@ -14,8 +14,12 @@ pub mod cli;
 pub mod commands;
 /// Located error messages.
 pub mod diagnostic;
+/// Attacks as Graphviz DOT graphs.
+pub mod dot;
 /// Saturation with ascent.
 pub mod engine;
+/// Why one term is or is not derivable: derivation trees, closest misses.
+pub mod explain;
 /// Checking a spec into a program.
 pub mod lower;
 /// Matching patterns against terms modulo XOR.

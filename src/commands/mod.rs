@@ -6,6 +6,8 @@
 
 /// `apisat check`.
 pub mod check;
+/// `apisat explain`.
+pub mod explain;
 /// `apisat knowledge`.
 pub mod knowledge;
 
@@ -57,5 +59,11 @@ pub fn run(command: Command) -> ExitCode {
             search,
         } => check::run(&files, format, search.settings()),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
+        Command::Explain {
+            file,
+            term,
+            format,
+            search,
+        } => explain::run(&file, &term, format, search.settings()),
     }
 }
