@@ -84,7 +84,7 @@ pub enum How {
     },
     /// The attacker applies a public constructor (or XOR) to the children.
     Build {
-        /// The constructor (`senc`, `tuple2`), or `⊕`.
+        /// The constructor (`senc`, `h`), `tuple`, or `⊕`.
         with: String,
     },
     /// Another result of a call or deduction expanded above.
@@ -240,6 +240,7 @@ fn tree(program: &Program, d: &Derivations, t: TermId, seen: &mut Seen) -> TreeN
         }
         TraceStep::Build { term, from } => {
             let with = match program.store.get(term) {
+                Term::App(c, _) if program.store.ctor(*c).tuple => "tuple".to_string(),
                 Term::App(c, _) => program.store.ctor(*c).text.clone(),
                 _ => "⊕".to_string(),
             };
@@ -405,6 +406,7 @@ fn closest_misses(program: &mut Program, supply: &mut Supply, term: TermId) -> V
 fn build_miss(program: &mut Program, supply: &mut Supply, term: TermId) -> Option<Miss> {
     let store = &program.store;
     let (with, children) = match store.get(term) {
+        Term::App(c, args) if store.ctor(*c).tuple => ("a tuple".to_string(), args.to_vec()),
         Term::App(c, args) if store.ctor(*c).public => (store.ctor(*c).text.clone(), args.to_vec()),
         Term::Xor(args) => ("⊕".to_string(), args.to_vec()),
         _ => return None,

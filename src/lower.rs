@@ -1172,7 +1172,26 @@ pub fn parse_ground_term(loaded: &mut Loaded, text: &str) -> Result<TermId, Vec<
             }
             Ok(t)
         }
-        _ => Err(sorted(lw.diags)),
+        _ => {
+            // A TERM cannot declare anything: list the names it may use.
+            let names = lw.name_order.join(", ");
+            let mut diags = sorted(lw.diags);
+            for d in &mut diags {
+                let Some(w) = d.message.strip_prefix("unknown name `") else {
+                    continue;
+                };
+                let w = w.trim_end_matches('`');
+                d.help = Some(
+                    match spec::suggest(w, lw.name_order.iter().map(String::as_str)) {
+                        Some(n) => {
+                            format!("did you mean `{n}`? the names of this API are: {names}")
+                        }
+                        None => format!("the names of this API are: {names}"),
+                    },
+                );
+            }
+            Err(diags)
+        }
     }
 }
 

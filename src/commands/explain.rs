@@ -127,7 +127,11 @@ fn render_tree(out: &mut String, node: &TreeNode, prefix: &str, last: Option<boo
         How::SeeAbove => "(see above)".to_string(),
         How::Call { name, args } => format!("← call {name}({})", args.join(", ")),
         How::Deduction { name, args } => format!("← attacker: {name}({})", args.join(", ")),
-        How::Build { with } => format!("← attacker builds it with {with}"),
+        How::Build { with } => match with.as_str() {
+            "tuple" => "← attacker builds the tuple".to_string(),
+            "⊕" => "← attacker XORs the operands".to_string(),
+            _ => format!("← attacker builds it with {with}"),
+        },
         How::AlsoFrom { name, args } => {
             format!("← also from {name}({}) (see above)", args.join(", "))
         }
@@ -183,8 +187,9 @@ fn miss_line(m: &Miss, term: &str, cannot: &str) -> String {
     );
     if m.missing.is_empty() {
         format!(
-            "{head}; each of its inputs {} can be supplied on its own, but no call gave it \
-             (the inputs do not fit together, a check fails, or a bound cut it)",
+            "{head}; apisat finds none of its inputs {} out of the attacker's reach on its \
+             own, but no call gave it (the inputs do not fit together, a check fails, or a \
+             bound cut it)",
             m.needs.join(", ")
         )
     } else {
