@@ -229,6 +229,33 @@ fn building_the_term_lists_what_the_attacker_lacks() {
 }
 
 #[test]
+fn xor_in_term_is_read_as_a_secret_using_xor_would_be() {
+    // The paper's API has no XOR. Listing `Ki xor MK` under `secrets`
+    // would make the program use XOR and give the attacker `0`; TERM
+    // does the same, so the engine can build and match XOR terms.
+    let src = "names:\n  secret: [K]\n  public: [A]\nsecrets: [K]\n";
+    let mut loaded = load_source("inline.yaml", src).expect("the API loads");
+    assert!(!loaded.program.uses_xor);
+    let t = parse_ground_term(&mut loaded, "A xor K").expect("the term parses");
+    assert!(loaded.program.uses_xor);
+    let zero = loaded.program.store.zero();
+    assert!(loaded.program.knowledge.contains(&zero));
+    assert_eq!(loaded.program.store.show(t), "A ⊕ K");
+    // K is secret and nothing gives it: not derivable, and building the
+    // XOR lacks K.
+    let e = explain(loaded.program, t, Settings::default());
+    assert_eq!(e.derivable(), Some(false));
+    assert_eq!(e.build.expect("XOR is the attacker's").missing, vec!["K"]);
+}
+
+#[test]
+fn explanations_are_deterministic() {
+    let a = text(&explain_file("apis/vsm.yaml", "P"));
+    let b = text(&explain_file("apis/vsm.yaml", "P"));
+    assert_eq!(a, b);
+}
+
+#[test]
 fn binary_exit_codes_follow_the_verdict() {
     let (code, out, _) = apisat(&["explain", "apis/vsm.yaml", "senc(PAN, P)"]);
     assert_eq!(code, 1, "derivable: {out}");
