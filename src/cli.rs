@@ -46,6 +46,20 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
+    /// Explain one term: its cheapest derivation as a tree, or, when it is
+    /// not derivable, what that rests on and the closest misses.
+    Explain {
+        /// API file (YAML).
+        file: PathBuf,
+        /// A ground term in the API language, e.g. 'senc(PAN, P)', '{k2}k1', Ki.
+        term: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Bounds and limits.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
     /// Check every API file and every variant of every family file under
     /// the paths, in parallel; print a summary table (or JSON Lines).
     Batch {
@@ -117,6 +131,8 @@ pub enum Format {
     Text,
     /// One JSON array of reports (schema in the README).
     Json,
+    /// Graphviz DOT: one digraph per file, one cluster per attack.
+    Dot,
 }
 
 /// Bounds on what the attacker builds, and resource limits.

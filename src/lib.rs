@@ -14,10 +14,14 @@ pub mod cli;
 pub mod commands;
 /// Located error messages.
 pub mod diagnostic;
+/// Attacks as Graphviz DOT graphs.
+pub mod dot;
 /// Saturation with ascent.
 pub mod engine;
 /// Expectations compared with what a run established.
 pub mod expect;
+/// Why one term is or is not derivable: derivation trees, closest misses.
+pub mod explain;
 /// Family files: a base API and its variants.
 pub mod family;
 /// Batch inputs: API and family files, in canonical order.

@@ -1141,6 +1141,108 @@ impl Lowerer {
     }
 }
 
+/// The file name diagnostics about a term given on the command line carry.
+pub const TERM_FILE: &str = "TERM";
+
+/// Reads a ground term written in the API language (`senc(PAN, P)`,
+/// `{k2}k1`, `Ki`) against a checked API, with the syntax and name
+/// resolution of the file's `knowledge` and `secrets`: names and
+/// constructors only, no variables. Errors are located in `text` itself
+/// (line 1, the column within `text`) under the file name [`TERM_FILE`];
+/// an unknown name suggests the closest declared one.
+///
+/// As listing the term under `secrets` would, a term using XOR makes the
+/// program use XOR (and gives the attacker `0`). A tuple of an arity the
+/// API never uses needs no projection rule: only the attacker builds one.
+pub fn parse_ground_term(loaded: &mut Loaded, text: &str) -> Result<TermId, Vec<Diagnostic>> {
+    let program = &mut loaded.program;
+    let mut lw = Lowerer::new();
+    lw.file = TERM_FILE.to_string();
+    // Constructors in declaration order, as the files list them; their
+    // ids, arities and visibility from the program's store.
+    let files = [
+        (BUILTIN_FILE, BUILTIN_RULES, true),
+        (program.file.as_str(), loaded.source.as_str(), false),
+    ];
+    for (file, src, builtin) in files {
+        let Ok(node) = yaml::parse(file, src) else {
+            continue;
+        };
+        let (spec, _) = spec::read(file, &node);
+        for c in &spec.constructors {
+            let name = c.name.text.clone();
+            let Some(id) = program.store.find_ctor(&name) else {
+                continue;
+            };
+            if lw.ctors.contains_key(&name) {
+                continue;
+            }
+            let info = program.store.ctor(id);
+            let decl = CtorDecl {
+                id,
+                arity: info.arity,
+                public: info.public,
+                builtin,
+                span: c.name.span,
+            };
+            lw.ctors.insert(name.clone(), decl);
+            lw.ctor_order.push(name);
+        }
+    }
+    for (id, info) in program.store.names() {
+        let decl = NameDecl {
+            id,
+            kind: info.kind,
+            span: Span::default(),
+        };
+        lw.names.insert(info.text.clone(), decl);
+        lw.name_order.push(info.text.clone());
+    }
+    let chars = text.chars().count() as u32;
+    let one_line = !text.contains(['\n', '\r']);
+    let scalar = Scalar {
+        text: text.to_string(),
+        kind: yaml::ScalarKind::Str,
+        span: Span::new(1, 1, chars.max(1)),
+        content: one_line.then(|| Span::new(1, 1, chars)),
+    };
+    lw.store = std::mem::take(&mut program.store);
+    let term = lw.ground(&scalar);
+    program.store = std::mem::take(&mut lw.store);
+    match term {
+        Some(t) if lw.error_count() == 0 => {
+            if lw.uses_xor && !program.uses_xor {
+                program.uses_xor = true;
+                let zero = program.store.zero();
+                if !program.knowledge.contains(&zero) {
+                    program.knowledge.push(zero);
+                }
+            }
+            Ok(t)
+        }
+        _ => {
+            // A TERM cannot declare anything: list the names it may use.
+            let names = lw.name_order.join(", ");
+            let mut diags = sorted(lw.diags);
+            for d in &mut diags {
+                let Some(w) = d.message.strip_prefix("unknown name `") else {
+                    continue;
+                };
+                let w = w.trim_end_matches('`');
+                d.help = Some(
+                    match spec::suggest(w, lw.name_order.iter().map(String::as_str)) {
+                        Some(n) => {
+                            format!("did you mean `{n}`? the names of this API are: {names}")
+                        }
+                        None => format!("the names of this API are: {names}"),
+                    },
+                );
+            }
+            Err(diags)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

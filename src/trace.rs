@@ -231,6 +231,34 @@ impl Derivations {
         Some(Attack { goal, steps, calls })
     }
 
+    /// The last step of the cheapest derivation of `t`: `Some(None)` when
+    /// the attacker knew `t` from the start, `Some(Some(step))` for the rule
+    /// instance or construction that gives it (its inputs each have their
+    /// own cheapest derivation), `None` when `t` is not derivable.
+    pub fn producer(&self, program: &Program, t: TermId) -> Option<Option<TraceStep>> {
+        let (_, edge) = self.best.get(&t)?;
+        let Some(e) = edge else {
+            return Some(None);
+        };
+        let edge = &self.edges[*e];
+        Some(Some(match &edge.kind {
+            EdgeKind::Fire(f) => {
+                let firing = &self.firings[*f];
+                TraceStep::Apply {
+                    rule: firing.rule,
+                    kind: program.rule(firing.rule).kind,
+                    args: self.args[*f].clone(),
+                    results: edge.heads.clone(),
+                    binding: firing.binding.clone(),
+                }
+            }
+            EdgeKind::Build(term) => TraceStep::Build {
+                term: *term,
+                from: build_children(&program.store, *term).unwrap_or_default(),
+            },
+        }))
+    }
+
     fn emit(
         &self,
         program: &Program,

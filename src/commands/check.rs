@@ -27,6 +27,7 @@ pub fn run(files: &[PathBuf], format: Format, settings: Settings) -> ExitCode {
                         emit(&report::text(&checked.report));
                     }
                     Format::Json => json.push(report::json(&checked.report)),
+                    Format::Dot => emit(&crate::dot::graph(&checked.report)),
                 }
             }
             Err(failed) => {

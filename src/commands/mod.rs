@@ -8,6 +8,8 @@
 pub mod batch;
 /// `apisat check`.
 pub mod check;
+/// `apisat explain`.
+pub mod explain;
 /// `apisat knowledge`.
 pub mod knowledge;
 /// `apisat merge`.
@@ -70,6 +72,12 @@ pub fn run(command: Command) -> ExitCode {
             search,
         } => check::run(&files, format, search.settings()),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
+        Command::Explain {
+            file,
+            term,
+            format,
+            search,
+        } => explain::run(&file, &term, format, search.settings()),
         Command::Batch {
             paths,
             format,

@@ -1,0 +1,429 @@
+//! Why one term is, or is not, derivable: the data behind `apisat explain`.
+//!
+//! The term is checked as the API's only secret by the verdict logic of
+//! `check` ([`check_program`]), so the answer never claims more than the
+//! bounded run and proof mode established. Then a second, identical bounded
+//! run (same program, same settings, so the same saturation) gives what the
+//! report does not carry:
+//!
+//! * derivable: the cheapest derivation (the one [`Derivations`] computes
+//!   and `check` prints flat) as a tree, each term under the rule that
+//!   produced it, shared subtrees expanded once;
+//! * not derivable: the closest misses, one level deep: each API function
+//!   with an output that matches the term, its inputs instantiated with
+//!   that match, and those inputs the attacker cannot supply.
+//!
+//! Everything is printed into strings here, as in [`Report`], so the
+//! result renders the same bytes on every run.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::diagnostic::Span;
+use crate::engine::{saturate, Saturation, StopReason};
+use crate::matching::{empty_binding, match_term, UNBOUND};
+use crate::plan::compile;
+use crate::program::{Program, RuleId, RuleKind, Secret};
+use crate::term::{NameKind, Term, TermId, TermStore};
+use crate::trace::{Derivations, TraceStep};
+use crate::verdict::{check_program, Report, Settings};
+
+/// At most this many matches of one function's outputs are listed.
+pub const MAX_MISSES_PER_FUNCTION: usize = 4;
+
+/// Why one term is or is not derivable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// The term, printed.
+    pub term: String,
+    /// The verdict run with the term as the only secret.
+    pub report: Report,
+    /// The cheapest derivation, when the term is derivable.
+    pub tree: Option<TreeNode>,
+    /// When not derivable: the API functions that could output the term,
+    /// and what they lack, in function order.
+    pub misses: Vec<Miss>,
+    /// When not derivable and the term's top constructor is public: what
+    /// the attacker lacks to build it itself.
+    pub build: Option<Miss>,
+    /// True when no bound cut the bounded run and it reached a fixpoint:
+    /// what it did not obtain, the attacker cannot obtain at all.
+    pub complete: bool,
+}
+
+impl Explanation {
+    /// Derivable (`Some(true)`), not derivable (`Some(false)`), or unknown
+    /// because a limit stopped the run (`None`).
+    pub fn derivable(&self) -> Option<bool> {
+        self.report.secrets.first().and_then(|s| s.derivable)
+    }
+}
+
+/// How the cheapest derivation obtains one term.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum How {
+    /// The attacker knew it from the start.
+    Initial,
+    /// Derived earlier in the tree: see there.
+    SeeAbove,
+    /// An API call.
+    Call {
+        /// The function.
+        name: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+    /// An attacker deduction (taking a term apart).
+    Deduction {
+        /// The deduction.
+        name: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+    /// The attacker applies a public constructor (or XOR) to the children.
+    Build {
+        /// The constructor (`senc`, `h`), `tuple`, or `⊕`.
+        with: String,
+    },
+    /// Another result of a call or deduction expanded above.
+    AlsoFrom {
+        /// The call or deduction.
+        name: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+}
+
+/// One node of a derivation tree: a term, how it is obtained, and the
+/// derivations of what that needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TreeNode {
+    /// The term, printed.
+    pub term: String,
+    /// The rule that gives it.
+    pub how: How,
+    /// The derivations of the rule's inputs (each distinct input once, in
+    /// argument order).
+    pub children: Vec<TreeNode>,
+}
+
+/// A way the term could have been produced, and what it lacks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Miss {
+    /// The API function (or `build` for the attacker's own construction).
+    pub via: String,
+    /// The function's output that matches the term, as written (function
+    /// form), or the constructor built with.
+    pub output: String,
+    /// The match: `variable = value`, in variable order.
+    pub binding: Vec<String>,
+    /// The function's inputs under the match; unbound variables stay.
+    pub needs: Vec<String>,
+    /// Those inputs no term the attacker obtained or can build fits.
+    pub missing: Vec<String>,
+}
+
+/// Explains `term` in `program`: the verdict as `check` gives it with the
+/// term as the only secret, then the derivation tree or closest misses.
+pub fn explain(mut program: Program, term: TermId, settings: Settings) -> Explanation {
+    let shown = program.store.show(term);
+    let mut checked = program.clone();
+    checked.secrets = vec![Secret {
+        label: shown.clone(),
+        term,
+        span: Span::default(),
+    }];
+    let report = check_program(checked, settings);
+    let derivable = report.secrets.first().and_then(|s| s.derivable);
+    let mut out = Explanation {
+        term: shown,
+        report,
+        tree: None,
+        misses: Vec::new(),
+        build: None,
+        complete: false,
+    };
+    let Some(derivable) = derivable else {
+        return out;
+    };
+    let (sat, plan_cut) = bounded_run(&mut program, term, settings);
+    out.complete = !plan_cut && sat.cuts.is_empty() && sat.stop == StopReason::Saturated;
+    if derivable {
+        let derivations = Derivations::compute(&mut program, &sat, &[term]);
+        let mut seen = Seen::default();
+        out.tree = Some(tree(&program, &derivations, term, &mut seen));
+    } else {
+        let mut supply = Supply::new(&sat);
+        out.misses = closest_misses(&mut program, &mut supply, term);
+        out.build = build_miss(&mut program, &mut supply, term);
+    }
+    out
+}
+
+/// The bounded run of `check_program`: compile and saturate with `goal`.
+/// Also says whether the planner cut a rule's plans short.
+fn bounded_run(program: &mut Program, goal: TermId, settings: Settings) -> (Saturation, bool) {
+    let attacker = program
+        .store
+        .names()
+        .find(|(_, n)| n.kind == NameKind::Attacker)
+        .map(|(id, _)| id);
+    let attacker = match attacker {
+        Some(id) => program.store.name_term(id),
+        None => {
+            let id = program.store.declare_name("attacker", NameKind::Attacker);
+            let t = program.store.name_term(id);
+            program.knowledge.push(t);
+            t
+        }
+    };
+    let compiled = compile(program, attacker);
+    let sat = saturate(
+        program,
+        &compiled.plans,
+        &[goal],
+        settings.bounds,
+        settings.limits,
+    );
+    (sat, !compiled.truncated.is_empty())
+}
+
+// ----- derivation tree ----------------------------------------------------
+
+/// What the tree has expanded so far.
+#[derive(Default)]
+struct Seen {
+    terms: HashSet<TermId>,
+    steps: HashSet<(RuleId, Vec<TermId>)>,
+}
+
+fn tree(program: &Program, d: &Derivations, t: TermId, seen: &mut Seen) -> TreeNode {
+    let show = |u: &TermId| program.store.show(*u);
+    let leaf = |how| TreeNode {
+        term: show(&t),
+        how,
+        children: Vec::new(),
+    };
+    let step = match d.producer(program, t) {
+        Some(Some(step)) => step,
+        // Initial knowledge (and, never reached, the underivable).
+        _ => return leaf(How::Initial),
+    };
+    if !seen.terms.insert(t) {
+        return leaf(How::SeeAbove);
+    }
+    let (how, inputs) = match step {
+        TraceStep::Apply {
+            rule, kind, args, ..
+        } => {
+            let name = program.rule(rule).name.clone();
+            let printed = args.iter().map(show).collect();
+            if !seen.steps.insert((rule, args.clone())) {
+                return leaf(How::AlsoFrom {
+                    name,
+                    args: printed,
+                });
+            }
+            let how = match kind {
+                RuleKind::Call => How::Call {
+                    name,
+                    args: printed,
+                },
+                RuleKind::Deduction => How::Deduction {
+                    name,
+                    args: printed,
+                },
+            };
+            (how, args)
+        }
+        TraceStep::Build { term, from } => {
+            let with = match program.store.get(term) {
+                Term::App(c, _) if program.store.ctor(*c).tuple => "tuple".to_string(),
+                Term::App(c, _) => program.store.ctor(*c).text.clone(),
+                _ => "⊕".to_string(),
+            };
+            (How::Build { with }, from)
+        }
+    };
+    let mut distinct: Vec<TermId> = Vec::new();
+    for i in inputs {
+        if !distinct.contains(&i) {
+            distinct.push(i);
+        }
+    }
+    let children = distinct
+        .into_iter()
+        .map(|i| tree(program, d, i, seen))
+        .collect();
+    TreeNode {
+        term: show(&t),
+        how,
+        children,
+    }
+}
+
+// ----- closest misses -----------------------------------------------------
+
+/// Which terms and patterns the attacker can supply, judged against the
+/// bounded run's obtained terms.
+struct Supply {
+    known: Vec<TermId>,
+    known_set: HashSet<TermId>,
+    memo: HashMap<TermId, bool>,
+}
+
+impl Supply {
+    fn new(sat: &Saturation) -> Self {
+        let mut known = sat.known.clone();
+        known.sort_unstable();
+        Supply {
+            known_set: known.iter().copied().collect(),
+            known,
+            memo: HashMap::new(),
+        }
+    }
+
+    /// A ground term: obtained, or built with a public constructor from
+    /// derivable children. An XOR term not obtained is given the benefit
+    /// of the doubt (it may lie in the span of what is known).
+    fn ground(&mut self, store: &TermStore, t: TermId) -> bool {
+        if self.known_set.contains(&t) {
+            return true;
+        }
+        if let Some(&b) = self.memo.get(&t) {
+            return b;
+        }
+        let b = match store.get(t) {
+            Term::App(c, args) if store.ctor(*c).public => {
+                args.clone().iter().all(|a| self.ground(store, *a))
+            }
+            Term::Xor(_) | Term::Zero => true,
+            _ => false,
+        };
+        self.memo.insert(t, b);
+        b
+    }
+
+    /// A pattern (its variables free): some obtained term matches it, or
+    /// its top constructor is public and each argument can be supplied on
+    /// its own. Generous with variables and XOR, so that an input is only
+    /// called missing when no value could fit it.
+    fn pattern(&mut self, store: &mut TermStore, p: TermId, vars: usize) -> bool {
+        if store.is_ground(p) {
+            return self.ground(store, p);
+        }
+        match store.get(p).clone() {
+            Term::App(c, args) => {
+                let empty = empty_binding(vars);
+                let matched = self
+                    .known
+                    .iter()
+                    .any(|k| !match_term(store, p, *k, &empty).is_empty());
+                matched
+                    || (store.ctor(c).public && args.iter().all(|a| self.pattern(store, *a, vars)))
+            }
+            _ => true,
+        }
+    }
+}
+
+/// Replaces the bound variables of `p` by their values.
+fn partial(store: &mut TermStore, p: TermId, binding: &[TermId]) -> TermId {
+    store.rewrite(p, &mut |store, u| match store.get(u) {
+        Term::Var(v) => binding.get(*v as usize).copied().filter(|t| *t != UNBOUND),
+        _ => None,
+    })
+}
+
+/// Variable names for printing: wildcards (`_1`, `_2`) as `_`.
+fn printed_vars(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            let wildcard =
+                n.len() > 1 && n.starts_with('_') && n[1..].chars().all(|c| c.is_ascii_digit());
+            if wildcard {
+                "_".to_string()
+            } else {
+                n.clone()
+            }
+        })
+        .collect()
+}
+
+/// Every API function output that matches `term`, with the function's
+/// inputs under the match and those the attacker cannot supply.
+fn closest_misses(program: &mut Program, supply: &mut Supply, term: TermId) -> Vec<Miss> {
+    let mut misses = Vec::new();
+    for r in 0..program.rules.len() {
+        let rule = program.rules[r].clone();
+        if rule.kind != RuleKind::Call {
+            continue;
+        }
+        let names = printed_vars(&rule.var_names);
+        let store = &mut program.store;
+        let mut bindings: Vec<(usize, Vec<TermId>)> = Vec::new();
+        for (o, &output) in rule.outputs.iter().enumerate() {
+            for b in match_term(store, output, term, &empty_binding(rule.var_names.len())) {
+                if !bindings.iter().any(|(_, seen)| *seen == b) {
+                    bindings.push((o, b));
+                }
+            }
+        }
+        for (o, b) in bindings.into_iter().take(MAX_MISSES_PER_FUNCTION) {
+            let binding = b
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| **t != UNBOUND)
+                .map(|(v, t)| format!("{} = {}", names[v], store.show(*t)))
+                .collect();
+            let mut needs = Vec::new();
+            let mut missing = Vec::new();
+            for &input in &rule.inputs {
+                let p = partial(store, input, &b);
+                let shown = store.display(p, &names);
+                if !supply.pattern(store, p, rule.var_names.len()) && !missing.contains(&shown) {
+                    missing.push(shown.clone());
+                }
+                needs.push(shown);
+            }
+            misses.push(Miss {
+                via: rule.name.clone(),
+                output: store.display(rule.outputs[o], &names),
+                binding,
+                needs,
+                missing,
+            });
+        }
+    }
+    misses
+}
+
+/// What the attacker lacks to build `term` itself, when its top
+/// constructor is public (or it is an XOR).
+fn build_miss(program: &mut Program, supply: &mut Supply, term: TermId) -> Option<Miss> {
+    let store = &program.store;
+    let (with, children) = match store.get(term) {
+        Term::App(c, args) if store.ctor(*c).tuple => ("a tuple".to_string(), args.to_vec()),
+        Term::App(c, args) if store.ctor(*c).public => (store.ctor(*c).text.clone(), args.to_vec()),
+        Term::Xor(args) => ("⊕".to_string(), args.to_vec()),
+        _ => return None,
+    };
+    let needs: Vec<String> = children.iter().map(|c| store.show(*c)).collect();
+    let mut missing = Vec::new();
+    for c in &children {
+        let shown = store.show(*c);
+        if !supply.ground(store, *c) && !missing.contains(&shown) {
+            missing.push(shown);
+        }
+    }
+    Some(Miss {
+        via: "build".to_string(),
+        output: with,
+        binding: Vec::new(),
+        needs,
+        missing,
+    })
+}
