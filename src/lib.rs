@@ -14,8 +14,12 @@ pub mod cli;
 pub mod commands;
 /// Located error messages.
 pub mod diagnostic;
+/// Comparing two APIs' knowledge sets and secrets.
+pub mod diff;
 /// Saturation with ascent.
 pub mod engine;
+/// What to fix: necessary functions and minimal removal sets.
+pub mod fix;
 /// Checking a spec into a program.
 pub mod lower;
 /// Matching patterns against terms modulo XOR.
@@ -30,6 +34,8 @@ pub mod prove;
 pub mod replay;
 /// Text and JSON output.
 pub mod report;
+/// A stable surface for snapshot tests of users' own APIs.
+pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
 /// Term and check string syntax.
