@@ -170,19 +170,31 @@ pub fn text(d: &KnowledgeDiff) -> String {
     for t in &d.only_a {
         let _ = writeln!(out, "  - {t}");
     }
-    if d.secrets.is_empty() {
-        let _ = writeln!(out, "secrets: no status differs");
-    }
-    for c in &d.secrets {
-        let _ = writeln!(
-            out,
-            "secrets: {} {}, {}",
-            c.label,
-            status(c.a.as_ref(), "A"),
-            status(c.b.as_ref(), "B")
-        );
+    match d.secrets.as_slice() {
+        [] => {
+            let _ = writeln!(out, "secrets: no status differs");
+        }
+        [c] => {
+            let _ = writeln!(out, "secrets: {}", change(c));
+        }
+        all => {
+            let _ = writeln!(out, "secrets whose status differs ({}):", all.len());
+            for c in all {
+                let _ = writeln!(out, "  {}", change(c));
+            }
+        }
     }
     out
+}
+
+/// One secret's change in a line.
+fn change(c: &SecretChange) -> String {
+    format!(
+        "{} {}, {}",
+        c.label,
+        status(c.a.as_ref(), "A"),
+        status(c.b.as_ref(), "B")
+    )
 }
 
 /// A secret's status under one side, in a few words.
