@@ -210,10 +210,11 @@ pub fn necessary_functions(program: &Program, settings: Settings) -> Necessary {
     let mut without_one: BTreeMap<String, Report> = BTreeMap::new();
     for secret in &derivable {
         for f in functions_in_trace(secret) {
-            if !without_one.contains_key(&f) {
-                let report = check_program(without(program, std::slice::from_ref(&f)), settings);
+            if let std::collections::btree_map::Entry::Vacant(slot) = without_one.entry(f) {
+                let removed = std::slice::from_ref(slot.key());
+                let report = check_program(without(program, removed), settings);
                 checks += 1;
-                without_one.insert(f, report);
+                slot.insert(report);
             }
         }
     }

@@ -59,8 +59,16 @@ fn vsm_against_fixed_terms() {
     assert!(canonical(&d.only_a) && canonical(&d.only_b));
     // Both runs had the input-depth bound cut EncryptCommsKey's free input
     // (see their snapshots): the header must say so.
-    assert!(d.a.cut.as_deref().is_some_and(|c| c.contains("input-depth")));
-    assert!(d.b.cut.as_deref().is_some_and(|c| c.contains("input-depth")));
+    assert!(d
+        .a
+        .cut
+        .as_deref()
+        .is_some_and(|c| c.contains("input-depth")));
+    assert!(d
+        .b
+        .cut
+        .as_deref()
+        .is_some_and(|c| c.contains("input-depth")));
 }
 
 /// PIN and P: derivable under the VSM, not under the fixed API. TMK1 is

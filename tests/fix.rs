@@ -4,8 +4,7 @@
 use std::path::Path;
 
 use apisat::fix::{
-    functions_in_trace, necessary_functions, removal_sets, FixLimits, Outcome, RemovalSets,
-    Search,
+    functions_in_trace, necessary_functions, removal_sets, FixLimits, Outcome, RemovalSets, Search,
 };
 use apisat::lower::{load_file, load_source};
 use apisat::program::Program;
@@ -127,8 +126,7 @@ fn budget_is_reported() {
     assert_eq!(r.search, Search::Budget { size: 1 });
     assert!(r.sets.is_empty());
     assert_eq!(r.checks, 3);
-    let text =
-        apisat::commands::fix::text(&necessary_functions(&program, Settings::default()), &r);
+    let text = apisat::commands::fix::text(&necessary_functions(&program, Settings::default()), &r);
     assert!(
         text.contains("stopped after 3 checks (--max-checks)"),
         "{text}"
