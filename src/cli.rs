@@ -60,6 +60,40 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
+    /// What to fix: per derivable secret, the functions whose removal alone
+    /// makes it not derivable; and the smallest sets of functions whose
+    /// removal makes the API secure.
+    Fix {
+        /// API file (YAML).
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Search removal sets up to this size, even after smaller ones fix
+        /// the API.
+        #[arg(long, default_value_t = crate::fix::FixLimits::default().max_size as u64, value_parser = clap::value_parser!(u64).range(1..=64))]
+        max_size: u64,
+        /// Stop the removal-set search after this many checks.
+        #[arg(long, default_value_t = crate::fix::FixLimits::default().max_checks as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        max_checks: u64,
+        /// Bounds and limits.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
+    /// Compare two APIs: terms the attacker learns under one and not the
+    /// other (compared as printed), and secrets whose status differs.
+    Diff {
+        /// The first API file (A).
+        a: PathBuf,
+        /// The second API file (B).
+        b: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Bounds and limits.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
     /// Check every API file and every variant of every family file under
     /// the paths, in parallel; print a summary table (or JSON Lines).
     Batch {

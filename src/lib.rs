@@ -14,6 +14,8 @@ pub mod cli;
 pub mod commands;
 /// Located error messages.
 pub mod diagnostic;
+/// Comparing two APIs' knowledge sets and secrets.
+pub mod diff;
 /// Attacks as Graphviz DOT graphs.
 pub mod dot;
 /// Saturation with ascent.
@@ -22,6 +24,8 @@ pub mod engine;
 pub mod expect;
 /// Why one term is or is not derivable: derivation trees, closest misses.
 pub mod explain;
+/// What to fix: necessary functions and minimal removal sets.
+pub mod fix;
 /// Family files: a base API and its variants.
 pub mod family;
 /// Batch inputs: API and family files, in canonical order.
@@ -46,6 +50,8 @@ pub mod report;
 pub mod runner;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// A stable surface for snapshot tests of users' own APIs.
+pub mod snapshot;
 /// Batch summaries: a table per file, totals.
 pub mod summary;
 /// Term and check string syntax.

@@ -142,6 +142,12 @@ pub struct Report {
     /// The knowledge set, in canonical order (one printed term each).
     #[serde(skip)]
     pub knowledge: Vec<String>,
+    /// The bounds that cut rule instances in the bounded saturation the
+    /// knowledge set comes from (`flag value`, as `input-depth 0`), even
+    /// when proof mode then proved the verdict and `bounds` is empty: the
+    /// knowledge set is then still what the bounded run obtained.
+    #[serde(skip)]
+    pub knowledge_cuts: Vec<String>,
     /// Saturation time (not printed in deterministic output).
     #[serde(skip)]
     pub elapsed: Duration,
@@ -237,6 +243,13 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
 
     let any = secrets.iter().any(|s| s.derivable == Some(true));
     let mut bounds = bound_reports(&program, &sat, settings.bounds);
+    let knowledge_cuts: Vec<String> = bounds
+        .iter()
+        .map(|b| match b.value {
+            Some(v) => format!("{} {v}", b.bound),
+            None => b.bound.clone(),
+        })
+        .collect();
     // Secrets not derivable: proved when no bound cut the bounded search;
     // else ask proof mode, which needs no bound on what the attacker builds.
     let open: Vec<usize> = (0..secrets.len())
@@ -377,6 +390,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
                 .count(),
         },
         knowledge,
+        knowledge_cuts,
         elapsed: sat.elapsed,
     }
 }

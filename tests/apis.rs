@@ -1,5 +1,8 @@
 //! One snapshot per API file in apis/: verdict and trace, then the
 //! knowledge set. A new file gets its snapshot without new code.
+//!
+//! It goes through exactly the library surface users have for their own
+//! APIs (`apisat::snapshot`), so that surface is tested byte for byte.
 
 use apisat::verdict::Settings;
 
@@ -11,22 +14,17 @@ fn every_api_file() {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         insta::glob!("../apis", "*.yaml", |path| {
-            let checked = apisat::check_file(path, Settings::default()).unwrap_or_else(|f| {
-                panic!("{} does not load: {:?}", path.display(), f.diagnostics)
-            });
-            let mut report = checked.report;
             // The file name, relative to the repository, not the machine.
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            report.file = format!("apis/{name}");
-            let text = format!(
-                "{}\n--- knowledge ({} terms) ---\n{}",
-                apisat::report::text(&report),
-                report.knowledge.len(),
-                apisat::report::knowledge(&report)
-            );
+            let report =
+                apisat::snapshot::check_named(path, &format!("apis/{name}"), Settings::default())
+                    .unwrap_or_else(|failure| {
+                        panic!("{} does not load:\n{failure}", path.display())
+                    });
+            let text = report.snapshot().to_string();
             insta::assert_snapshot!(text);
         });
     });

@@ -8,8 +8,12 @@
 pub mod batch;
 /// `apisat check`.
 pub mod check;
+/// `apisat diff`.
+pub mod diff;
 /// `apisat explain`.
 pub mod explain;
+/// `apisat fix`.
+pub mod fix;
 /// `apisat knowledge`.
 pub mod knowledge;
 /// `apisat merge`.
@@ -72,6 +76,27 @@ pub fn run(command: Command) -> ExitCode {
             search,
         } => check::run(&files, format, search.settings()),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
+        Command::Fix {
+            file,
+            format,
+            max_size,
+            max_checks,
+            search,
+        } => fix::run(
+            &file,
+            format,
+            search.settings(),
+            crate::fix::FixLimits {
+                max_size: max_size as usize,
+                max_checks: max_checks as usize,
+            },
+        ),
+        Command::Diff {
+            a,
+            b,
+            format,
+            search,
+        } => diff::run(&a, &b, format, search.settings()),
         Command::Explain {
             file,
             term,

@@ -1,0 +1,176 @@
+//! `apisat fix FILE`: which functions each attack cannot do without, and
+//! the smallest sets of functions whose removal makes the API secure.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::ExitCode;
+use crate::cli::{emit, Format};
+use crate::diagnostic::render_all;
+use crate::fix::{
+    necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
+};
+use crate::lower::load_file;
+use crate::verdict::Settings;
+
+/// Loads one file, runs both analyses, prints them; the exit code is the
+/// API's own verdict (0 secure, 1 attack, 3 limit; 2 bad input).
+pub fn run(file: &Path, format: Format, settings: Settings, limits: FixLimits) -> ExitCode {
+    let loaded = match load_file(file) {
+        Ok(loaded) => loaded,
+        Err(diagnostics) => {
+            let source = std::fs::read_to_string(file).ok();
+            eprint!("{}", render_all(&diagnostics, source.as_deref()));
+            return ExitCode::BAD_INPUT;
+        }
+    };
+    if !loaded.warnings.is_empty() {
+        eprint!("{}", render_all(&loaded.warnings, Some(&loaded.source)));
+    }
+    let necessary = necessary_functions(&loaded.program, settings);
+    let sets = removal_sets(&loaded.program, settings, limits);
+    match format {
+        Format::Text => emit(&text(&necessary, &sets)),
+        Format::Json => {
+            let value = serde_json::json!({ "necessary": necessary, "removal_sets": sets });
+            let json = serde_json::to_string_pretty(&value).unwrap_or_default();
+            emit(&format!("{json}\n"));
+        }
+    }
+    match necessary.base {
+        Outcome::Derivable { .. } => ExitCode::ATTACK,
+        Outcome::Unknown => ExitCode(3),
+        Outcome::Proved | Outcome::UpToBounds { .. } => ExitCode::default(),
+    }
+}
+
+/// Renders both analyses as text.
+pub fn text(necessary: &Necessary, sets: &RemovalSets) -> String {
+    let mut out = String::new();
+    let head = format!("{} ({})", necessary.file, necessary.api);
+    match &necessary.base {
+        Outcome::Derivable { .. } => {}
+        Outcome::Unknown => {
+            let _ = writeln!(
+                out,
+                "{head}: unknown: saturation stopped at a limit, so nothing is established \
+                 (raise --max-facts or --timeout)"
+            );
+            return out;
+        }
+        secure => {
+            let how = secure_words(secure);
+            let _ = writeln!(out, "{head}: no secret derivable {how}: nothing to fix");
+            return out;
+        }
+    }
+    let n = necessary.secrets.len();
+    let _ = writeln!(
+        out,
+        "{head}: {n} secret{} derivable",
+        if n == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "\nnecessary functions (removing one alone makes the secret not derivable):"
+    );
+    for s in &necessary.secrets {
+        let name = if s.label == s.term {
+            s.term.clone()
+        } else {
+            format!("{} = {}", s.label, s.term)
+        };
+        let list = if !s.necessary.is_empty() {
+            s.necessary.join(", ")
+        } else if s.trace_functions.is_empty() {
+            "none".to_string()
+        } else if s.removals.iter().any(|r| r.outcome == Outcome::Unknown) {
+            "none established (a re-check stopped at a limit)".to_string()
+        } else {
+            "none: another attack survives each removal".to_string()
+        };
+        let _ = writeln!(out, "  secret {name}: {list}");
+        if s.trace_functions.is_empty() {
+            let _ = writeln!(
+                out,
+                "    derivable without any API call: no removal can fix it"
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "    its shortest attack calls {}",
+            s.trace_functions.join(", ")
+        );
+        for r in &s.removals {
+            let _ = writeln!(out, "    without {}: {}", r.function, r.outcome.describe());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nminimal removal sets (removing every function of a set makes no secret derivable):"
+    );
+    if sets.sets.is_empty() {
+        let _ = writeln!(out, "  none found");
+    }
+    for (i, set) in sets.sets.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {:>2}. {}: secure {}",
+            i + 1,
+            set.functions.join(", "),
+            secure_words(&set.outcome)
+        );
+    }
+    if !sets.unfixable.is_empty() {
+        let _ = writeln!(
+            out,
+            "  unfixable by removal: {} derivable without any API call",
+            sets.unfixable.join(", ")
+        );
+    }
+    for u in &sets.undecided {
+        let which = if u.is_empty() {
+            "the API as it is".to_string()
+        } else {
+            format!("without {}", u.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  undecided: {which} stopped at a limit; the search did not extend it"
+        );
+    }
+    let checks = sets.checks;
+    let search = match &sets.search {
+        Search::NothingToFix => "nothing to fix".to_string(),
+        Search::Complete => format!(
+            "complete: every minimal removal set is listed{} ({checks} checks)",
+            if sets.undecided.is_empty() {
+                ""
+            } else {
+                ", except those beyond the undecided sets"
+            }
+        ),
+        Search::UpToSize { size } => format!(
+            "every minimal removal set of up to {size} functions is listed; larger ones \
+             were not searched ({checks} checks; see --max-size)"
+        ),
+        Search::Budget { size } => format!(
+            "stopped after {checks} checks (--max-checks): every minimal removal set of up \
+             to {size} functions is listed, larger ones may be missing"
+        ),
+    };
+    let _ = writeln!(out, "  search: {search}");
+    out
+}
+
+/// "up to bounds (...), not proved" or "unknown", for a secure outcome.
+fn secure_words(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::UpToBounds { bounds } => {
+            format!("up to bounds ({}), not proved", bounds.join(", "))
+        }
+        Outcome::Proved => "(proved)".to_string(),
+        other => other.describe(),
+    }
+}
