@@ -67,8 +67,8 @@ pub enum Command {
         /// API file (YAML).
         file: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
         /// Search removal sets up to this size, even after smaller ones fix
         /// the API.
         #[arg(long, default_value_t = crate::fix::FixLimits::default().max_size as u64, value_parser = clap::value_parser!(u64).range(1..=64))]
@@ -88,8 +88,8 @@ pub enum Command {
         /// The second API file (B).
         b: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -103,8 +103,8 @@ pub enum Command {
         paths: Vec<PathBuf>,
         /// `text`: a summary table; `json`: one JSON object per variant per
         /// line, in a fixed order (the input of `apisat merge`).
-        #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
-        format: BatchFormat,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
         /// Worker threads (default: all cores).
         #[arg(long, short = 'j')]
         jobs: Option<usize>,
@@ -141,20 +141,21 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// `text`: the summary table; `json`: the joined JSON Lines, in order.
-        #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
-        format: BatchFormat,
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
         /// Leave out the time column.
         #[arg(long)]
         no_time: bool,
     },
 }
 
-/// Output formats of batch runs.
+/// Output formats of the commands that draw no graph (batch, merge, fix,
+/// diff).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BatchFormat {
-    /// A summary table.
+pub enum TextOrJson {
+    /// For people (for batch and merge: a summary table).
     Text,
-    /// One JSON object per variant per line.
+    /// JSON (for batch and merge: one object per variant per line).
     Json,
 }
 

@@ -24,10 +24,10 @@ pub mod engine;
 pub mod expect;
 /// Why one term is or is not derivable: derivation trees, closest misses.
 pub mod explain;
-/// What to fix: necessary functions and minimal removal sets.
-pub mod fix;
 /// Family files: a base API and its variants.
 pub mod family;
+/// What to fix: necessary functions and minimal removal sets.
+pub mod fix;
 /// Batch inputs: API and family files, in canonical order.
 pub mod inputs;
 /// Checking a spec into a program.
@@ -48,10 +48,10 @@ pub mod replay;
 pub mod report;
 /// Parallel batch runs, whole or sharded.
 pub mod runner;
-/// The API file's structure, typed from YAML.
-pub mod spec;
 /// A stable surface for snapshot tests of users' own APIs.
 pub mod snapshot;
+/// The API file's structure, typed from YAML.
+pub mod spec;
 /// Batch summaries: a table per file, totals.
 pub mod summary;
 /// Term and check string syntax.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{jobs, print_errors, ExitCode};
-use crate::cli::{emit, BatchFormat};
+use crate::cli::{emit, TextOrJson};
 use crate::inputs;
 use crate::outcome::Outcome;
 use crate::runner::{self, Options, Shard};
@@ -14,7 +14,7 @@ use crate::verdict::Settings;
 /// Runs the batch; the exit code is the worst outcome's.
 pub fn run(
     paths: &[PathBuf],
-    format: BatchFormat,
+    format: TextOrJson,
     jobs_asked: Option<usize>,
     shard: Option<Shard>,
     no_time: bool,
@@ -36,7 +36,7 @@ pub fn run(
         }
         print_errors(&round);
         match format {
-            BatchFormat::Json => {
+            TextOrJson::Json => {
                 let mut text = String::new();
                 for o in &round {
                     text.push_str(&serde_json::to_string(o).unwrap_or_default());
@@ -44,10 +44,10 @@ pub fn run(
                 }
                 emit(&text);
             }
-            BatchFormat::Text => all.extend(round),
+            TextOrJson::Text => all.extend(round),
         }
     });
-    if format == BatchFormat::Text {
+    if format == TextOrJson::Text {
         emit(&summary::render(&all, Layout { time: !no_time }));
     }
     worst

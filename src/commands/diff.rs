@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::ExitCode;
-use crate::cli::{emit, Format};
+use crate::cli::{emit, TextOrJson};
 use crate::diagnostic::render_all;
 use crate::diff::{diff, text};
 use crate::verdict::{Report, Settings};
@@ -12,14 +12,14 @@ use crate::verdict::{Report, Settings};
 /// Checks both files and prints their difference. Exit 0 when the knowledge
 /// sets and the secrets' statuses are the same, 1 when they differ, 2 when
 /// either file is bad input.
-pub fn run(a: &Path, b: &Path, format: Format, settings: Settings) -> ExitCode {
+pub fn run(a: &Path, b: &Path, format: TextOrJson, settings: Settings) -> ExitCode {
     let (Some(ra), Some(rb)) = (load(a, settings), load(b, settings)) else {
         return ExitCode::BAD_INPUT;
     };
     let d = diff(&ra, &rb);
     match format {
-        Format::Text => emit(&text(&d)),
-        Format::Json => {
+        TextOrJson::Text => emit(&text(&d)),
+        TextOrJson::Json => {
             let json = serde_json::to_string_pretty(&d).unwrap_or_default();
             emit(&format!("{json}\n"));
         }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::ExitCode;
-use crate::cli::{emit, Format};
+use crate::cli::{emit, TextOrJson};
 use crate::diagnostic::render_all;
 use crate::fix::{
     necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
@@ -15,7 +15,7 @@ use crate::verdict::Settings;
 
 /// Loads one file, runs both analyses, prints them; the exit code is the
 /// API's own verdict (0 secure, 1 attack, 3 limit; 2 bad input).
-pub fn run(file: &Path, format: Format, settings: Settings, limits: FixLimits) -> ExitCode {
+pub fn run(file: &Path, format: TextOrJson, settings: Settings, limits: FixLimits) -> ExitCode {
     let loaded = match load_file(file) {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
@@ -30,8 +30,8 @@ pub fn run(file: &Path, format: Format, settings: Settings, limits: FixLimits) -
     let necessary = necessary_functions(&loaded.program, settings);
     let sets = removal_sets(&loaded.program, settings, limits);
     match format {
-        Format::Text => emit(&text(&necessary, &sets)),
-        Format::Json => {
+        TextOrJson::Text => emit(&text(&necessary, &sets)),
+        TextOrJson::Json => {
             let value = serde_json::json!({ "necessary": necessary, "removal_sets": sets });
             let json = serde_json::to_string_pretty(&value).unwrap_or_default();
             emit(&format!("{json}\n"));

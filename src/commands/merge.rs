@@ -5,12 +5,12 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use super::ExitCode;
-use crate::cli::{emit, BatchFormat};
+use crate::cli::{emit, TextOrJson};
 use crate::outcome::Outcome;
 use crate::summary::{self, Layout};
 
 /// Reads, checks and prints the joined outcomes.
-pub fn run(files: &[PathBuf], format: BatchFormat, no_time: bool) -> ExitCode {
+pub fn run(files: &[PathBuf], format: TextOrJson, no_time: bool) -> ExitCode {
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut bad = false;
     for file in files {
@@ -58,8 +58,8 @@ pub fn run(files: &[PathBuf], format: BatchFormat, no_time: bool) -> ExitCode {
         worst.note(ExitCode::BAD_INPUT);
     }
     match format {
-        BatchFormat::Text => emit(&summary::render(&outcomes, Layout { time: !no_time })),
-        BatchFormat::Json => {
+        TextOrJson::Text => emit(&summary::render(&outcomes, Layout { time: !no_time })),
+        TextOrJson::Json => {
             let mut text = String::new();
             for o in &outcomes {
                 text.push_str(&serde_json::to_string(o).unwrap_or_default());
