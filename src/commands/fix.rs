@@ -10,12 +10,35 @@ use crate::diagnostic::render_all;
 use crate::fix::{
     necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
 };
+use crate::inputs::Input;
 use crate::lower::load_file;
 use crate::verdict::Settings;
 
 /// Loads one file, runs both analyses, prints them; the exit code is the
 /// API's own verdict (0 secure, 1 attack, 3 limit; 2 bad input).
 pub fn run(file: &Path, format: TextOrJson, settings: Settings, limits: FixLimits) -> ExitCode {
+    // A family file: what to fix is asked of its base API; what its
+    // variants' attacks share is in `apisat batch`'s summary.
+    let base;
+    let file = match crate::inputs::read(file) {
+        Input::Family(family) => {
+            eprintln!(
+                "note: {} is a family (\"{}\"); this is what to fix in its base API {}; `apisat batch {}` shows the functions every attack of its variants calls",
+                family.file, family.name, family.base_file, family.file
+            );
+            base = std::path::PathBuf::from(&family.base_file);
+            base.as_path()
+        }
+        Input::Broken {
+            diagnostics,
+            source,
+            ..
+        } => {
+            eprint!("{}", render_all(&diagnostics, source.as_deref()));
+            return ExitCode::BAD_INPUT;
+        }
+        Input::Api { .. } => file,
+    };
     let loaded = match load_file(file) {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
