@@ -45,6 +45,9 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
+    /// Print the JSON Schema of the API language, for editors (see the
+    /// README: "Editor support").
+    Schema,
 }
 
 /// Output formats.

@@ -30,6 +30,8 @@ pub mod prove;
 pub mod replay;
 /// Text and JSON output.
 pub mod report;
+/// The JSON Schema of the API language, generated from the field tables.
+pub mod schema;
 /// The API file's structure, typed from YAML.
 pub mod spec;
 /// Term and check string syntax.

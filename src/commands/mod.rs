@@ -8,6 +8,8 @@
 pub mod check;
 /// `apisat knowledge`.
 pub mod knowledge;
+/// `apisat schema`.
+pub mod schema;
 
 use crate::cli::Command;
 use crate::verdict::Verdict;
@@ -57,5 +59,6 @@ pub fn run(command: Command) -> ExitCode {
             search,
         } => check::run(&files, format, search.settings()),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
+        Command::Schema => schema::run(),
     }
 }
