@@ -34,6 +34,8 @@ pub mod report;
 pub mod schema;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// Colour on terminals (plain by default).
+pub mod style;
 /// Term and check string syntax.
 pub mod syntax;
 /// Terms, symbols and the interning store.
