@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{Bounds, Limits};
 use crate::runner::Shard;
+use crate::style::ColorChoice;
 use crate::verdict::Settings;
 
 /// Finds API attacks on hardware security modules, or proves there are none.
@@ -19,6 +20,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour output: auto (on terminals, unless NO_COLOR is set),
+    /// always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 /// The commands.
@@ -94,6 +99,9 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
+    /// Print the JSON Schema of the API language, for editors (see the
+    /// README: "Editor support").
+    Schema,
     /// Check every API file and every variant of every family file under
     /// the paths, in parallel; print a summary table (or JSON Lines).
     Batch {

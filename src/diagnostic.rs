@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::style::{Palette, Role};
+
 /// A place in a source file: 1-based line and column (in characters), and
 /// the length of the marked text in characters (at least 1 when rendered).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,12 +102,18 @@ impl Diagnostic {
     ///    = help: accepted fields are: name, inputs, checks, fresh, outputs
     /// ```
     pub fn render(&self, source: Option<&str>) -> String {
+        self.render_styled(source, Palette::PLAIN)
+    }
+
+    /// Renders like [`Diagnostic::render`], with the label, the marker and
+    /// `help` painted with `p`.
+    pub fn render_styled(&self, source: Option<&str>, p: Palette) -> String {
         let mut out = String::new();
-        let label = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let (label, role) = match self.severity {
+            Severity::Error => ("error", Role::Error),
+            Severity::Warning => ("warning", Role::Warning),
         };
-        out.push_str(&format!("{label}: {}\n", self.message));
+        out.push_str(&format!("{}: {}\n", p.paint(role, label), self.message));
         let line_no = self.span.line.to_string();
         let pad = " ".repeat(line_no.len());
         out.push_str(&format!(
@@ -128,10 +136,14 @@ impl Diagnostic {
                 .collect();
             out.push_str(&format!("{pad} |\n"));
             out.push_str(&format!("{line_no} | {text}\n"));
-            out.push_str(&format!("{pad} | {indent}{}\n", "^".repeat(width)));
+            let marker = p.paint(role, &"^".repeat(width));
+            out.push_str(&format!("{pad} | {indent}{marker}\n"));
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("{pad} = help: {help}\n"));
+            out.push_str(&format!(
+                "{pad} = {}: {help}\n",
+                p.paint(Role::Help, "help")
+            ));
         }
         out
     }
@@ -145,11 +157,16 @@ impl fmt::Display for Diagnostic {
 
 /// Renders diagnostics in order (sorted by position), with a closing count.
 pub fn render_all(diagnostics: &[Diagnostic], source: Option<&str>) -> String {
+    render_all_styled(diagnostics, source, Palette::PLAIN)
+}
+
+/// Renders like [`render_all`], painted with `p`.
+pub fn render_all_styled(diagnostics: &[Diagnostic], source: Option<&str>, p: Palette) -> String {
     let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
     sorted.sort_by(|a, b| (&a.file, a.span).cmp(&(&b.file, b.span)));
     let mut out = String::new();
     for d in &sorted {
-        out.push_str(&d.render(source));
+        out.push_str(&d.render_styled(source, p));
         out.push('\n');
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -157,7 +174,8 @@ pub fn render_all(diagnostics: &[Diagnostic], source: Option<&str>) -> String {
         let file = &sorted[0].file;
         let s = if errors == 1 { "" } else { "s" };
         out.push_str(&format!(
-            "error: {file}: {errors} error{s}; nothing was checked\n"
+            "{}: {file}: {errors} error{s}; nothing was checked\n",
+            p.paint(Role::Error, "error")
         ));
     }
     out
@@ -177,5 +195,29 @@ mod tests {
         assert!(r.contains("3 |     inputz: [x]"), "{r}");
         assert!(r.contains("  |     ^^^^^^\n"), "{r}");
         assert!(r.contains("= help: accepted fields are"), "{r}");
+    }
+
+    #[test]
+    fn styled_render_paints_label_marker_and_help_only() {
+        let src = "functions:\n  - name: F\n    inputz: [x]\n";
+        let d = Diagnostic::error("x.yaml", Span::new(3, 5, 6), "unknown field `inputz`")
+            .with_help("accepted fields are: name, inputs");
+        let r = d.render_styled(Some(src), Palette::ANSI);
+        assert!(
+            r.starts_with("\x1b[1;31merror\x1b[0m: unknown field"),
+            "{r}"
+        );
+        assert!(r.contains("  |     \x1b[1;31m^^^^^^\x1b[0m\n"), "{r}");
+        assert!(r.contains("= \x1b[36mhelp\x1b[0m: accepted"), "{r}");
+        // Without the escapes it is the plain rendering.
+        let stripped = r
+            .replace("\x1b[1;31m", "")
+            .replace("\x1b[36m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, d.render(Some(src)));
+        let w = Diagnostic::warning("x.yaml", Span::new(3, 5, 6), "w");
+        assert!(w
+            .render_styled(Some(src), Palette::ANSI)
+            .starts_with("\x1b[1;33mwarning\x1b[0m: w"));
     }
 }

@@ -48,10 +48,14 @@ pub mod replay;
 pub mod report;
 /// Parallel batch runs, whole or sharded.
 pub mod runner;
+/// The JSON Schema of the API language, generated from the field tables.
+pub mod schema;
 /// A stable surface for snapshot tests of users' own APIs.
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// Colour on terminals (plain by default).
+pub mod style;
 /// Batch summaries: a table per file, totals.
 pub mod summary;
 /// Term and check string syntax.

@@ -13,5 +13,6 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    apisat::style::set_choice(cli.color);
     std::process::ExitCode::from(apisat::commands::run(cli.command).0)
 }

@@ -29,6 +29,7 @@
 use std::fmt::Write as _;
 
 use crate::diagnostic::Diagnostic;
+use crate::style::{Palette, Role};
 use crate::verdict::{Proof, Report, Verdict};
 
 /// The verdict in capitals, as text output prints it.
@@ -41,10 +42,26 @@ pub fn verdict_word(r: &Report) -> &'static str {
     }
 }
 
-/// Renders a report as text.
+/// How the verdict word is coloured: red for an attack, green for a proof,
+/// yellow for "up to bounds" and for a limit.
+fn verdict_role(r: &Report) -> Role {
+    match (r.verdict, r.proof) {
+        (Verdict::Attack, _) => Role::Attack,
+        (Verdict::Secure, Some(Proof::Proved)) => Role::Secure,
+        _ => Role::Bounded,
+    }
+}
+
+/// Renders a report as plain text.
 pub fn text(r: &Report) -> String {
+    text_styled(r, Palette::PLAIN)
+}
+
+/// Renders a report as text, verdict words painted with `p`.
+pub fn text_styled(r: &Report, p: Palette) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} ({}): {}", r.file, r.api, verdict_word(r));
+    let verdict = p.paint(verdict_role(r), verdict_word(r));
+    let _ = writeln!(out, "{} ({}): {verdict}", r.file, r.api);
     for s in &r.secrets {
         let name = if s.label == s.term {
             s.term.clone()
@@ -57,7 +74,8 @@ pub fn text(r: &Report) -> String {
                 let plural = if calls == 1 { "" } else { "s" };
                 let _ = writeln!(
                     out,
-                    "  secret {name}: DERIVABLE with {calls} API call{plural}"
+                    "  secret {name}: {} with {calls} API call{plural}",
+                    p.paint(Role::Attack, "DERIVABLE")
                 );
                 let mut call_no = 0;
                 for step in &s.trace {
@@ -101,19 +119,23 @@ pub fn text(r: &Report) -> String {
                 }
             }
             Some(false) if s.proof == Some(Proof::Proved) => {
-                let _ = writeln!(out, "  secret {name}: not derivable (proved)");
+                let word = p.paint(Role::Secure, "not derivable (proved)");
+                let _ = writeln!(out, "  secret {name}: {word}");
             }
             Some(false) if r.bounds.is_empty() => {
-                let _ = writeln!(out, "  secret {name}: not derivable");
-            }
-            Some(false) => {
                 let _ = writeln!(
                     out,
-                    "  secret {name}: not derivable within the bounds below"
+                    "  secret {name}: {}",
+                    p.paint(Role::Secure, "not derivable")
                 );
             }
+            Some(false) => {
+                let word = p.paint(Role::Bounded, "not derivable within the bounds below");
+                let _ = writeln!(out, "  secret {name}: {word}");
+            }
             None => {
-                let _ = writeln!(out, "  secret {name}: unknown (stopped at a limit)");
+                let word = p.paint(Role::Bounded, "unknown (stopped at a limit)");
+                let _ = writeln!(out, "  secret {name}: {word}");
             }
         }
     }
@@ -124,8 +146,7 @@ pub fn text(r: &Report) -> String {
         .count();
     let _ = writeln!(
         out,
-        "verdict: {} ({derivable} of {} secrets derivable)",
-        verdict_word(r),
+        "verdict: {verdict} ({derivable} of {} secrets derivable)",
         r.secrets.len()
     );
     let _ = writeln!(out, "  rests on: {}", r.rests_on);

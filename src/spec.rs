@@ -36,6 +36,186 @@ pub const DEDUCTION_FIELDS: &[&str] = &["name", "inputs", "checks", "outputs"];
 /// Fields accepted in a secret written as a mapping.
 pub const SECRET_FIELDS: &[&str] = &["term", "label"];
 
+/// How a field's value is written: the shape [`read`] accepts for it (and,
+/// for [`Shape::Version`], [`Shape::Arity`] and [`Shape::NonEmptyList`], the
+/// range lowering accepts). The JSON Schema (`crate::schema`) is generated
+/// from these; `tests/schema.rs` probes every field to keep them honest.
+#[derive(Clone, Copy, Debug)]
+pub enum Shape {
+    /// One scalar, read as its text: a string, or a number or boolean as
+    /// YAML prints it (`0` is a term). Not empty.
+    Text,
+    /// The language version: one of [`crate::lower::VERSIONS`].
+    Version,
+    /// A constructor's arity: a whole number from 1 to
+    /// [`crate::lower::MAX_ARITY`].
+    Arity,
+    /// `true` or `false`.
+    Bool,
+    /// A list of scalars; an empty value is an empty list.
+    List,
+    /// A list of at least one scalar (lowering rejects an empty one).
+    NonEmptyList,
+    /// A mapping with the table's fields; an empty value is an empty mapping.
+    Map(&'static Table),
+    /// A list of mappings with the table's fields; an empty value is an
+    /// empty list.
+    Records(&'static Table),
+    /// A list whose entries are a scalar or a mapping with the table's
+    /// fields; an empty value is an empty list.
+    TextOrRecords(&'static Table),
+    /// `expect`: a mapping from secret labels to expectations, each
+    /// `derivable`, `not derivable`, `proved`, `within N calls`, or a
+    /// mapping with the [`EXPECT_FIELDS`].
+    Expectations,
+}
+
+/// One accepted field: its shape and what it means (an editor's hover text).
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    /// The key.
+    pub name: &'static str,
+    /// How its value is written.
+    pub shape: Shape,
+    /// True when leaving it out is an error.
+    pub required: bool,
+    /// What it means, in a sentence or two.
+    pub about: &'static str,
+}
+
+/// A kind of mapping in an API file: the fields the parser accepts in it
+/// (one of the `*_FIELDS` lists above) and their descriptions.
+#[derive(Clone, Copy, Debug)]
+pub struct Table {
+    /// A short identifier (`function`), for the schema and tests.
+    pub id: &'static str,
+    /// What such a mapping is.
+    pub about: &'static str,
+    /// The fields the parser accepts, as it checks them.
+    pub accepted: &'static [&'static str],
+    /// Every accepted field, described; same names as `accepted`.
+    pub fields: &'static [Field],
+}
+
+const fn field(name: &'static str, shape: Shape, about: &'static str) -> Field {
+    Field {
+        name,
+        shape,
+        required: false,
+        about,
+    }
+}
+
+const fn required(name: &'static str, shape: Shape, about: &'static str) -> Field {
+    Field {
+        name,
+        shape,
+        required: true,
+        about,
+    }
+}
+
+/// The top level of an API file.
+pub const TOP_TABLE: Table = Table {
+    id: "api",
+    about: "An apisat API file: an HSM's API (constants, functions, extra attacker deductions) and the secrets to protect.",
+    accepted: TOP_FIELDS,
+    fields: &[
+        field("apisat", Shape::Version, "The language version; `1` (optional)."),
+        field("name", Shape::Text, "The API's name in reports; defaults to the file name without `.yaml`."),
+        field("description", Shape::Text, "Free text."),
+        field("constructors", Shape::Records(&CTOR_TABLE), "Constructors of your own, beside the built-in senc, aenc, pk, sign, h, mac."),
+        field("names", Shape::Map(&NAME_TABLE), "The constants, by kind: public, tags, secret, fresh, attacker."),
+        field("knowledge", Shape::List, "Ground terms the attacker holds at the start (tokens stored outside the HSM), as term strings such as \"{P}MK\". Term syntax is checked by `apisat check`, not by this schema."),
+        field("functions", Shape::Records(&FUNCTION_TABLE), "The API's functions."),
+        field("deductions", Shape::Records(&DEDUCTION_TABLE), "Extra attacker deductions, for constructors of your own (same fields as a function, without `fresh`)."),
+        field("secrets", Shape::TextOrRecords(&SECRET_TABLE), "The terms to protect: a term string, or a mapping with `term` and `label`. Default: every `secret` name."),
+        field("expect", Shape::Expectations, "What `apisat test` checks, per secret label: `derivable`, `within 3 calls`, `not derivable` (proved or up to bounds), `proved`, or a mapping `{derivable: true, within: 3}` / `{derivable: false, proved: true}`."),
+    ],
+};
+
+/// A constructor declaration.
+pub const CTOR_TABLE: Table = Table {
+    id: "constructor",
+    about: "A constructor of your own.",
+    accepted: CTOR_FIELDS,
+    fields: &[
+        required("name", Shape::Text, "The constructor's name: an identifier not used by a name or another constructor."),
+        required("arity", Shape::Arity, "Its number of arguments; group more than the maximum as one tuple argument `(a, b, ...)`."),
+        field("private", Shape::Bool, "True: the attacker can hold and pass one, never build or open one; only the HSM's functions do."),
+    ],
+};
+
+/// The `names` mapping.
+pub const NAME_TABLE: Table = Table {
+    id: "names",
+    about: "The constants, by kind. A name has one kind.",
+    accepted: NAME_FIELDS,
+    fields: &[
+        field("public", Shape::List, "Constants the attacker knows (account numbers, public parameters)."),
+        field("tags", Shape::List, "Type tags and control vectors; public, listed apart for readability."),
+        field("secret", Shape::List, "Constants the attacker does not know at the start (master keys, key values)."),
+        field("fresh", Shape::List, "Values the HSM generates on each call of a function that lists them under its own `fresh`."),
+        field("attacker", Shape::List, "Names of the attacker's own; default one name, `attacker`."),
+    ],
+};
+
+/// A function.
+pub const FUNCTION_TABLE: Table = Table {
+    id: "function",
+    about: "An API function the attacker may call any number of times, with any inputs it can build.",
+    accepted: FUNCTION_FIELDS,
+    fields: &[
+        required("name", Shape::Text, "The function's name, unique in the file."),
+        field("inputs", Shape::List, "Patterns, one per argument, as term strings: variables are bound by matching, `_` matches anything, names must match exactly; matching is modulo XOR. Term syntax is checked by `apisat check`."),
+        field("checks", Shape::List, "Conditions on bound variables: `a == b`, `a != b`, `t in [DATA, PIN]`. Checked by `apisat check`."),
+        field("fresh", Shape::List, "Names (declared under `names.fresh`) the function generates anew on each call."),
+        required("outputs", Shape::NonEmptyList, "Terms returned to the host; every variable in them is bound by an input, or is fresh. At least one."),
+    ],
+};
+
+/// A deduction.
+pub const DEDUCTION_TABLE: Table = Table {
+    id: "deduction",
+    about: "An extra attacker deduction: its first input is the term taken apart, which the attacker must have obtained; its other inputs need only be derivable.",
+    accepted: DEDUCTION_FIELDS,
+    fields: &[
+        required("name", Shape::Text, "The deduction's name, unique in the file."),
+        field("inputs", Shape::List, "Patterns, as term strings; the first is the term taken apart. Term syntax is checked by `apisat check`."),
+        field("checks", Shape::List, "Conditions on bound variables: `a == b`, `a != b`, `t in [DATA, PIN]`."),
+        required("outputs", Shape::NonEmptyList, "What the attacker learns, as term strings. At least one."),
+    ],
+};
+
+/// A secret written as a mapping.
+pub const SECRET_TABLE: Table = Table {
+    id: "secret",
+    about: "A secret with a label for reports.",
+    accepted: SECRET_FIELDS,
+    fields: &[
+        required(
+            "term",
+            Shape::Text,
+            "The term to protect, as a term string such as \"{PAN}P\".",
+        ),
+        field(
+            "label",
+            Shape::Text,
+            "The secret's name in reports, e.g. PIN.",
+        ),
+    ],
+};
+
+/// Every kind of mapping the parser reads, top level first.
+pub const TABLES: &[&Table] = &[
+    &TOP_TABLE,
+    &CTOR_TABLE,
+    &NAME_TABLE,
+    &FUNCTION_TABLE,
+    &DEDUCTION_TABLE,
+    &SECRET_TABLE,
+];
+
 /// A value with the place it is written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spanned<T> {

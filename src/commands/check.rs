@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use super::ExitCode;
 use crate::cli::{emit, Format};
-use crate::diagnostic::render_all;
+use crate::diagnostic::render_all_styled;
+use crate::style::Palette;
 use crate::verdict::Settings;
 use crate::{check_file, report};
 
@@ -12,11 +13,15 @@ use crate::{check_file, report};
 pub fn run(files: &[PathBuf], format: Format, settings: Settings) -> ExitCode {
     let mut worst = ExitCode::default();
     let mut json = Vec::new();
+    let (out, err) = (Palette::for_stdout(), Palette::for_stderr());
     for (i, file) in files.iter().enumerate() {
         match check_file(file, settings) {
             Ok(checked) => {
                 if !checked.warnings.is_empty() {
-                    eprint!("{}", render_all(&checked.warnings, Some(&checked.source)));
+                    eprint!(
+                        "{}",
+                        render_all_styled(&checked.warnings, Some(&checked.source), err)
+                    );
                 }
                 worst.note(ExitCode::of(checked.report.verdict));
                 match format {
@@ -24,7 +29,7 @@ pub fn run(files: &[PathBuf], format: Format, settings: Settings) -> ExitCode {
                         if i > 0 {
                             emit("\n");
                         }
-                        emit(&report::text(&checked.report));
+                        emit(&report::text_styled(&checked.report, out));
                     }
                     Format::Json => json.push(report::json(&checked.report)),
                     Format::Dot => emit(&crate::dot::graph(&checked.report)),
@@ -33,7 +38,7 @@ pub fn run(files: &[PathBuf], format: Format, settings: Settings) -> ExitCode {
             Err(failed) => {
                 eprint!(
                     "{}",
-                    render_all(&failed.diagnostics, failed.source.as_deref())
+                    render_all_styled(&failed.diagnostics, failed.source.as_deref(), err)
                 );
                 worst.note(ExitCode::BAD_INPUT);
                 if format == Format::Json {

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::ExitCode;
 use crate::cli::emit;
-use crate::diagnostic::render_all;
+use crate::diagnostic::render_all_styled;
+use crate::style::Palette;
 use crate::verdict::Settings;
 use crate::{check_file, report};
 
@@ -18,7 +19,11 @@ pub fn run(file: &Path, settings: Settings) -> ExitCode {
         Err(failed) => {
             eprint!(
                 "{}",
-                render_all(&failed.diagnostics, failed.source.as_deref())
+                render_all_styled(
+                    &failed.diagnostics,
+                    failed.source.as_deref(),
+                    Palette::for_stderr()
+                )
             );
             ExitCode::BAD_INPUT
         }

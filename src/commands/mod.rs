@@ -18,6 +18,8 @@ pub mod fix;
 pub mod knowledge;
 /// `apisat merge`.
 pub mod merge;
+/// `apisat schema`.
+pub mod schema;
 /// `apisat test`.
 pub mod test;
 
@@ -76,6 +78,7 @@ pub fn run(command: Command) -> ExitCode {
             search,
         } => check::run(&files, format, search.settings()),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
+        Command::Schema => schema::run(),
         Command::Fix {
             file,
             format,
