@@ -172,6 +172,7 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
     let mut base_key: Option<(Scalar, Span)> = None;
     let mut has_base = false;
     let mut name_span: Option<Span> = None;
+    let mut family_key = root.span;
     for (key, value) in fields {
         match key.text.as_str() {
             "apisat" => {
@@ -186,6 +187,7 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
                 }
             }
             "family" => {
+                family_key = key.span;
                 // An empty value is reported once, below, as an empty name
                 // (`remove the entry` would make this an API file).
                 if value.kind != NodeKind::Null {
@@ -224,7 +226,7 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
         // A `base` that is not a path is reported already.
         if !has_base {
             r.error(
-                root.span,
+                family_key,
                 "this family file has no `base`".to_string(),
                 "add `base: path/to/api.yaml`, the API file the variants change (relative to this file)",
             );
@@ -286,6 +288,19 @@ fn read_base(
         )
     })?;
     let node = yaml::parse(&file, &src)?;
+    let same = |a: &str, b: &Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .zip(std::fs::canonicalize(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    if is_family(&node) && same(family, path) {
+        return Err(at_base(
+            "the base of this family is the family file itself".to_string(),
+            "`base` names the API file the variants change, relative to this file's folder"
+                .to_string(),
+        ));
+    }
     if is_family(&node) {
         return Err(at_base(
             format!("the base `{file}` is itself a family file (it has a `family` field)"),
@@ -397,7 +412,7 @@ fn variants(r: &mut Reader, key: &Key, node: &Node) -> Vec<VariantDecl> {
             r.error(
                 item.span,
                 "this variant has no `name`".to_string(),
-                "add `name: ...`: letters, digits, `-`, `_`, `.`, unique in the family",
+                "add `name: ...`: letters, digits, `-`, `_`, `.` and `+`, unique in the family",
             );
             continue;
         };
@@ -410,7 +425,7 @@ fn variants(r: &mut Reader, key: &Key, node: &Node) -> Vec<VariantDecl> {
             r.error(
                 name.span,
                 format!("`{text}` is not a variant name"),
-                "use letters, digits, `-`, `_`, `.` and `+`; the name appears in tables and in `--variant` filters",
+                "use letters, digits, `-`, `_`, `.` and `+`; the name appears in tables and in JSON output",
             );
             continue;
         }
@@ -1102,16 +1117,30 @@ fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
             Some(i) => {
                 spec.knowledge.remove(i);
             }
-            None => err(
-                diags,
-                k.span,
-                format!(
-                    "cannot remove `{}`: it is not in the initial knowledge",
-                    k.text
-                ),
-                "write the term as the API file's `knowledge` does (spaces do not matter)"
-                    .to_string(),
-            ),
+            None => {
+                let have: Vec<String> = spec
+                    .knowledge
+                    .iter()
+                    .map(|x| format!("`{}`", x.text))
+                    .collect();
+                let help = if have.is_empty() {
+                    "the initial knowledge is empty".to_string()
+                } else {
+                    format!(
+                        "write the term as `knowledge` does (spaces do not matter); it holds: {}",
+                        have.join(", ")
+                    )
+                };
+                err(
+                    diags,
+                    k.span,
+                    format!(
+                        "cannot remove `{}`: it is not in the initial knowledge",
+                        k.text
+                    ),
+                    help,
+                )
+            }
         }
     }
     spec.knowledge.extend(e.add_knowledge.iter().cloned());
