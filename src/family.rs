@@ -956,7 +956,7 @@ fn substitutions(edits: &[&Edits], params: &[(String, String)]) -> Vec<(Span, St
         .flat_map(|e| e.strings())
         .filter_map(|s| {
             let after = substitute(s, params);
-            (after.text != s.text).then(|| (s.span, after.text))
+            (after.text != s.text).then_some((s.span, after.text))
         })
         .collect()
 }
@@ -1186,4 +1186,50 @@ fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
         }
     }
     secrets.extend(e.add_secrets.iter().cloned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family() -> Family {
+        Family {
+            name: "F".to_string(),
+            file: "f.yaml".to_string(),
+            source: String::new(),
+            base_file: "b.yaml".to_string(),
+            base_source: String::new(),
+            base: Spec::default(),
+            edits: Edits::default(),
+            variants: Vec::new(),
+            matrix: Vec::new(),
+            expect: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn line_references_name_their_file() {
+        let f = family();
+        let in_family = FAMILY_LINES + 9;
+        // A family line, named in a diagnostic in the family: moved back.
+        assert_eq!(
+            f.cross_file_lines(&format!("first at line {in_family}"), true),
+            "first at line 9"
+        );
+        // ... in a diagnostic in the base file: the family file is named.
+        assert_eq!(
+            f.cross_file_lines(&format!("a name (line {in_family}), not"), false),
+            "a name (line 9 of `f.yaml`), not"
+        );
+        // A base line, in a diagnostic in the family: the base is named.
+        assert_eq!(
+            f.cross_file_lines("first at line 7", true),
+            "first at line 7 of `b.yaml`"
+        );
+        assert_eq!(
+            f.cross_file_lines("first at line 7", false),
+            "first at line 7"
+        );
+        assert_eq!(f.cross_file_lines("a line x", true), "a line x");
+    }
 }

@@ -17,10 +17,14 @@ use apisat::inputs::{self, Input};
 
 const DIR: &str = "tests/invalid_families";
 
+/// An error's file (relative to `tests/invalid_families/`, `""` for the
+/// fixture), line and column.
+type Place = (&'static str, u32, u32);
+
 /// Fixture -> every error, as (file, line, column); the file is relative
 /// to `tests/invalid_families/`, `""` for the fixture itself. Each place is
 /// where the mistake is written (the comment says why).
-const ERRORS: &[(&str, &[(&str, u32, u32)])] = &[
+const ERRORS: &[(&str, &[Place])] = &[
     // `p41:`, the parameter at which 2^40 is passed (2^41 variants).
     ("absurd_matrix_size.yaml", &[("", 46, 3)]),
     // The string `"x !="` under `Encrypt:` (the check's end is past the
@@ -173,7 +177,7 @@ fn places(name: &str, diags: &[Diagnostic]) -> Vec<(String, u32, u32)> {
         .collect()
 }
 
-fn expected(name: &str) -> &'static [(&'static str, u32, u32)] {
+fn expected(name: &str) -> &'static [Place] {
     ERRORS
         .iter()
         .find(|(n, _)| *n == name)
