@@ -170,6 +170,9 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
         return Err(r.diags);
     };
     let mut base_key: Option<(Scalar, Span)> = None;
+    let mut has_base = false;
+    let mut name_span: Option<Span> = None;
+    let mut family_key = root.span;
     for (key, value) in fields {
         match key.text.as_str() {
             "apisat" => {
@@ -184,14 +187,23 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
                 }
             }
             "family" => {
-                if let Some(n) = r.scalar(value, "the family's name") {
-                    family.name = n.text.trim().to_string();
+                family_key = key.span;
+                // An empty value is reported once, below, as an empty name
+                // (`remove the entry` would make this an API file).
+                if value.kind != NodeKind::Null {
+                    if let Some(n) = r.scalar(value, "the family's name") {
+                        family.name = n.text.trim().to_string();
+                        name_span = Some(n.span);
+                    }
+                } else {
+                    name_span = Some(key.span);
                 }
             }
             "description" => {
                 r.scalar(value, "a description");
             }
             "base" => {
+                has_base = true;
                 base_key = r
                     .scalar(value, "the base API file's path")
                     .map(|s| (s, key.span))
@@ -203,19 +215,22 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
             _ => {}
         }
     }
-    if family.name.is_empty() {
+    if let (true, Some(span)) = (family.name.is_empty(), name_span) {
         r.error(
-            root.span,
+            span,
             "this family has an empty name".to_string(),
-            "write `family: <name>`, e.g. `family: VSM fixes`",
+            "write `family: <name>`, e.g. `family: VSM fixes`; the name heads its table in reports",
         );
     }
     let Some((base, _)) = base_key else {
-        r.error(
-            root.span,
-            "this family file has no `base`".to_string(),
-            "add `base: path/to/api.yaml`, the API file the variants change (relative to this file)",
-        );
+        // A `base` that is not a path is reported already.
+        if !has_base {
+            r.error(
+                family_key,
+                "this family file has no `base`".to_string(),
+                "add `base: path/to/api.yaml`, the API file the variants change (relative to this file)",
+            );
+        }
         return Err(r.diags);
     };
     check_size(&mut r, &family);
@@ -223,7 +238,7 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
     let mut diags = r.diags;
     let base_path = resolve(path, base.text.trim());
     family.base_file = base_path.display().to_string();
-    match read_base(&base_path, &base) {
+    match read_base(&file, &base_path, &base) {
         Ok((spec, src, base_diags)) => {
             family.base = spec;
             family.base_source = src;
@@ -249,30 +264,48 @@ fn resolve(family: &Path, base: &str) -> PathBuf {
     }
 }
 
-/// Reads the base API's shape (lowering waits for each variant).
+/// Reads the base API's shape (lowering waits for each variant). A base
+/// that cannot be read, or is a family, is reported at `base:` in the
+/// family file; mistakes inside the base, in the base file.
 fn read_base(
+    family: &str,
     path: &Path,
     written: &Scalar,
 ) -> Result<(Spec, String, Vec<Diagnostic>), Vec<Diagnostic>> {
     let file = path.display().to_string();
+    let at_base = |message: String, help: String| {
+        vec![Diagnostic::error(family, written.span, message).with_help(help)]
+    };
     let src = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::error(
-            &file,
-            Span::new(1, 1, 1),
-            format!("cannot read the base API `{}`: {e}", written.text),
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "there is no such file".to_string(),
+            std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
+            _ => e.to_string(),
+        };
+        at_base(
+            format!("cannot read the base API `{file}`: {reason}"),
+            "`base` is the path of an API file, relative to the family file's folder".to_string(),
         )
-        .with_help("`base` is a path relative to the family file's folder")]
     })?;
     let node = yaml::parse(&file, &src)?;
+    let same = |a: &str, b: &Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .zip(std::fs::canonicalize(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    if is_family(&node) && same(family, path) {
+        return Err(at_base(
+            "the base of this family is the family file itself".to_string(),
+            "`base` names the API file the variants change, relative to this file's folder"
+                .to_string(),
+        ));
+    }
     if is_family(&node) {
-        return Err(vec![Diagnostic::error(
-            &file,
-            node.span,
-            "the base of a family is itself a family file".to_string(),
-        )
-        .with_help(
-            "a family's `base` must be an API file; families do not nest",
-        )]);
+        return Err(at_base(
+            format!("the base `{file}` is itself a family file (it has a `family` field)"),
+            "a family's `base` must be an API file; families do not nest: name the API file the other family is based on".to_string(),
+        ));
     }
     let (spec, diags) = spec::read(&file, &node);
     Ok((spec, src, diags))
@@ -344,6 +377,20 @@ fn variants(r: &mut Reader, key: &Key, node: &Node) -> Vec<VariantDecl> {
     let mut out: Vec<VariantDecl> = Vec::new();
     let mut seen = HashSet::new();
     for item in r.list(key, node) {
+        if let NodeKind::Scalar(bare) = &item.kind {
+            r.error(
+                item.span,
+                format!(
+                    "a variant is a mapping with a `name`, found the string `{}`",
+                    bare.text
+                ),
+                format!(
+                    "write `- name: {}`, with the variant's edits under it",
+                    bare.text.trim()
+                ),
+            );
+            continue;
+        }
         let Some(e) = edits(r, item, "a variant", VARIANT_FIELDS) else {
             continue;
         };
@@ -365,7 +412,7 @@ fn variants(r: &mut Reader, key: &Key, node: &Node) -> Vec<VariantDecl> {
             r.error(
                 item.span,
                 "this variant has no `name`".to_string(),
-                "add `name: ...`: letters, digits, `-`, `_`, `.`, unique in the family",
+                "add `name: ...`: letters, digits, `-`, `_`, `.` and `+`, unique in the family",
             );
             continue;
         };
@@ -378,7 +425,7 @@ fn variants(r: &mut Reader, key: &Key, node: &Node) -> Vec<VariantDecl> {
             r.error(
                 name.span,
                 format!("`{text}` is not a variant name"),
-                "use letters, digits, `-`, `_`, `.` and `+`; the name appears in tables and in `--variant` filters",
+                "use letters, digits, `-`, `_`, `.` and `+`; the name appears in tables and in JSON output",
             );
             continue;
         }
@@ -495,10 +542,10 @@ fn check_size(r: &mut Reader, family: &Family) {
                 r.error(
                     p.name.span,
                     format!(
-                        "the matrix expands to more than {MAX_VARIANTS} variants at parameter `{}`",
+                        "the family expands to more than 2^40 ({MAX_VARIANTS}) variants from parameter `{}` on",
                         p.name.text
                     ),
-                    "split the family into several files, or fix some parameters",
+                    "split the family into several files, or give some parameters fewer values",
                 );
                 return;
             }
@@ -762,9 +809,19 @@ impl Family {
         let mut all = vec![&self.edits];
         all.extend(named.map(|v| &v.edits));
         all.extend(picks.iter().map(|(_, c)| &c.edits));
-        for e in all {
+        for e in &all {
             apply(&mut spec, &e.instantiate(&params), &mut diags);
         }
+        if spec.secrets.as_ref().is_some_and(Vec::is_empty) {
+            // Only removals empty an explicit list.
+            if let Some(last) = all.iter().flat_map(|e| &e.remove_secrets).last() {
+                diags.push(
+                    Diagnostic::error("", shift(last.span), "this variant has no secret left to check")
+                        .with_help("the edits remove every secret of the base; keep one, or add one with `add_secrets`"),
+                );
+            }
+        }
+        let substituted = substitutions(&all, &params);
         // Family-wide expectations, overridden label by label by the
         // variant's own.
         let mut expect: Vec<ExpectDecl> = Vec::new();
@@ -785,7 +842,7 @@ impl Family {
             .map(|mut l| {
                 l.program.name = format!("{} / {name}", self.name);
                 l.program.file = self.file.clone();
-                l.warnings = self.relocate(l.warnings);
+                l.warnings = self.relocate(l.warnings, &name, &substituted);
                 l.expect = l
                     .expect
                     .into_iter()
@@ -797,7 +854,7 @@ impl Family {
                     .collect();
                 l
             })
-            .map_err(|d| self.relocate(d));
+            .map_err(|d| self.relocate(d, &name, &substituted));
         Variant {
             name,
             params,
@@ -805,20 +862,68 @@ impl Family {
         }
     }
 
-    /// Diagnostics on entries from the family file are moved back to it.
-    fn relocate(&self, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    /// Diagnostics on entries from the family file are moved back to it;
+    /// one that marks a whole string `$param` substitution changed says
+    /// what the string reads in this variant (`variant`).
+    fn relocate(
+        &self,
+        diags: Vec<Diagnostic>,
+        variant: &str,
+        substituted: &[(Span, String)],
+    ) -> Vec<Diagnostic> {
         let mut out: Vec<Diagnostic> = diags
             .into_iter()
             .map(|mut d| {
+                d.message = self.cross_file_lines(&d.message, d.span.line >= FAMILY_LINES);
                 if d.span.line >= FAMILY_LINES {
                     d.span = unshift(d.span);
                     d.file = self.file.clone();
+                    if let Some((_, text)) = substituted.iter().find(|(s, _)| *s == d.span) {
+                        let note = format!("in variant `{variant}` this string reads `{text}`");
+                        d.help = Some(match d.help.take() {
+                            Some(h) => format!("{h}; {note}"),
+                            None => note,
+                        });
+                    }
                 }
                 d
             })
             .collect();
         out.sort_by(|a, b| (&a.file, a.span).cmp(&(&b.file, b.span)));
         out.dedup();
+        out
+    }
+
+    /// `message` with each `line N` it names made right: a line of the
+    /// family file is moved back, and a line of another file than the one
+    /// the diagnostic is in (the family file when `in_family`) names its
+    /// file.
+    fn cross_file_lines(&self, message: &str, in_family: bool) -> String {
+        let mut out = String::new();
+        let mut rest = message;
+        while let Some(at) = rest.find("line ") {
+            let (before, after) = rest.split_at(at + "line ".len());
+            out.push_str(before);
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            rest = &after[digits.len()..];
+            let Ok(line) = digits.parse::<u64>() else {
+                out.push_str(&digits);
+                continue;
+            };
+            let family_line = line >= u64::from(FAMILY_LINES);
+            let line = if family_line {
+                line - u64::from(FAMILY_LINES)
+            } else {
+                line
+            };
+            out.push_str(&line.to_string());
+            match (family_line, in_family) {
+                (true, false) => out.push_str(&format!(" of `{}`", self.file)),
+                (false, true) => out.push_str(&format!(" of `{}`", self.base_file)),
+                _ => {}
+            }
+        }
+        out.push_str(rest);
         out
     }
 
@@ -841,6 +946,19 @@ impl Family {
             .map(|f| f.name.text.trim().to_string())
             .collect()
     }
+}
+
+/// The strings of `edits` that `$param` substitution changes, by their
+/// place in the family file, with their text under `params`.
+fn substitutions(edits: &[&Edits], params: &[(String, String)]) -> Vec<(Span, String)> {
+    edits
+        .iter()
+        .flat_map(|e| e.strings())
+        .filter_map(|s| {
+            let after = substitute(s, params);
+            (after.text != s.text).then_some((s.span, after.text))
+        })
+        .collect()
 }
 
 fn unshift(span: Span) -> Span {
@@ -999,16 +1117,30 @@ fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
             Some(i) => {
                 spec.knowledge.remove(i);
             }
-            None => err(
-                diags,
-                k.span,
-                format!(
-                    "cannot remove `{}`: it is not in the initial knowledge",
-                    k.text
-                ),
-                "write the term as the API file's `knowledge` does (spaces do not matter)"
-                    .to_string(),
-            ),
+            None => {
+                let have: Vec<String> = spec
+                    .knowledge
+                    .iter()
+                    .map(|x| format!("`{}`", x.text))
+                    .collect();
+                let help = if have.is_empty() {
+                    "the initial knowledge is empty".to_string()
+                } else {
+                    format!(
+                        "write the term as `knowledge` does (spaces do not matter); it holds: {}",
+                        have.join(", ")
+                    )
+                };
+                err(
+                    diags,
+                    k.span,
+                    format!(
+                        "cannot remove `{}`: it is not in the initial knowledge",
+                        k.text
+                    ),
+                    help,
+                )
+            }
         }
     }
     spec.knowledge.extend(e.add_knowledge.iter().cloned());
@@ -1016,8 +1148,9 @@ fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     if e.remove_secrets.is_empty() && e.add_secrets.is_empty() {
         return;
     }
+    let implicit = spec.secrets.is_none();
     let secrets = spec.secrets.get_or_insert_with(Vec::new);
-    if secrets.is_empty() {
+    if implicit {
         // No `secrets` list: every secret name is one; make that explicit
         // before changing it.
         for g in spec
@@ -1053,4 +1186,50 @@ fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
         }
     }
     secrets.extend(e.add_secrets.iter().cloned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family() -> Family {
+        Family {
+            name: "F".to_string(),
+            file: "f.yaml".to_string(),
+            source: String::new(),
+            base_file: "b.yaml".to_string(),
+            base_source: String::new(),
+            base: Spec::default(),
+            edits: Edits::default(),
+            variants: Vec::new(),
+            matrix: Vec::new(),
+            expect: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn line_references_name_their_file() {
+        let f = family();
+        let in_family = FAMILY_LINES + 9;
+        // A family line, named in a diagnostic in the family: moved back.
+        assert_eq!(
+            f.cross_file_lines(&format!("first at line {in_family}"), true),
+            "first at line 9"
+        );
+        // ... in a diagnostic in the base file: the family file is named.
+        assert_eq!(
+            f.cross_file_lines(&format!("a name (line {in_family}), not"), false),
+            "a name (line 9 of `f.yaml`), not"
+        );
+        // A base line, in a diagnostic in the family: the base is named.
+        assert_eq!(
+            f.cross_file_lines("first at line 7", true),
+            "first at line 7 of `b.yaml`"
+        );
+        assert_eq!(
+            f.cross_file_lines("first at line 7", false),
+            "first at line 7"
+        );
+        assert_eq!(f.cross_file_lines("a line x", true), "a line x");
+    }
 }
