@@ -101,7 +101,11 @@ pub enum Command {
     },
     /// Print the JSON Schema of the API language, for editors (see the
     /// README: "Editor support").
-    Schema,
+    Schema {
+        /// The schema of family files instead of API files.
+        #[arg(long)]
+        family: bool,
+    },
     /// Check every API file and every variant of every family file under
     /// the paths, in parallel; print a summary table (or JSON Lines).
     Batch {

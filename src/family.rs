@@ -33,7 +33,10 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::lower::{self, Loaded};
-use crate::spec::{self, ExpectDecl, NameGroup, Reader, RuleDecl, SecretDecl, Spec};
+use crate::spec::{
+    self, field, required, ExpectDecl, Field, NameGroup, Reader, RuleDecl, SecretDecl, Shape, Spec,
+    Table,
+};
 use crate::yaml::{self, Key, Node, NodeKind, Scalar};
 
 /// Fields accepted at the top level of a family file.
@@ -60,8 +63,135 @@ pub const EDIT_FIELDS: &[&str] = &[
     "remove_secrets",
     "add_secrets",
 ];
-/// Fields of a named variant besides its edits.
-pub const VARIANT_FIELDS: &[&str] = &["name", "description", "expect"];
+/// Fields of a named variant: its name, description and expectations, and
+/// every edit.
+pub const VARIANT_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "expect",
+    "remove_functions",
+    "add_functions",
+    "replace_functions",
+    "remove_checks",
+    "add_checks",
+    "remove_knowledge",
+    "add_knowledge",
+    "add_names",
+    "remove_secrets",
+    "add_secrets",
+];
+
+/// The top level of a family file, for the JSON Schema
+/// ([`crate::schema`]) and `tests/schema.rs`.
+pub const FAMILY_TABLE: Table = Table {
+    id: "family",
+    about: "An apisat family file: a base API and variants of it.",
+    accepted: FAMILY_FIELDS,
+    fields: &[
+        field("apisat", Shape::Version, "The language version; `1` (optional)."),
+        required("family", Shape::Text, "The family's name; a file with this field is a family file."),
+        field("description", Shape::Text, "Free text."),
+        required("base", Shape::Text, "The base API file, relative to this file's folder; not itself a family."),
+        field("edits", Shape::Map(&EDITS_TABLE), "Edits applied to every variant, before the variant's own and its matrix choices'."),
+        field("variants", Shape::Records(&VARIANT_TABLE), "Named variants, each a set of edits; without any, the family's variants are the matrix's (or the base alone)."),
+        field("matrix", Shape::Matrix(&EDITS_TABLE), "Parameters whose cross product gives variants: a list of values (written into edits as `$name`), or a mapping of named choices, each a set of edits."),
+        field("expect", Shape::Expectations, "Expectations for every variant (a variant's own override them label by label)."),
+    ],
+};
+
+/// The edits of a matrix choice or of the family's `edits`.
+pub const EDITS_TABLE: Table = Table {
+    id: "edits",
+    about: "Edits to the base API.",
+    accepted: EDIT_FIELDS,
+    fields: &EDIT_TABLE_FIELDS,
+};
+
+/// A named variant.
+pub const VARIANT_TABLE: Table = Table {
+    id: "variant",
+    about: "A named variant: edits to the base API, and what it expects.",
+    accepted: VARIANT_FIELDS,
+    fields: &[
+        required(
+            "name",
+            Shape::Text,
+            "The variant's name: letters, digits, `-`, `_`, `.`, `+`; unique in the family.",
+        ),
+        field("description", Shape::Text, "Free text."),
+        field(
+            "expect",
+            Shape::Expectations,
+            "What `apisat test` checks of this variant, per secret label.",
+        ),
+        EDIT_TABLE_FIELDS[0],
+        EDIT_TABLE_FIELDS[1],
+        EDIT_TABLE_FIELDS[2],
+        EDIT_TABLE_FIELDS[3],
+        EDIT_TABLE_FIELDS[4],
+        EDIT_TABLE_FIELDS[5],
+        EDIT_TABLE_FIELDS[6],
+        EDIT_TABLE_FIELDS[7],
+        EDIT_TABLE_FIELDS[8],
+        EDIT_TABLE_FIELDS[9],
+    ],
+};
+
+const EDIT_TABLE_FIELDS: [Field; 10] = [
+    field(
+        "remove_functions",
+        Shape::List,
+        "Names of base functions to drop.",
+    ),
+    field(
+        "add_functions",
+        Shape::Records(&spec::FUNCTION_TABLE),
+        "Functions to add (same fields as in an API file); a name the API already has is an error.",
+    ),
+    field(
+        "replace_functions",
+        Shape::Records(&spec::FUNCTION_TABLE),
+        "Functions replacing the API's function of the same name.",
+    ),
+    field(
+        "remove_checks",
+        Shape::ChecksByFunction,
+        "Checks to drop, by function: `{Decrypt: [\"k != K1\"]}` (spaces do not matter).",
+    ),
+    field(
+        "add_checks",
+        Shape::ChecksByFunction,
+        "Checks to add, by function: `{Decrypt: [\"k != K1\"]}`.",
+    ),
+    field(
+        "remove_knowledge",
+        Shape::List,
+        "Initial knowledge to drop, as written in the API file (spaces do not matter).",
+    ),
+    field(
+        "add_knowledge",
+        Shape::List,
+        "Ground terms to add to the initial knowledge.",
+    ),
+    field(
+        "add_names",
+        Shape::Map(&spec::NAME_TABLE),
+        "Names to declare, by kind, as under `names`.",
+    ),
+    field(
+        "remove_secrets",
+        Shape::List,
+        "Labels of secrets not to ask about.",
+    ),
+    field(
+        "add_secrets",
+        Shape::TextOrRecords(&spec::SECRET_TABLE),
+        "Secrets to ask about: a term string, or `{term, label}`.",
+    ),
+];
+
+/// Every table of a family file.
+pub const TABLES: &[&Table] = &[&FAMILY_TABLE, &EDITS_TABLE, &VARIANT_TABLE];
 /// The most variants a family may expand to.
 pub const MAX_VARIANTS: u64 = 1 << 40;
 
@@ -208,7 +338,9 @@ pub fn load(path: &Path, root: &Node, source: String) -> Result<Family, Vec<Diag
                     .scalar(value, "the base API file's path")
                     .map(|s| (s, key.span))
             }
-            "edits" => family.edits = edits(&mut r, value, "`edits`", &[]).unwrap_or_default(),
+            "edits" => {
+                family.edits = edits(&mut r, value, "`edits`", EDIT_FIELDS).unwrap_or_default()
+            }
             "variants" => family.variants = variants(&mut r, key, value),
             "matrix" => family.matrix = matrix(&mut r, value),
             "expect" => family.expect = r.expectations(value),
@@ -311,14 +443,13 @@ fn read_base(
     Ok((spec, src, diags))
 }
 
-/// Reads edits from a mapping; `extra` fields are accepted and skipped.
-fn edits(r: &mut Reader, node: &Node, place: &str, extra: &[&str]) -> Option<Edits> {
+/// Reads edits from a mapping that accepts the fields `accepted` (the
+/// edits, and for a variant its own fields, skipped here).
+fn edits(r: &mut Reader, node: &Node, place: &str, accepted: &[&str]) -> Option<Edits> {
     if node.kind == NodeKind::Null {
         return Some(Edits::default());
     }
-    let mut accepted = EDIT_FIELDS.to_vec();
-    accepted.extend_from_slice(extra);
-    let fields = r.fields(node, place, &accepted)?;
+    let fields = r.fields(node, place, accepted)?;
     let mut e = Edits::default();
     for (key, value) in fields {
         match key.text.as_str() {
@@ -481,7 +612,7 @@ fn matrix(r: &mut Reader, node: &Node) -> Vec<Parameter> {
             }
             NodeKind::Map(named) => {
                 for (k, v) in named {
-                    if let Some(e) = edits(r, v, "a matrix choice", &[]) {
+                    if let Some(e) = edits(r, v, "a matrix choice", EDIT_FIELDS) {
                         choices.push(Choice {
                             name: Scalar {
                                 text: k.text.clone(),

@@ -34,9 +34,30 @@ pub fn schema() -> Value {
     Value::Object(root)
 }
 
+/// The schema of a family file (`apisat schema --family`).
+pub fn family_schema() -> Value {
+    let mut root = Map::new();
+    root.insert("$schema".into(), json!(DIALECT));
+    root.insert(
+        "$comment".into(),
+        json!("Generated from src/family.rs by `apisat schema --family`; do not edit by hand."),
+    );
+    root.insert("title".into(), json!("apisat family file"));
+    if let Value::Object(top) = mapping(&crate::family::FAMILY_TABLE, false) {
+        root.extend(top);
+    }
+    Value::Object(root)
+}
+
 /// The schema as shipped: pretty JSON and a final newline.
 pub fn text() -> String {
     let pretty = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    format!("{pretty}\n")
+}
+
+/// The family-file schema as shipped.
+pub fn family_text() -> String {
+    let pretty = serde_json::to_string_pretty(&family_schema()).unwrap_or_default();
     format!("{pretty}\n")
 }
 
@@ -110,6 +131,20 @@ fn shape(s: Shape) -> Value {
         Shape::Records(t) => list_of(mapping(t, false)),
         Shape::TextOrRecords(t) => list_of(json!({ "anyOf": [scalar(), mapping(t, false)] })),
         Shape::Expectations => expectations(),
+        Shape::ChecksByFunction => json!({
+            "type": ["object", "null"],
+            "additionalProperties": list_of(scalar())
+        }),
+        Shape::Matrix(t) => json!({
+            "type": ["object", "null"],
+            "propertyNames": { "pattern": "^[A-Za-z][A-Za-z0-9_]*$" },
+            "additionalProperties": {
+                "anyOf": [
+                    { "type": "array", "minItems": 1, "items": scalar() },
+                    { "type": "object", "minProperties": 1, "additionalProperties": mapping(t, true) }
+                ]
+            }
+        }),
     }
 }
 

@@ -68,6 +68,13 @@ pub enum Shape {
     /// `derivable`, `not derivable`, `proved`, `within N calls`, or a
     /// mapping with the [`EXPECT_FIELDS`].
     Expectations,
+    /// `remove_checks` / `add_checks` of a family: a mapping from function
+    /// names to lists of check strings.
+    ChecksByFunction,
+    /// A family's `matrix`: a mapping from parameter names to a list of
+    /// values, or to a mapping of named choices, each a mapping with the
+    /// table's fields (edits).
+    Matrix(&'static Table),
 }
 
 /// One accepted field: its shape and what it means (an editor's hover text).
@@ -97,7 +104,8 @@ pub struct Table {
     pub fields: &'static [Field],
 }
 
-const fn field(name: &'static str, shape: Shape, about: &'static str) -> Field {
+/// An optional field.
+pub(crate) const fn field(name: &'static str, shape: Shape, about: &'static str) -> Field {
     Field {
         name,
         shape,
@@ -106,7 +114,8 @@ const fn field(name: &'static str, shape: Shape, about: &'static str) -> Field {
     }
 }
 
-const fn required(name: &'static str, shape: Shape, about: &'static str) -> Field {
+/// A required field.
+pub(crate) const fn required(name: &'static str, shape: Shape, about: &'static str) -> Field {
     Field {
         name,
         shape,

@@ -166,7 +166,7 @@ fn sample(shape: Shape) -> Value {
         Shape::List | Shape::Records(_) | Shape::TextOrRecords(_) => json!([]),
         Shape::NonEmptyList => json!(["sample"]),
         Shape::Map(t) => base(t),
-        Shape::Expectations => json!({}),
+        Shape::Expectations | Shape::ChecksByFunction | Shape::Matrix(_) => json!({}),
     }
 }
 

@@ -78,7 +78,7 @@ pub fn run(command: Command) -> ExitCode {
             search,
         } => check::run(&files, format, search.settings()),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
-        Command::Schema => schema::run(),
+        Command::Schema { family } => schema::run(family),
         Command::Fix {
             file,
             format,

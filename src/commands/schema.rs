@@ -1,11 +1,17 @@
-//! `apisat schema`: prints the JSON Schema of the API language.
+//! `apisat schema [--family]`: prints the JSON Schema of API files (or of
+//! family files).
 
 use super::ExitCode;
 use crate::cli::emit;
 
-/// Prints the schema (regenerate the shipped copy with
-/// `cargo run -- schema > schema/apisat.schema.json`).
-pub fn run() -> ExitCode {
-    emit(&crate::schema::text());
+/// Prints the schema (regenerate the shipped copies with
+/// `cargo run -- schema > schema/apisat.schema.json` and
+/// `cargo run -- schema --family > schema/apisat-family.schema.json`).
+pub fn run(family: bool) -> ExitCode {
+    if family {
+        emit(&crate::schema::family_text());
+    } else {
+        emit(&crate::schema::text());
+    }
     ExitCode::default()
 }
