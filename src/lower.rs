@@ -65,6 +65,18 @@ pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
 /// Checks an API file given as text; `file` names it in diagnostics.
 pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
     let node = yaml::parse(file, src)?;
+    if let yaml::NodeKind::Map(entries) = &node.kind {
+        if let Some((key, _)) = entries.iter().find(|(k, _)| k.text == "family") {
+            return Err(vec![Diagnostic::error(
+                file,
+                key.span,
+                "this is a family file, not an API file",
+            )
+            .with_help(
+                "`apisat check`, `apisat batch` and `apisat test` take family files; give this command the family's base API (its `base:`)",
+            )]);
+        }
+    }
     let (spec, diags) = spec::read(file, &node);
     lower_spec(file, &spec, src, diags)
 }

@@ -1,53 +1,184 @@
-//! `apisat check FILE...`: a verdict per file, text or JSON.
+//! `apisat check FILE...`: a verdict per file (per variant of a family
+//! file), as text, JSON or DOT.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::ExitCode;
 use crate::cli::{emit, Format};
-use crate::diagnostic::render_all_styled;
+use crate::diagnostic::{render_all_styled, Diagnostic, Span};
+use crate::inputs::{self, Input};
 use crate::style::Palette;
-use crate::verdict::Settings;
+use crate::verdict::{self, Settings};
 use crate::{check_file, report};
 
-/// Checks every file; prints reports to stdout and diagnostics to stderr.
+/// The maximum number of variants `check` reports one by one; larger
+/// families belong to `apisat batch`.
+pub const MAX_FAMILY_VARIANTS: u64 = 64;
+
+/// One report to print, or the errors of what could not be checked.
+enum Item {
+    Checked {
+        report: Box<crate::verdict::Report>,
+        warnings: Vec<Diagnostic>,
+    },
+    Failed {
+        file: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+/// The reports of one file: one for an API file, one per variant for a
+/// family file; with the texts of the files their diagnostics point into.
+fn items(file: &Path, settings: Settings) -> (Vec<Item>, Vec<(String, String)>) {
+    let name = file.display().to_string();
+    match inputs::read(file) {
+        Input::Family(family) => {
+            let sources = vec![
+                (family.file.clone(), family.source.clone()),
+                (family.base_file.clone(), family.base_source.clone()),
+            ];
+            if family.len() > MAX_FAMILY_VARIANTS {
+                let diagnostic = Diagnostic::error(
+                    &family.file,
+                    Span::new(1, 1, 1),
+                    format!(
+                        "this family has {} variants; `apisat check` prints a full report for each, and takes families of at most {MAX_FAMILY_VARIANTS}",
+                        family.len()
+                    ),
+                )
+                .with_help(format!(
+                    "run `apisat batch {}` for a table of every variant, or `apisat test` for its expectations",
+                    family.file
+                ));
+                return (
+                    vec![Item::Failed {
+                        file: name,
+                        diagnostics: vec![diagnostic],
+                    }],
+                    sources,
+                );
+            }
+            let items = (0..family.len())
+                .map(|i| match family.variant(i).loaded {
+                    Ok(loaded) => Item::Checked {
+                        report: Box::new(verdict::check_program(loaded.program, settings)),
+                        warnings: loaded.warnings,
+                    },
+                    Err(diagnostics) => Item::Failed {
+                        file: format!("{} :: {}", family.file, family.variant_name(i)),
+                        diagnostics,
+                    },
+                })
+                .collect();
+            (items, sources)
+        }
+        Input::Broken {
+            diagnostics,
+            source,
+            ..
+        } => {
+            let sources = source.map(|s| vec![(name.clone(), s)]).unwrap_or_default();
+            (
+                vec![Item::Failed {
+                    file: name,
+                    diagnostics,
+                }],
+                sources,
+            )
+        }
+        Input::Api { .. } => match check_file(file, settings) {
+            Ok(checked) => (
+                vec![Item::Checked {
+                    report: Box::new(checked.report),
+                    warnings: checked.warnings,
+                }],
+                vec![(name, checked.source)],
+            ),
+            Err(failed) => {
+                let sources = failed
+                    .source
+                    .map(|s| vec![(name.clone(), s)])
+                    .unwrap_or_default();
+                (
+                    vec![Item::Failed {
+                        file: name,
+                        diagnostics: failed.diagnostics,
+                    }],
+                    sources,
+                )
+            }
+        },
+    }
+}
+
+/// Renders diagnostics that may point into several files.
+fn render(diagnostics: &[Diagnostic], sources: &[(String, String)], palette: Palette) -> String {
+    let mut files: Vec<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
+    files.dedup();
+    let mut out = String::new();
+    let mut done: Vec<&str> = Vec::new();
+    for f in files {
+        if done.contains(&f) {
+            continue;
+        }
+        done.push(f);
+        let group: Vec<Diagnostic> = diagnostics
+            .iter()
+            .filter(|d| d.file == f)
+            .cloned()
+            .collect();
+        let source = sources
+            .iter()
+            .find(|(n, _)| n == f)
+            .map(|(_, s)| s.as_str());
+        out.push_str(&render_all_styled(&group, source, palette));
+    }
+    out
+}
+
+/// Checks every file (every variant of a family file); prints reports to
+/// stdout and diagnostics to stderr.
 pub fn run(files: &[PathBuf], format: Format, settings: Settings) -> ExitCode {
     let mut worst = ExitCode::default();
     let mut json = Vec::new();
     let (out, err) = (Palette::for_stdout(), Palette::for_stderr());
-    for (i, file) in files.iter().enumerate() {
-        match check_file(file, settings) {
-            Ok(checked) => {
-                if !checked.warnings.is_empty() {
-                    eprint!(
-                        "{}",
-                        render_all_styled(&checked.warnings, Some(&checked.source), err)
-                    );
-                }
-                worst.note(ExitCode::of(checked.report.verdict));
-                match format {
-                    Format::Text => {
-                        if i > 0 {
-                            emit("\n");
-                        }
-                        emit(&report::text_styled(&checked.report, out));
+    let mut first = true;
+    for file in files {
+        let (items, sources) = items(file, settings);
+        // A family's variants share the base's warnings: each is shown once.
+        let mut warned: Vec<Diagnostic> = Vec::new();
+        for item in items {
+            match item {
+                Item::Checked { report, warnings } => {
+                    let fresh: Vec<Diagnostic> = warnings
+                        .into_iter()
+                        .filter(|w| !warned.contains(w))
+                        .collect();
+                    if !fresh.is_empty() {
+                        eprint!("{}", render(&fresh, &sources, err));
+                        warned.extend(fresh);
                     }
-                    Format::Json => json.push(report::json(&checked.report)),
-                    Format::Dot => emit(&crate::dot::graph(&checked.report)),
+                    worst.note(ExitCode::of(report.verdict));
+                    match format {
+                        Format::Text => {
+                            if !first {
+                                emit("\n");
+                            }
+                            emit(&report::text_styled(&report, out));
+                        }
+                        Format::Json => json.push(report::json(&report)),
+                        Format::Dot => emit(&crate::dot::graph(&report)),
+                    }
+                }
+                Item::Failed { file, diagnostics } => {
+                    eprint!("{}", render(&diagnostics, &sources, err));
+                    worst.note(ExitCode::BAD_INPUT);
+                    if format == Format::Json {
+                        json.push(report::json_errors(&file, &diagnostics));
+                    }
                 }
             }
-            Err(failed) => {
-                eprint!(
-                    "{}",
-                    render_all_styled(&failed.diagnostics, failed.source.as_deref(), err)
-                );
-                worst.note(ExitCode::BAD_INPUT);
-                if format == Format::Json {
-                    json.push(report::json_errors(
-                        &file.display().to_string(),
-                        &failed.diagnostics,
-                    ));
-                }
-            }
+            first = false;
         }
     }
     if format == Format::Json {
