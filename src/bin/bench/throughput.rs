@@ -62,6 +62,13 @@ pub struct Row {
     pub variant_ms_median: f64,
     /// See `variant_ms_median`.
     pub variant_ms_p95: f64,
+    /// The child's CPU time (user + system), median over the runs, in
+    /// milliseconds; from this process's `cutime + cstime` in
+    /// `/proc/self/stat` before and after the run (10 ms ticks).
+    pub cpu_ms_median: f64,
+    /// Variants per CPU second (`variants / cpu_ms_median`): the rate on
+    /// one idle core, less sensitive to other processes than wall clock.
+    pub per_cpu_sec: f64,
     /// Sum of the variants' `elapsed_ms` in the median run: the work the
     /// workers did, against `wall_ms_median`.
     pub variant_ms_sum: f64,
@@ -88,6 +95,7 @@ pub struct Row {
 /// One run of `apisat batch`.
 struct Run {
     wall: Duration,
+    cpu: Duration,
     peak_rss_kb: u64,
     outcomes: Vec<Outcome>,
 }
@@ -169,6 +177,12 @@ fn measure(plan: &Plan, p: usize, file: &Path, jobs: usize) -> Row {
         .collect();
     sums.sort_by(f64::total_cmp);
     row.variant_ms_sum = median(&sums);
+    let mut cpu: Vec<f64> = runs.iter().map(|r| ms(r.cpu)).collect();
+    cpu.sort_by(f64::total_cmp);
+    row.cpu_ms_median = median(&cpu);
+    if row.cpu_ms_median > 0.0 {
+        row.per_cpu_sec = row.variants as f64 / (row.cpu_ms_median / 1e3);
+    }
     let mut rss: Vec<u64> = runs.iter().map(|r| r.peak_rss_kb).collect();
     rss.sort_unstable();
     row.peak_rss_kb = rss[rss.len() / 2];
@@ -202,6 +216,9 @@ fn mismatch(o: &Outcome) -> Option<String> {
 /// One `apisat batch --format json --jobs J FILE` in a child process: its
 /// wall clock (spawn to exit), its sampled peak RSS and its outcomes.
 fn run_batch(plan: &Plan, file: &Path, jobs: usize) -> Result<Run, String> {
+    // Runs are one at a time, so the children's CPU time this process
+    // gains during the run is this child's.
+    let cpu_before = children_cpu();
     let start = Instant::now();
     let mut child = Command::new(&plan.apisat)
         .arg("batch")
@@ -249,6 +266,7 @@ fn run_batch(plan: &Plan, file: &Path, jobs: usize) -> Result<Run, String> {
         .map_err(|_| "the waiter thread panicked".to_string())?
         .map_err(|e| format!("waiting for apisat: {e}"))?;
     let wall = Duration::from_nanos(exit_ns.load(Ordering::SeqCst));
+    let cpu = children_cpu().saturating_sub(cpu_before);
     let text = reader
         .join()
         .map_err(|_| "the reader thread panicked".to_string())?
@@ -264,6 +282,7 @@ fn run_batch(plan: &Plan, file: &Path, jobs: usize) -> Result<Run, String> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Run {
         wall,
+        cpu,
         peak_rss_kb: peak,
         outcomes,
     })
@@ -280,6 +299,26 @@ fn vm_hwm_kb(pid: u32) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// CPU time (user + system) of this process's reaped children:
+/// `cutime + cstime` of `/proc/self/stat`, in ticks of 1/100 s (Linux
+/// reports them in USER_HZ, 100 on every mainstream architecture); zero if
+/// unknown.
+fn children_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses and
+            // may hold spaces: state is field 3, cutime 16, cstime 17.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let cutime: u64 = fields.get(13)?.parse().ok()?;
+            let cstime: u64 = fields.get(14)?.parse().ok()?;
+            Some(cutime + cstime)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 /// The 1-minute load average; 0 if unknown.
@@ -317,7 +356,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 // The table
 // ---------------------------------------------------------------------------
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 14] = [
     "family",
     "variants",
     "jobs",
@@ -327,14 +366,16 @@ const HEADER: [&str; 12] = [
     "wall med",
     "var/s best",
     "var/s med",
+    "cpu med",
+    "var/cpu-s",
     "var med",
     "var p95",
     "peak RSS",
 ];
-const WIDTHS: [usize; 12] = [14, 8, 4, 24, 10, 9, 9, 10, 9, 8, 8, 8];
+const WIDTHS: [usize; 14] = [14, 8, 4, 24, 5, 9, 9, 10, 9, 9, 9, 8, 8, 8];
 /// Columns aligned left (text); the rest are numbers.
-const LEFT: [bool; 12] = [
-    true, false, false, true, true, false, false, false, false, false, false, false,
+const LEFT: [bool; 14] = [
+    true, false, false, true, true, false, false, false, false, false, false, false, false, false,
 ];
 
 /// The table's header line.
@@ -388,6 +429,17 @@ pub fn text_row(r: &Row) -> String {
         duration(r.wall_ms_median),
         format!("{:.0}", r.per_sec_best),
         format!("{:.0}", r.per_sec_median),
+        // Under one 10 ms tick, the CPU time is unknown.
+        if r.cpu_ms_median > 0.0 {
+            duration(r.cpu_ms_median)
+        } else {
+            "<10 ms".to_string()
+        },
+        if r.per_cpu_sec > 0.0 {
+            format!("{:.0}", r.per_cpu_sec)
+        } else {
+            "?".to_string()
+        },
         duration(r.variant_ms_median),
         duration(r.variant_ms_p95),
         format!("{:.1} MB", r.peak_rss_kb as f64 / 1024.0),
