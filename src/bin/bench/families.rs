@@ -194,3 +194,112 @@ pub fn expected(values: &[(String, String)]) -> Expected {
         derivable: vec![(LEAF_KEY.to_string(), (DEPTH - 1 - deepest) + 2)],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use apisat::inputs::{self, Input};
+    use apisat::outcome::Outcome;
+    use apisat::runner::{self, Options};
+    use apisat::verdict::Settings;
+
+    /// Writes the base and the family of `2^p` variants into a fresh
+    /// folder named after the test and this process.
+    fn write_family(p: usize, test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("apisat-bench-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp folder");
+        std::fs::write(dir.join(BASE_FILE), crate::hierarchy(DEPTH, 1).yaml).expect("base");
+        std::fs::write(dir.join(family_file(p)), family_yaml(p)).expect("family");
+        dir
+    }
+
+    /// The largest family file is a valid family of 1,024 variants over a
+    /// 20-function base (expanding it costs nothing until a variant runs).
+    #[test]
+    fn the_largest_family_loads_with_1024_variants() {
+        let dir = write_family(MAX_PARAMS, "load");
+        let inputs = inputs::collect(&[dir.join(family_file(MAX_PARAMS))]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(inputs.len(), 1);
+        match &inputs[0] {
+            Input::Family(f) => assert_eq!(f.len(), 1024),
+            other => panic!("expected a family, got {other:?}"),
+        }
+    }
+
+    /// The expected outcomes follow the counting argument in the family
+    /// file: attacks need `decrypt=untyped` (1/2) and not all three flaws
+    /// off (7/8 with `loose9`, 3/4 without), so 448 of 1,024 and 12 of 32;
+    /// the attack lengths run from 2 (tok9 given) to 11 (no token given).
+    #[test]
+    fn expected_outcomes_count_as_argued() {
+        let params = params();
+        let count = |p: usize| {
+            let used = &params[..p];
+            let mut attacks = 0;
+            let mut lengths = std::collections::BTreeSet::new();
+            for i in 0..(1usize << p) {
+                let values: Vec<(String, String)> = used
+                    .iter()
+                    .enumerate()
+                    .map(|(k, q)| {
+                        let on = i >> (p - 1 - k) & 1 == 1;
+                        (q.name.clone(), if on { q.on } else { q.off }.to_string())
+                    })
+                    .collect();
+                let e = expected(&values);
+                if e.verdict == "attack" {
+                    attacks += 1;
+                    lengths.extend(e.derivable.iter().map(|(_, calls)| *calls));
+                }
+            }
+            (attacks, lengths)
+        };
+        let (a32, _) = count(5);
+        assert_eq!(a32, 12);
+        let (a1024, lengths) = count(10);
+        assert_eq!(a1024, 448);
+        let want: std::collections::BTreeSet<usize> = [2, 3, 4, 5, 6, 7, 11].into();
+        assert_eq!(lengths, want);
+    }
+
+    /// apisat's verdict on every variant of the 32-variant family is the
+    /// one argued in the family file: the secret set and the attack length.
+    #[test]
+    fn every_variant_of_the_32_family_gets_the_argued_outcome() {
+        let dir = write_family(5, "check32");
+        let inputs = inputs::collect(&[dir.join(family_file(5))]);
+        let options = Options {
+            settings: Settings::default(),
+            jobs: 1,
+            shard: None,
+            progress: false,
+            expected_only: false,
+        };
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        runner::run(&inputs, options, |round| outcomes.extend(round));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(outcomes.len(), 32);
+        for o in &outcomes {
+            let values: Vec<(String, String)> = o
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect();
+            let want = expected(&values);
+            let got: Vec<(String, usize)> = o
+                .secrets
+                .iter()
+                .filter(|s| s.status == "derivable")
+                .map(|s| (s.label.clone(), s.calls.unwrap_or(0)))
+                .collect();
+            assert_eq!(
+                (o.verdict.as_str(), &got),
+                (want.verdict, &want.derivable),
+                "{}",
+                o.title()
+            );
+        }
+    }
+}
