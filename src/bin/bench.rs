@@ -26,6 +26,11 @@
 //!   keys, configured securely.
 //! * `pkcs11-clulow` (sizes `N`): the same token with one wrapping key that
 //!   may also decrypt (Clulow's wrap/decrypt attack).
+//!
+//! `--families` measures batch throughput instead: it writes a 20-function
+//! base API and family files of 32 and 1,024 variants over it
+//! ([`families`]), runs `apisat batch --format json --jobs J` on each in a
+//! child process, and reports variants per second ([`throughput`]).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -40,6 +45,11 @@ use apisat::diagnostic::render_all;
 use apisat::engine::{Bounds, Limits};
 use apisat::lower;
 use apisat::verdict::{self, Proof, Report, Settings, Verdict};
+
+#[path = "bench/families.rs"]
+mod families;
+#[path = "bench/throughput.rs"]
+mod throughput;
 
 /// Saturation time limit per case when `--timeout` is not given, so that a
 /// slow case ends with an honest LIMIT instead of stalling the whole run.
@@ -86,6 +96,18 @@ struct Args {
     /// Stop after this many facts (apisat's --max-facts).
     #[arg(long, default_value_t = Limits::default().max_facts)]
     max_facts: usize,
+    /// Measure batch throughput on generated families instead (`--sizes`
+    /// then counts variants: powers of two from 2 to 1024, default 32,1024).
+    #[arg(long, conflicts_with = "family")]
+    families: bool,
+    /// With --families: worker counts to run each family with
+    /// (`apisat batch --jobs`), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 2], value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Vec<u32>,
+    /// With --families: the apisat binary (default: `apisat` next to this
+    /// executable; build both with `cargo build --release --bins`).
+    #[arg(long, value_name = "PATH")]
+    apisat: Option<PathBuf>,
     /// Internal: run one case (e.g. `hierarchy:5x10`) in this process and
     /// print its result as one JSON line.
     #[arg(long, value_name = "CASE", hide = true)]
@@ -1066,8 +1088,147 @@ fn select(args: &Args) -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
+/// `--families`: writes the base API and the family files (to
+/// `--emit-yaml DIR`, else a temporary folder removed afterwards), then
+/// runs `apisat batch` on each family with each `--jobs` value.
+fn run_families(args: &Args) -> ExitCode {
+    let mut params = Vec::new();
+    let sizes: Vec<String> = if args.sizes.is_empty() {
+        vec!["32".into(), "1024".into()]
+    } else {
+        args.sizes.clone()
+    };
+    for s in &sizes {
+        match s.trim().parse::<usize>() {
+            Ok(n) if n.is_power_of_two() && (2..=1 << families::MAX_PARAMS).contains(&n) => {
+                params.push(n.trailing_zeros() as usize)
+            }
+            _ => {
+                eprintln!(
+                    "bench: with --families, a size is a number of variants: a power of two \
+                     from 2 to {}, not `{s}`",
+                    1 << families::MAX_PARAMS
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (dir, temporary) = match &args.emit_yaml {
+        Some(dir) => (dir.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("apisat-bench-families-{}", std::process::id())),
+            true,
+        ),
+    };
+    let mut files = vec![(
+        families::BASE_FILE.to_string(),
+        hierarchy(families::DEPTH, 1).yaml,
+    )];
+    files.extend(
+        params
+            .iter()
+            .map(|&p| (families::family_file(p), families::family_yaml(p))),
+    );
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("bench: cannot create {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    for (name, text) in &files {
+        let path = dir.join(name);
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("bench: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        if !temporary {
+            eprintln!("bench: wrote {}", path.display());
+        }
+    }
+    if args.no_run {
+        return ExitCode::SUCCESS;
+    }
+    let code = match apisat_binary(args) {
+        Ok(apisat) => {
+            let plan = throughput::Plan {
+                params,
+                jobs: args.jobs.iter().map(|&j| j as usize).collect(),
+                reps: args.reps,
+                apisat,
+                dir: dir.clone(),
+                search: search_flags(args),
+            };
+            if args.format == Format::Text {
+                let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+                emit(&format!(
+                    "# apisat batch throughput: {} run(s) per row, one `apisat batch --format json` \
+                     process per run\n# {cores} cores, load average {:.2} at the start\n",
+                    args.reps,
+                    throughput::load_average()
+                ));
+                emit(&throughput::header());
+            }
+            let rows = throughput::run(&plan, |row| match args.format {
+                Format::Text => emit(&throughput::text_row(row)),
+                Format::Json => emit(&format!(
+                    "{}\n",
+                    serde_json::to_string(row).unwrap_or_default()
+                )),
+            });
+            if rows.iter().any(|r| r.mismatches > 0 || r.problem.is_some()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::from(2)
+        }
+    };
+    if temporary {
+        // Our own folder, named by our process id.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    code
+}
+
+/// The apisat binary `--families` runs: `--apisat`, else `apisat` next to
+/// this executable.
+fn apisat_binary(args: &Args) -> Result<PathBuf, String> {
+    let path = match &args.apisat {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| format!("cannot find this executable: {e}"))?
+            .with_file_name("apisat"),
+    };
+    if !path.is_file() {
+        return Err(format!(
+            "no apisat binary at {}: build it with `cargo build --release --bins` (`cargo run \
+             --bin bench` builds only bench), or name one with --apisat",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// The bounds and limits, as `apisat batch` flags.
+fn search_flags(args: &Args) -> Vec<String> {
+    let mut flags = vec![
+        format!("--max-depth={}", args.max_depth),
+        format!("--input-depth={}", args.input_depth),
+        format!("--xor-width={}", args.xor_width),
+        format!("--max-facts={}", args.max_facts),
+    ];
+    if args.timeout.is_finite() && args.timeout > 0.0 {
+        flags.push(format!("--timeout={}", args.timeout));
+    }
+    flags
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.families {
+        return run_families(&args);
+    }
 
     if let Some(one) = &args.one {
         let case = match Case::parse(one) {

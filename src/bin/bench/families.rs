@@ -1,0 +1,305 @@
+//! The inputs of `bench --families`: a 20-function base API and family
+//! files over it, with the outcome every variant should get.
+//!
+//! The base is the typed key hierarchy of `bench`'s `hierarchy` family at
+//! depth 10, width 1 (one chain of keys `k0_0 .. k9_0` under the master key
+//! MK): `Export1..9`, `Import1..9`, `Encrypt`, `Decrypt`, 20 functions, 11
+//! secrets, secure and proved so. A family of `2^p` variants toggles the
+//! first `p` of [`PARAMS`], each a binary matrix parameter that changes a
+//! function or adds a function or a knowledge item. Some combinations leak
+//! the leaf key `k9_0`, and [`expected`] says which, and in how many calls,
+//! from the argument in [`family_yaml`]'s comments.
+//!
+//! The variants are *small*: when the leaf key leaks, the attacker gains no
+//! new input to any function but Decrypt (which needs the stored leaf key's
+//! token anyway), so saturation stays at tens of terms, secure or attacked.
+
+use std::fmt::Write as _;
+
+/// Depth of the base hierarchy: levels `0..DEPTH`, the leaf level is
+/// `DEPTH - 1`.
+pub const DEPTH: usize = 10;
+
+/// The most parameters a family has (`2^10 = 1024` variants).
+pub const MAX_PARAMS: usize = 10;
+
+/// The base API file's name, next to the family files.
+pub const BASE_FILE: &str = "hierarchy_d10_w1.yaml";
+
+/// The leaf key: the only secret any variant leaks.
+pub const LEAF_KEY: &str = "k9_0";
+
+/// One binary matrix parameter: its name, its two choices (the first
+/// changes nothing), and the YAML of the second choice's edits (indented
+/// for a choice under `matrix`).
+pub struct Param {
+    /// The parameter's name, `$name` in the family file.
+    pub name: String,
+    /// The choice that keeps the base.
+    pub off: &'static str,
+    /// The choice that applies `edits`.
+    pub on: &'static str,
+    /// What the second choice does, for the family file's comments.
+    pub what: &'static str,
+    /// The second choice's edits, as YAML lines under the choice.
+    pub edits: String,
+}
+
+/// The parameters in the order families take them: a family of `2^p`
+/// variants uses the first `p`. The three flaws that put the leaf key
+/// under itself come first (with the untyped Decrypt that opens them), so
+/// that even the smallest families hold attacks.
+pub fn params() -> Vec<Param> {
+    let leaf = format!("L{}", DEPTH - 1);
+    let tok = |level: usize| Param {
+        name: format!("tok{level}"),
+        off: "off",
+        on: "on",
+        what: "the stored key token {L<i>, k<i>_0}MK is given (already imported)",
+        edits: format!("      add_knowledge: [\"{{L{level}, k{level}_0}}MK\"]\n"),
+    };
+    vec![
+        Param {
+            name: "decrypt".into(),
+            off: "tagged",
+            on: "untyped",
+            what: "Decrypt no longer checks the TData tag: it opens any {x}k under a stored leaf key",
+            edits: format!(
+                "      replace_functions:\n        - name: Decrypt\n          inputs: [\"{{x}}k\", \"{{{leaf}, k}}MK\"]\n          outputs: [x]\n"
+            ),
+        },
+        Param {
+            name: "leafwrap".into(),
+            off: "off",
+            on: "on",
+            what: "ExportLeaf wraps a stored leaf key under a stored leaf key",
+            edits: format!(
+                "      add_functions:\n        - name: ExportLeaf\n          inputs: [\"{{{leaf}, k}}MK\", \"{{{leaf}, p}}MK\"]\n          outputs: [\"{{{leaf}, k}}p\"]\n"
+            ),
+        },
+        Param {
+            name: "kcv".into(),
+            off: "off",
+            on: "on",
+            what: "KeyCheckValue returns a stored leaf key encrypted under itself, {k}k",
+            edits: format!(
+                "      add_functions:\n        - name: KeyCheckValue\n          inputs: [\"{{{leaf}, k}}MK\"]\n          outputs: [\"{{k}}k\"]\n"
+            ),
+        },
+        tok(9),
+        tok(6),
+        Param {
+            name: "loose9".into(),
+            off: "off",
+            on: "on",
+            what: "Export9 no longer checks the wrapping key's level: any stored key wraps a leaf key",
+            edits: format!(
+                "      replace_functions:\n        - name: Export9\n          inputs: [\"{{{leaf}, k}}MK\", \"{{_, p}}MK\"]\n          outputs: [\"{{{leaf}, k}}p\"]\n"
+            ),
+        },
+        tok(8),
+        tok(7),
+        tok(5),
+        tok(4),
+    ]
+}
+
+/// The family of `2^p` variants: its name and file name.
+pub fn family_name(p: usize) -> String {
+    format!("leaf-key-{}", 1usize << p)
+}
+
+/// The file a family of `2^p` variants is written to.
+pub fn family_file(p: usize) -> String {
+    format!("{}.yaml", family_name(p))
+}
+
+/// The family file of `2^p` variants over [`BASE_FILE`].
+pub fn family_yaml(p: usize) -> String {
+    let params = params();
+    let used = &params[..p.min(params.len())];
+    let mut y = String::new();
+    let _ = writeln!(
+        y,
+        "# {} variants of the typed key hierarchy d={DEPTH} w=1 (generated by apisat's",
+        1usize << used.len()
+    );
+    let _ = writeln!(y, "# `bench --families`). Parameters, first choice = base:");
+    for q in used {
+        let _ = writeln!(y, "#   {} ({} | {}): {}", q.name, q.off, q.on, q.what);
+    }
+    y.push_str(
+        "#
+# Expected: the leaf key k9_0 leaks exactly when Decrypt is untyped and one
+# of ExportLeaf, KeyCheckValue or the loose Export9 is on; nothing else ever
+# leaks. Each of those three puts k9_0 under itself ({L9, k9_0}k9_0 or
+# {k9_0}k9_0) given the stored token {L9, k9_0}MK; the untyped Decrypt opens
+# it with that same token (2 calls). The tagged Decrypt opens only TData
+# pairs, which only Encrypt makes, from data the attacker chose. Getting the
+# token takes Import<s+1> .. Import9 from the deepest given token
+# {L<s>, k<s>_0}MK (s = 0 when only the level-0 token is given): 9 - s + 2
+# calls in all. No other key leaks: a level-i key (i < 9) is only ever a
+# plaintext under MK or under the level-(i-1) key (the tags travel with the
+# keys and Export1..8/Import1..9 check them), MK is never a plaintext, and
+# knowing k9_0 gives no function a new input (Import<i> unwraps only under
+# keys with a level-(i-1) token, and the leaf key has none).
+",
+    );
+    let _ = writeln!(y, "apisat: 1");
+    let _ = writeln!(y, "family: {}", family_name(used.len()));
+    let _ = writeln!(y, "base: {BASE_FILE}");
+    let _ = writeln!(y);
+    let _ = writeln!(y, "matrix:");
+    for q in used {
+        let _ = writeln!(y, "  {}:", q.name);
+        let _ = writeln!(y, "    {}: {{}}", q.off);
+        let _ = writeln!(y, "    {}:", q.on);
+        y.push_str(&q.edits);
+    }
+    y
+}
+
+/// What a variant should get.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    /// `attack` or `secure`.
+    pub verdict: &'static str,
+    /// The derivable secrets' labels and their shortest attacks' calls.
+    pub derivable: Vec<(String, usize)>,
+}
+
+/// The expected outcome of the variant that picked `values` (parameter
+/// name, choice), from the argument in the family file's comments.
+pub fn expected(values: &[(String, String)]) -> Expected {
+    let params = params();
+    let on = |name: &str| {
+        params
+            .iter()
+            .find(|p| p.name == name)
+            .is_some_and(|p| values.iter().any(|(n, v)| n == name && v == p.on))
+    };
+    let leaks = on("decrypt") && (on("leafwrap") || on("kcv") || on("loose9"));
+    if !leaks {
+        return Expected {
+            verdict: "secure",
+            derivable: Vec::new(),
+        };
+    }
+    let deepest = (1..DEPTH)
+        .rev()
+        .find(|&level| on(&format!("tok{level}")))
+        .unwrap_or(0);
+    Expected {
+        verdict: "attack",
+        derivable: vec![(LEAF_KEY.to_string(), (DEPTH - 1 - deepest) + 2)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use apisat::inputs::{self, Input};
+    use apisat::outcome::Outcome;
+    use apisat::runner::{self, Options};
+    use apisat::verdict::Settings;
+
+    /// Writes the base and the family of `2^p` variants into a fresh
+    /// folder named after the test and this process.
+    fn write_family(p: usize, test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("apisat-bench-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp folder");
+        std::fs::write(dir.join(BASE_FILE), crate::hierarchy(DEPTH, 1).yaml).expect("base");
+        std::fs::write(dir.join(family_file(p)), family_yaml(p)).expect("family");
+        dir
+    }
+
+    /// The largest family file is a valid family of 1,024 variants over a
+    /// 20-function base (expanding it costs nothing until a variant runs).
+    #[test]
+    fn the_largest_family_loads_with_1024_variants() {
+        let dir = write_family(MAX_PARAMS, "load");
+        let inputs = inputs::collect(&[dir.join(family_file(MAX_PARAMS))]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(inputs.len(), 1);
+        match &inputs[0] {
+            Input::Family(f) => assert_eq!(f.len(), 1024),
+            other => panic!("expected a family, got {other:?}"),
+        }
+    }
+
+    /// The expected outcomes follow the counting argument in the family
+    /// file: attacks need `decrypt=untyped` (1/2) and not all three flaws
+    /// off (7/8 with `loose9`, 3/4 without), so 448 of 1,024 and 12 of 32;
+    /// the attack lengths run from 2 (tok9 given) to 11 (no token given).
+    #[test]
+    fn expected_outcomes_count_as_argued() {
+        let params = params();
+        let count = |p: usize| {
+            let used = &params[..p];
+            let mut attacks = 0;
+            let mut lengths = std::collections::BTreeSet::new();
+            for i in 0..(1usize << p) {
+                let values: Vec<(String, String)> = used
+                    .iter()
+                    .enumerate()
+                    .map(|(k, q)| {
+                        let on = i >> (p - 1 - k) & 1 == 1;
+                        (q.name.clone(), if on { q.on } else { q.off }.to_string())
+                    })
+                    .collect();
+                let e = expected(&values);
+                if e.verdict == "attack" {
+                    attacks += 1;
+                    lengths.extend(e.derivable.iter().map(|(_, calls)| *calls));
+                }
+            }
+            (attacks, lengths)
+        };
+        let (a32, _) = count(5);
+        assert_eq!(a32, 12);
+        let (a1024, lengths) = count(10);
+        assert_eq!(a1024, 448);
+        let want: std::collections::BTreeSet<usize> = [2, 3, 4, 5, 6, 7, 11].into();
+        assert_eq!(lengths, want);
+    }
+
+    /// apisat's verdict on every variant of the 32-variant family is the
+    /// one argued in the family file: the secret set and the attack length.
+    #[test]
+    fn every_variant_of_the_32_family_gets_the_argued_outcome() {
+        let dir = write_family(5, "check32");
+        let inputs = inputs::collect(&[dir.join(family_file(5))]);
+        let options = Options {
+            settings: Settings::default(),
+            jobs: 1,
+            shard: None,
+            progress: false,
+            expected_only: false,
+        };
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        runner::run(&inputs, options, |round| outcomes.extend(round));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(outcomes.len(), 32);
+        for o in &outcomes {
+            let values: Vec<(String, String)> = o
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect();
+            let want = expected(&values);
+            let got: Vec<(String, usize)> = o
+                .secrets
+                .iter()
+                .filter(|s| s.status == "derivable")
+                .map(|s| (s.label.clone(), s.calls.unwrap_or(0)))
+                .collect();
+            assert_eq!(
+                (o.verdict.as_str(), &got),
+                (want.verdict, &want.derivable),
+                "{}",
+                o.title()
+            );
+        }
+    }
+}
