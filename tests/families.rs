@@ -15,6 +15,11 @@ use apisat::runner::{self, Options};
 use apisat::summary::{self, Layout};
 use apisat::verdict::Settings;
 
+/// The binary's allocator: the PKCS#11 family's 1,024 variants run here,
+/// in the test process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The API files of apis/ and the VSM family: every kind of verdict, and
 /// quick (the 1,024-variant PKCS#11 family has its own test).
 const SMALL_RUN: &[&str] = &[
