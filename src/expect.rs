@@ -63,10 +63,7 @@ pub fn established(r: &Report, s: &SecretReport) -> String {
             let bounds: Vec<String> = r
                 .bounds
                 .iter()
-                .map(|b| match b.value {
-                    Some(v) => format!("{} {v}", b.bound),
-                    None => b.bound.clone(),
-                })
+                .map(crate::verdict::BoundReport::label)
                 .collect();
             format!("not derivable up to bounds ({})", bounds.join(", "))
         }

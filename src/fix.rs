@@ -145,10 +145,7 @@ fn bound_names(report: &Report) -> Vec<String> {
     report
         .bounds
         .iter()
-        .map(|b| match b.value {
-            Some(v) => format!("{} {v}", b.bound),
-            None => b.bound.clone(),
-        })
+        .map(crate::verdict::BoundReport::label)
         .collect()
 }
 

@@ -178,10 +178,7 @@ impl Outcome {
         o.bounds = report
             .bounds
             .iter()
-            .map(|b| match b.value {
-                Some(v) => format!("{} {v}", b.bound),
-                None => b.bound.clone(),
-            })
+            .map(crate::verdict::BoundReport::label)
             .collect();
         o.expectations = expectations;
         o.failures = failures;

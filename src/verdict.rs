@@ -55,6 +55,16 @@ pub struct BoundReport {
     pub meaning: String,
 }
 
+impl BoundReport {
+    /// The bound and its value, as tables print it: `input-depth 0`.
+    pub fn label(&self) -> String {
+        match self.value {
+            Some(v) => format!("{} {v}", self.bound),
+            None => self.bound.clone(),
+        }
+    }
+}
+
 /// One step of an attack, printed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepReport {
@@ -243,13 +253,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
 
     let any = secrets.iter().any(|s| s.derivable == Some(true));
     let mut bounds = bound_reports(&program, &sat, settings.bounds);
-    let knowledge_cuts: Vec<String> = bounds
-        .iter()
-        .map(|b| match b.value {
-            Some(v) => format!("{} {v}", b.bound),
-            None => b.bound.clone(),
-        })
-        .collect();
+    let knowledge_cuts: Vec<String> = bounds.iter().map(BoundReport::label).collect();
     // Secrets not derivable: proved when no bound cut the bounded search;
     // else ask proof mode, which needs no bound on what the attacker builds.
     let open: Vec<usize> = (0..secrets.len())

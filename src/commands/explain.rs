@@ -6,9 +6,8 @@ use std::path::Path;
 
 use super::ExitCode;
 use crate::cli::{emit, Format};
-use crate::diagnostic::render_all;
 use crate::explain::{explain, Explanation, How, Miss, TreeNode};
-use crate::lower::{load_file, parse_ground_term};
+use crate::lower::parse_ground_term;
 use crate::report::verdict_word;
 use crate::verdict::{Proof, Settings};
 use crate::{dot, lower};
@@ -16,17 +15,9 @@ use crate::{dot, lower};
 /// Explains `term` in `file`; exit code 1 when derivable, 0 when not,
 /// 3 when a limit stopped the run first, 2 for a bad file or term.
 pub fn run(file: &Path, term: &str, format: Format, settings: Settings) -> ExitCode {
-    let mut loaded = match load_file(file) {
-        Ok(loaded) => loaded,
-        Err(diagnostics) => {
-            let source = std::fs::read_to_string(file).ok();
-            eprint!("{}", render_all(&diagnostics, source.as_deref()));
-            return ExitCode::BAD_INPUT;
-        }
+    let Some(mut loaded) = super::load_api(file) else {
+        return ExitCode::BAD_INPUT;
     };
-    if !loaded.warnings.is_empty() {
-        eprint!("{}", render_all(&loaded.warnings, Some(&loaded.source)));
-    }
     let goal = match parse_ground_term(&mut loaded, term) {
         Ok(t) => t,
         Err(diagnostics) => {

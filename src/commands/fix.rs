@@ -11,7 +11,6 @@ use crate::fix::{
     necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
 };
 use crate::inputs::Input;
-use crate::lower::load_file;
 use crate::verdict::Settings;
 
 /// Loads one file, runs both analyses, prints them; the exit code is the
@@ -39,17 +38,9 @@ pub fn run(file: &Path, format: TextOrJson, settings: Settings, limits: FixLimit
         }
         Input::Api { .. } => file,
     };
-    let loaded = match load_file(file) {
-        Ok(loaded) => loaded,
-        Err(diagnostics) => {
-            let source = std::fs::read_to_string(file).ok();
-            eprint!("{}", render_all(&diagnostics, source.as_deref()));
-            return ExitCode::BAD_INPUT;
-        }
+    let Some(loaded) = super::load_api(file) else {
+        return ExitCode::BAD_INPUT;
     };
-    if !loaded.warnings.is_empty() {
-        eprint!("{}", render_all(&loaded.warnings, Some(&loaded.source)));
-    }
     let necessary = necessary_functions(&loaded.program, settings);
     let sets = removal_sets(&loaded.program, settings, limits);
     match format {

@@ -127,6 +127,24 @@ pub fn run(command: Command) -> ExitCode {
     }
 }
 
+/// Loads an API file for a command that takes one; prints its diagnostics
+/// (errors, or warnings) to stderr. `None` means exit code 2.
+pub fn load_api(file: &std::path::Path) -> Option<crate::lower::Loaded> {
+    match crate::lower::load_file(file) {
+        Ok(loaded) => {
+            if !loaded.warnings.is_empty() {
+                eprint!("{}", render_all(&loaded.warnings, Some(&loaded.source)));
+            }
+            Some(loaded)
+        }
+        Err(diagnostics) => {
+            let source = std::fs::read_to_string(file).ok();
+            eprint!("{}", render_all(&diagnostics, source.as_deref()));
+            None
+        }
+    }
+}
+
 /// Worker threads: as asked, else one per core.
 pub fn jobs(asked: Option<usize>) -> usize {
     asked
