@@ -72,6 +72,20 @@ pub fn collect(paths: &[PathBuf]) -> Vec<Input> {
     }
     files.sort();
     files.dedup();
+    if files.is_empty() && missing.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let file = shown.join(", ");
+        return vec![Input::Broken {
+            diagnostics: vec![Diagnostic::error(
+                &file,
+                Span::new(1, 1, 1),
+                "no API or family files here: no *.yaml or *.yml file".to_string(),
+            )
+            .with_help("give API files, family files, or folders holding them")],
+            file,
+            source: None,
+        }];
+    }
     let mut inputs: Vec<Input> = files.iter().map(|f| read(f)).collect();
     for m in missing {
         let file = m.display().to_string();

@@ -95,7 +95,10 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
         if t.error == 1 { "" } else { "s" }
     );
     if layout.time {
-        let ms: f64 = outcomes.iter().map(|o| o.elapsed_ms).sum();
+        let ms: f64 = outcomes
+            .iter()
+            .map(|o| o.elapsed_ms)
+            .fold(0.0, |a, b| a + b);
         let _ = writeln!(
             out,
             "checking time: {} (summed over variants)",

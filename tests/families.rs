@@ -442,3 +442,18 @@ fn pkcs11_family_matches_the_token_oracle_and_its_summary() {
         &summary::render(&all, Layout { time: false }),
     );
 }
+
+#[test]
+fn a_folder_without_api_files_is_an_error() {
+    let dir = scratch("empty");
+    let path = dir.display().to_string();
+    for command in ["batch", "test"] {
+        let run = apisat(&[command, &path]);
+        assert_eq!(run.code, 2, "{command}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("no API or family files here"),
+            "{}",
+            run.stderr
+        );
+    }
+}
