@@ -40,7 +40,7 @@ pub fn family_schema() -> Value {
     root.insert("$schema".into(), json!(DIALECT));
     root.insert(
         "$comment".into(),
-        json!("Generated from src/family.rs by `apisat schema --family`; do not edit by hand."),
+        json!("Generated from src/family/mod.rs by `apisat schema --family`; do not edit by hand."),
     );
     root.insert("title".into(), json!("apisat family file"));
     if let Value::Object(top) = mapping(&crate::family::FAMILY_TABLE, false) {

@@ -1,0 +1,336 @@
+//! Applying a variant's edits to its base spec: `$param` substituted,
+//! spans moved into the family's line range, and every edit that names
+//! what the spec does not hold reported at its place.
+
+use super::{shift, shift_key, Edits};
+use crate::diagnostic::{Diagnostic, Span};
+use crate::spec::{self, NameGroup, RuleDecl, SecretDecl, Spec};
+use crate::yaml::{Key, Scalar};
+
+impl Edits {
+    /// Every string of the edits that may hold `$param`.
+    pub(super) fn strings(&self) -> Vec<&Scalar> {
+        let mut out: Vec<&Scalar> = Vec::new();
+        out.extend(&self.remove_functions);
+        for r in self.add_functions.iter().chain(&self.replace_functions) {
+            out.push(&r.name);
+            out.extend(&r.inputs);
+            out.extend(&r.checks);
+            out.extend(&r.fresh);
+            out.extend(&r.outputs);
+        }
+        for (_, cs) in self.remove_checks.iter().chain(&self.add_checks) {
+            out.extend(cs);
+        }
+        out.extend(&self.remove_knowledge);
+        out.extend(&self.add_knowledge);
+        for g in &self.add_names {
+            out.extend(&g.names);
+        }
+        out.extend(&self.remove_secrets);
+        for s in &self.add_secrets {
+            out.push(&s.term);
+            out.extend(&s.label);
+        }
+        out
+    }
+
+    /// A copy with `$param` substituted and every span moved into the
+    /// family's line range.
+    pub(super) fn instantiate(&self, params: &[(String, String)]) -> Edits {
+        let s = |x: &Scalar| substitute(x, params);
+        let rule = |r: &RuleDecl| RuleDecl {
+            name: s(&r.name),
+            inputs: r.inputs.iter().map(s).collect(),
+            checks: r.checks.iter().map(s).collect(),
+            fresh: r.fresh.iter().map(s).collect(),
+            outputs: r.outputs.iter().map(s).collect(),
+            span: shift(r.span),
+            intact: r.intact,
+        };
+        let checks = |cs: &Vec<(Key, Vec<Scalar>)>| {
+            cs.iter()
+                .map(|(k, v)| (shift_key(k), v.iter().map(s).collect()))
+                .collect()
+        };
+        Edits {
+            remove_functions: self.remove_functions.iter().map(s).collect(),
+            add_functions: self.add_functions.iter().map(rule).collect(),
+            replace_functions: self.replace_functions.iter().map(rule).collect(),
+            remove_checks: checks(&self.remove_checks),
+            add_checks: checks(&self.add_checks),
+            remove_knowledge: self.remove_knowledge.iter().map(s).collect(),
+            add_knowledge: self.add_knowledge.iter().map(s).collect(),
+            add_names: self
+                .add_names
+                .iter()
+                .map(|g| NameGroup {
+                    kind: g.kind,
+                    key: shift_key(&g.key),
+                    names: g.names.iter().map(s).collect(),
+                })
+                .collect(),
+            remove_secrets: self.remove_secrets.iter().map(s).collect(),
+            add_secrets: self
+                .add_secrets
+                .iter()
+                .map(|d| SecretDecl {
+                    term: s(&d.term),
+                    label: d.label.as_ref().map(s),
+                    span: shift(d.span),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `$param` replaced by its value; a changed string loses its exact
+/// columns (diagnostics then mark the whole string).
+pub(super) fn substitute(s: &Scalar, params: &[(String, String)]) -> Scalar {
+    let mut out = Scalar {
+        text: s.text.clone(),
+        kind: s.kind,
+        span: shift(s.span),
+        content: s.content.map(shift),
+    };
+    if !s.text.contains('$') {
+        return out;
+    }
+    let mut text = s.text.clone();
+    // Longest names first, so `$k1` never eats the start of `$k10`.
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    for (name, value) in sorted {
+        text = text.replace(&format!("${{{name}}}"), value);
+        text = text.replace(&format!("${name}"), value);
+    }
+    if text != s.text {
+        out.text = text;
+        out.content = None;
+    }
+    out
+}
+
+/// Whitespace does not matter when an edit names a term or check.
+fn same_text(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+        || a.chars()
+            .filter(|c| !c.is_whitespace())
+            .eq(b.chars().filter(|c| !c.is_whitespace()))
+}
+
+/// Applies edits to a spec; a mistake (removing what is not there, adding
+/// what is) becomes a diagnostic at the edit, in the family's line range.
+pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
+    let err = |diags: &mut Vec<Diagnostic>, span: Span, message: String, help: String| {
+        // The file is filled in by `relocate` (every edit is in the family
+        // file's line range).
+        diags.push(Diagnostic::error("", span, message).with_help(help));
+    };
+    let function_names = |spec: &Spec| -> Vec<String> {
+        spec.functions
+            .iter()
+            .map(|f| f.name.text.trim().to_string())
+            .collect()
+    };
+    let missing_function = |spec: &Spec, name: &str| {
+        let names = function_names(spec);
+        match spec::suggest(name, names.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the functions here are: {}", names.join(", ")),
+        }
+    };
+    for name in &e.remove_functions {
+        let text = name.text.trim();
+        match spec
+            .functions
+            .iter()
+            .position(|f| f.name.text.trim() == text)
+        {
+            Some(i) => {
+                spec.functions.remove(i);
+            }
+            None => {
+                let help = missing_function(spec, text);
+                err(
+                    diags,
+                    name.span,
+                    format!("cannot remove `{text}`: the API has no such function"),
+                    help,
+                )
+            }
+        }
+    }
+    for f in &e.replace_functions {
+        let text = f.name.text.trim();
+        match spec
+            .functions
+            .iter()
+            .position(|g| g.name.text.trim() == text)
+        {
+            Some(i) => spec.functions[i] = f.clone(),
+            None => {
+                let help = format!(
+                    "{} (use `add_functions` for a new one)",
+                    missing_function(spec, text)
+                );
+                err(
+                    diags,
+                    f.name.span,
+                    format!("cannot replace `{text}`: the API has no such function"),
+                    help,
+                )
+            }
+        }
+    }
+    for f in &e.add_functions {
+        let text = f.name.text.trim();
+        if spec.functions.iter().any(|g| g.name.text.trim() == text) {
+            err(
+                diags,
+                f.name.span,
+                format!("cannot add `{text}`: the API already has a function of that name"),
+                "use `replace_functions` to change it, or give the new function another name"
+                    .to_string(),
+            );
+        } else {
+            spec.functions.push(f.clone());
+        }
+    }
+    for (function, checks) in &e.remove_checks {
+        let text = function.text.trim();
+        let Some(f) = spec
+            .functions
+            .iter_mut()
+            .find(|g| g.name.text.trim() == text)
+        else {
+            let help = missing_function(spec, text);
+            err(
+                diags,
+                function.span,
+                format!("`{text}` is not a function of the API"),
+                help,
+            );
+            continue;
+        };
+        for c in checks {
+            match f.checks.iter().position(|x| same_text(&x.text, &c.text)) {
+                Some(i) => {
+                    f.checks.remove(i);
+                }
+                None => {
+                    let have: Vec<String> =
+                        f.checks.iter().map(|x| format!("`{}`", x.text)).collect();
+                    let help = if have.is_empty() {
+                        format!("`{text}` has no checks")
+                    } else {
+                        format!("its checks are: {}", have.join(", "))
+                    };
+                    err(
+                        diags,
+                        c.span,
+                        format!("`{text}` has no check `{}`", c.text),
+                        help,
+                    )
+                }
+            }
+        }
+    }
+    for (function, checks) in &e.add_checks {
+        let text = function.text.trim();
+        match spec
+            .functions
+            .iter_mut()
+            .find(|g| g.name.text.trim() == text)
+        {
+            Some(f) => f.checks.extend(checks.iter().cloned()),
+            None => {
+                let help = missing_function(spec, text);
+                err(
+                    diags,
+                    function.span,
+                    format!("`{text}` is not a function of the API"),
+                    help,
+                )
+            }
+        }
+    }
+    for k in &e.remove_knowledge {
+        match spec
+            .knowledge
+            .iter()
+            .position(|x| same_text(&x.text, &k.text))
+        {
+            Some(i) => {
+                spec.knowledge.remove(i);
+            }
+            None => {
+                let have: Vec<String> = spec
+                    .knowledge
+                    .iter()
+                    .map(|x| format!("`{}`", x.text))
+                    .collect();
+                let help = if have.is_empty() {
+                    "the initial knowledge is empty".to_string()
+                } else {
+                    format!(
+                        "write the term as `knowledge` does (spaces do not matter); it holds: {}",
+                        have.join(", ")
+                    )
+                };
+                err(
+                    diags,
+                    k.span,
+                    format!(
+                        "cannot remove `{}`: it is not in the initial knowledge",
+                        k.text
+                    ),
+                    help,
+                )
+            }
+        }
+    }
+    spec.knowledge.extend(e.add_knowledge.iter().cloned());
+    spec.names.extend(e.add_names.iter().cloned());
+    if e.remove_secrets.is_empty() && e.add_secrets.is_empty() {
+        return;
+    }
+    let implicit = spec.secrets.is_none();
+    let secrets = spec.secrets.get_or_insert_with(Vec::new);
+    if implicit {
+        // No `secrets` list: every secret name is one; make that explicit
+        // before changing it.
+        for g in spec
+            .names
+            .iter()
+            .filter(|g| g.kind == crate::term::NameKind::Secret)
+        {
+            for n in &g.names {
+                secrets.push(SecretDecl {
+                    term: n.clone(),
+                    label: None,
+                    span: n.span,
+                });
+            }
+        }
+    }
+    for label in &e.remove_secrets {
+        let text = label.text.trim();
+        let label_of = |s: &SecretDecl| s.label.as_ref().unwrap_or(&s.term).text.trim().to_string();
+        match secrets.iter().position(|s| label_of(s) == text) {
+            Some(i) => {
+                secrets.remove(i);
+            }
+            None => {
+                let labels: Vec<String> = secrets.iter().map(label_of).collect();
+                err(
+                    diags,
+                    label.span,
+                    format!("cannot remove secret `{text}`: the API has no secret of that label"),
+                    format!("the secrets are: {}", labels.join(", ")),
+                )
+            }
+        }
+    }
+    secrets.extend(e.add_secrets.iter().cloned());
+}
