@@ -55,36 +55,30 @@ pub const FAMILY_FIELDS: &[&str] = &[
     "matrix",
     "expect",
 ];
+/// The edit fields, after the given fields: one list for
+/// [`EDIT_FIELDS`] and [`VARIANT_FIELDS`].
+macro_rules! with_edit_fields {
+    ($($field:literal),*) => {
+        &[
+            $($field,)*
+            "remove_functions",
+            "add_functions",
+            "replace_functions",
+            "remove_checks",
+            "add_checks",
+            "remove_knowledge",
+            "add_knowledge",
+            "add_names",
+            "remove_secrets",
+            "add_secrets",
+        ]
+    };
+}
 /// Edits: what a variant, a matrix choice or the family's `edits` change.
-pub const EDIT_FIELDS: &[&str] = &[
-    "remove_functions",
-    "add_functions",
-    "replace_functions",
-    "remove_checks",
-    "add_checks",
-    "remove_knowledge",
-    "add_knowledge",
-    "add_names",
-    "remove_secrets",
-    "add_secrets",
-];
+pub const EDIT_FIELDS: &[&str] = with_edit_fields!();
 /// Fields of a named variant: its name, description and expectations, and
 /// every edit.
-pub const VARIANT_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "expect",
-    "remove_functions",
-    "add_functions",
-    "replace_functions",
-    "remove_checks",
-    "add_checks",
-    "remove_knowledge",
-    "add_knowledge",
-    "add_names",
-    "remove_secrets",
-    "add_secrets",
-];
+pub const VARIANT_FIELDS: &[&str] = with_edit_fields!("name", "description", "expect");
 
 /// The top level of a family file, for the JSON Schema
 /// ([`crate::schema`]) and `tests/schema.rs`.
