@@ -117,9 +117,9 @@ pub enum Command {
         /// line, in a fixed order (the input of `apisat merge`).
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
-        /// Worker threads (default: all cores).
-        #[arg(long, short = 'j')]
-        jobs: Option<usize>,
+        /// Worker threads, 1 to 1024 (default: all cores).
+        #[arg(long, short = 'j', value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
         /// Run only shard I of N (1-based), a deterministic round-robin
         /// slice of the variants; join the shards' JSON Lines with
         /// `apisat merge`.
@@ -139,9 +139,9 @@ pub enum Command {
         /// API files, family files, or folders holding them.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Worker threads (default: all cores).
-        #[arg(long, short = 'j')]
-        jobs: Option<usize>,
+        /// Worker threads, 1 to 1024 (default: all cores).
+        #[arg(long, short = 'j', value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,

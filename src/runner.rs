@@ -71,7 +71,7 @@ pub fn run(inputs: &[Input], options: Options, mut sink: impl FnMut(Vec<Outcome>
     };
     // How many indexes `i < total` have `i % count == index - 1`.
     let count = match options.shard {
-        Some(s) => (total + s.count - s.index) / s.count,
+        Some(s) => ((total as u128 + s.count as u128 - s.index as u128) / s.count as u128) as u64,
         None => total,
     };
     let bar = progress_bar(count, options.progress);

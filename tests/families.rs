@@ -206,8 +206,17 @@ fn three_shards_merge_into_the_summary_of_one_run() {
 }
 
 #[test]
+fn absurd_job_counts_are_refused() {
+    for jobs in ["0", "100000", "-1"] {
+        let run = apisat(&["batch", "--jobs", jobs, "apis/vsm.yaml"]);
+        assert_eq!(run.code, 2, "--jobs {jobs}");
+        assert!(run.stderr.contains("--jobs"), "{}", run.stderr);
+    }
+}
+
+#[test]
 fn shard_syntax_is_checked() {
-    for bad in ["0/3", "4/3", "1/0", "x", "1/2/3"] {
+    for bad in ["0/3", "4/3", "1/0", "x", "1/2/3", "1/99999999999999999999"] {
         let run = apisat(&["batch", "--shard", bad, "apis/vsm.yaml"]);
         assert_eq!(run.code, 2, "--shard {bad}");
         assert!(run.stderr.contains("shard"), "{}", run.stderr);

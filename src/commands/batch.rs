@@ -15,7 +15,7 @@ use crate::verdict::Settings;
 pub fn run(
     paths: &[PathBuf],
     format: TextOrJson,
-    jobs_asked: Option<usize>,
+    jobs_asked: Option<u64>,
     shard: Option<Shard>,
     no_time: bool,
     settings: Settings,

@@ -146,9 +146,10 @@ pub fn load_api(file: &std::path::Path) -> Option<crate::lower::Loaded> {
 }
 
 /// Worker threads: as asked, else one per core.
-pub fn jobs(asked: Option<usize>) -> usize {
+pub fn jobs(asked: Option<u64>) -> usize {
     asked
         .filter(|j| *j > 0)
+        .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 

@@ -14,7 +14,7 @@ use crate::runner::{self, Options};
 use crate::verdict::Settings;
 
 /// Runs every variant and compares its expectations.
-pub fn run(paths: &[PathBuf], jobs_asked: Option<usize>, settings: Settings) -> ExitCode {
+pub fn run(paths: &[PathBuf], jobs_asked: Option<u64>, settings: Settings) -> ExitCode {
     let inputs = inputs::collect(paths);
     let options = Options {
         settings,
