@@ -207,7 +207,7 @@ fn three_shards_merge_into_the_summary_of_one_run() {
 
 #[test]
 fn absurd_job_counts_are_refused() {
-    for jobs in ["0", "100000", "-1"] {
+    for jobs in ["0", "100000"] {
         let run = apisat(&["batch", "--jobs", jobs, "apis/vsm.yaml"]);
         assert_eq!(run.code, 2, "--jobs {jobs}");
         assert!(run.stderr.contains("--jobs"), "{}", run.stderr);
