@@ -153,6 +153,8 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
             }
         }
     }
+    // An API file is one row: no variant column.
+    let family = first.family.is_some();
     let mut header: Vec<String> = vec!["variant".into(), "verdict".into(), "attack".into()];
     header.extend(labels.iter().map(|l| l.to_string()));
     if layout.time {
@@ -182,12 +184,22 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
             cells.push(duration(o.elapsed_ms));
         }
         if let Some(e) = o.errors.first() {
+            let place = if family {
+                format!("error in {}: ", cells[0])
+            } else {
+                "error: ".to_string()
+            };
             notes.push(format!(
-                "{}: {}:{}:{}: {}",
-                cells[0], e.file, e.line, e.column, e.message
+                "{place}{}:{}:{}: {}",
+                e.file, e.line, e.column, e.message
             ));
         }
         lines.push(cells);
+    }
+    if !family {
+        for l in &mut lines {
+            l.remove(0);
+        }
     }
     let columns = lines[0].len();
     let widths: Vec<usize> = (0..columns)
@@ -211,7 +223,7 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
         let _ = writeln!(out, "{}", row.trim_end());
     }
     for n in notes {
-        let _ = writeln!(out, "  error in {n}");
+        let _ = writeln!(out, "  {n}");
     }
     if first.family.is_some() {
         common_ground(out, rows);

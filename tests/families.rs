@@ -94,7 +94,7 @@ fn batch_prints_a_table_and_exits_1_when_the_run_holds_attacks() {
     // The table's header names each secret of the file.
     assert!(run
         .stdout
-        .contains("variant  verdict  attack   PIN        P          TMK1   s"));
+        .contains("  verdict  attack   PIN        P          TMK1   s\n  ATTACK   2 calls  leaks (2)  leaks (2)  up-to  up-to\n"));
     assert!(run.stdout.contains(
         "11 variants from 8 files: 6 attack, 5 secure (2 proved, 3 up to bounds), 0 limit, 0 errors"
     ));
