@@ -38,6 +38,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Only the family variants whose name matches (`*` matches any
+        /// characters, e.g. 'w1=T,*'); API files are then left out.
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -129,6 +133,10 @@ pub enum Command {
         /// bytes.
         #[arg(long)]
         no_time: bool,
+        /// Only the family variants whose name matches (`*` matches any
+        /// characters, e.g. 'w1=T,*'); API files are then left out.
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -142,6 +150,10 @@ pub enum Command {
         /// Worker threads, 1 to 1024 (default: all cores).
         #[arg(long, short = 'j', value_parser = clap::value_parser!(u64).range(1..=1024))]
         jobs: Option<u64>,
+        /// Only the family variants whose name matches (`*` matches any
+        /// characters, e.g. 'w1=T,*'); API files are then left out.
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,

@@ -162,3 +162,64 @@ pub fn read(path: &Path) -> Input {
         },
     }
 }
+
+/// A pattern on variant names (`--variant`): `*` matches any run of
+/// characters, everything else itself; `w1=T,*` picks every variant whose
+/// first parameter is T.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariantPattern(pub String);
+
+impl VariantPattern {
+    /// Whether a variant name matches.
+    pub fn matches(&self, name: &str) -> bool {
+        glob(self.0.as_bytes(), name.as_bytes())
+    }
+
+    /// Whether an input's variant `v` is selected: API files (which have
+    /// no variants) never are.
+    pub fn selects(&self, input: &Input, v: u64) -> bool {
+        match input {
+            Input::Family(f) => self.matches(&f.variant_name(v)),
+            _ => false,
+        }
+    }
+}
+
+/// `*`-only glob matching, iterative with one backtrack point.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_with_stars_only() {
+        let p = |s: &str| VariantPattern(s.to_string());
+        assert!(p("original").matches("original"));
+        assert!(!p("original").matches("original2"));
+        assert!(p("w1=T,*").matches("w1=T,u1=F"));
+        assert!(!p("w1=T,*").matches("w1=F,u1=T"));
+        assert!(p("*d1=T*x2=T").matches("w1=T,d1=T,x2=T"));
+        assert!(p("*").matches(""));
+        assert!(!p("a*b").matches("acbd"));
+    }
+}

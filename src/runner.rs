@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::expect;
-use crate::inputs::Input;
+use crate::inputs::{Input, VariantPattern};
 use crate::lower;
 use crate::outcome::{Outcome, Place};
 use crate::verdict::{self, Settings};
@@ -43,7 +43,7 @@ impl std::str::FromStr for Shard {
 
 /// How to run.
 #[derive(Clone, Copy, Debug)]
-pub struct Options {
+pub struct Options<'a> {
     /// Bounds and limits for every variant.
     pub settings: Settings,
     /// Worker threads (at least 1).
@@ -55,6 +55,8 @@ pub struct Options {
     /// Check only variants with expectations (`apisat test`); the others
     /// get an `unchecked` outcome.
     pub expected_only: bool,
+    /// Only the family variants whose name matches, if any.
+    pub variants: Option<&'a VariantPattern>,
 }
 
 /// Variants checked per parallel round; outcomes are handed back after
@@ -64,7 +66,14 @@ const ROUND: usize = 4096;
 /// Checks the variants of `inputs` (of the shard, if any) and hands their
 /// outcomes to `sink` in index order, a round at a time.
 pub fn run(inputs: &[Input], options: Options, mut sink: impl FnMut(Vec<Outcome>)) {
-    let total: u64 = inputs.iter().map(Input::len).sum();
+    let selected = |input: &Input, v: u64| options.variants.is_none_or(|p| p.selects(input, v));
+    let total: u64 = match options.variants {
+        None => inputs.iter().map(Input::len).sum(),
+        Some(_) => inputs
+            .iter()
+            .map(|input| (0..input.len()).filter(|v| selected(input, *v)).count() as u64)
+            .sum(),
+    };
     let mine = |i: u64| match options.shard {
         Some(s) => i % s.count == s.index - 1,
         None => true,
@@ -95,6 +104,9 @@ pub fn run(inputs: &[Input], options: Options, mut sink: impl FnMut(Vec<Outcome>
     let mut index = 0u64;
     for (n, input) in inputs.iter().enumerate() {
         for v in 0..input.len() {
+            if !selected(input, v) {
+                continue;
+            }
             if mine(index) {
                 round.push((index, n, v));
                 if round.len() == ROUND {

@@ -304,6 +304,7 @@ fn outcomes(path: &str) -> Vec<Outcome> {
         shard: None,
         progress: false,
         expected_only: false,
+        variants: None,
     };
     let mut all = Vec::new();
     runner::run(&inputs, options, |round| all.extend(round));
@@ -465,4 +466,53 @@ fn a_folder_without_api_files_is_an_error() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn variant_patterns_pick_variants_for_check_and_batch() {
+    // One variant of the VSM family in full.
+    let one = apisat(&[
+        "check",
+        "--variant",
+        "separate-types",
+        "apis/families/vsm.yaml",
+    ]);
+    assert_eq!(one.code, 1, "the XOR-to-null attack survives this fix");
+    assert_eq!(
+        one.stdout.matches("(VSM fixes / ").count(),
+        1,
+        "{}",
+        one.stdout
+    );
+    assert!(one
+        .stdout
+        .starts_with("apis/families/vsm.yaml (VSM fixes / separate-types): ATTACK"));
+    // Without a pattern, the 1,024-variant family is too many to report.
+    let all = apisat(&["check", "apis/families/pkcs11.yaml"]);
+    assert_eq!(all.code, 2);
+    assert!(all.stderr.contains("--variant PATTERN"), "{}", all.stderr);
+    // A pattern that matches nothing says how names look.
+    let none = apisat(&["check", "--variant", "nope", "apis/families/vsm.yaml"]);
+    assert_eq!(none.code, 2);
+    assert!(none
+        .stderr
+        .contains("no variant of this family is named `nope`"));
+    // k1 with every attribute set leaks in all 32 policies of k2 (it wraps
+    // and decrypts itself): batch on the pattern runs exactly those, and
+    // leaves out the API files of the folder.
+    let batch = apisat(&[
+        "batch",
+        "--no-time",
+        "--variant",
+        "w1=T,u1=T,e1=T,d1=T,x1=T,*",
+        "apis/",
+    ]);
+    assert_eq!(batch.code, 1);
+    assert!(
+        batch
+            .stdout
+            .contains("32 variants from 1 file: 32 attack, 0 secure"),
+        "{}",
+        batch.stdout
+    );
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{jobs, print_errors, ExitCode};
 use crate::cli::{emit, TextOrJson};
-use crate::inputs;
+use crate::inputs::{self, VariantPattern};
 use crate::outcome::Outcome;
 use crate::runner::{self, Options, Shard};
 use crate::summary::{self, Layout};
@@ -18,6 +18,7 @@ pub fn run(
     jobs_asked: Option<u64>,
     shard: Option<Shard>,
     no_time: bool,
+    variants: Option<VariantPattern>,
     settings: Settings,
 ) -> ExitCode {
     let inputs = inputs::collect(paths);
@@ -27,6 +28,7 @@ pub fn run(
         shard,
         progress: true,
         expected_only: false,
+        variants: variants.as_ref(),
     };
     let mut worst = ExitCode::default();
     let mut all: Vec<Outcome> = Vec::new();

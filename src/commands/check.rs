@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::ExitCode;
 use crate::cli::{emit, Format};
 use crate::diagnostic::{render_all_styled, Diagnostic, Span};
-use crate::inputs::{self, Input};
+use crate::inputs::{self, Input, VariantPattern};
 use crate::style::Palette;
 use crate::verdict::{self, Settings};
 use crate::{check_file, report};
@@ -29,7 +29,11 @@ enum Item {
 
 /// The reports of one file: one for an API file, one per variant for a
 /// family file; with the texts of the files their diagnostics point into.
-fn items(file: &Path, settings: Settings) -> (Vec<Item>, Vec<(String, String)>) {
+fn items(
+    file: &Path,
+    variants: Option<&VariantPattern>,
+    settings: Settings,
+) -> (Vec<Item>, Vec<(String, String)>) {
     let name = file.display().to_string();
     match inputs::read(file) {
         Input::Family(family) => {
@@ -37,17 +41,42 @@ fn items(file: &Path, settings: Settings) -> (Vec<Item>, Vec<(String, String)>) 
                 (family.file.clone(), family.source.clone()),
                 (family.base_file.clone(), family.base_source.clone()),
             ];
-            if family.len() > MAX_FAMILY_VARIANTS {
+            let chosen: Vec<u64> = match variants {
+                Some(p) => (0..family.len())
+                    .filter(|i| p.matches(&family.variant_name(*i)))
+                    .take(MAX_FAMILY_VARIANTS as usize + 1)
+                    .collect(),
+                None => (0..family.len().min(MAX_FAMILY_VARIANTS + 1)).collect(),
+            };
+            if let (Some(p), true) = (variants, chosen.is_empty()) {
+                let diagnostic = Diagnostic::error(
+                    &family.file,
+                    Span::new(1, 1, 1),
+                    format!("no variant of this family is named `{}`", p.0),
+                )
+                .with_help(format!(
+                    "its variants are named like `{}`; `*` matches any characters",
+                    family.variant_name(0)
+                ));
+                return (
+                    vec![Item::Failed {
+                        file: name,
+                        diagnostics: vec![diagnostic],
+                    }],
+                    sources,
+                );
+            }
+            if chosen.len() as u64 > MAX_FAMILY_VARIANTS {
                 let diagnostic = Diagnostic::error(
                     &family.file,
                     Span::new(1, 1, 1),
                     format!(
-                        "this family has {} variants; `apisat check` prints a full report for each, and takes families of at most {MAX_FAMILY_VARIANTS}",
-                        family.len()
+                        "{} more than {MAX_FAMILY_VARIANTS} variants; `apisat check` prints a full report for each, and takes at most {MAX_FAMILY_VARIANTS}",
+                        if variants.is_some() { "the pattern selects" } else { "this family has" }
                     ),
                 )
                 .with_help(format!(
-                    "run `apisat batch {}` for a table of every variant, or `apisat test` for its expectations",
+                    "pick variants with `--variant PATTERN`, or run `apisat batch {}` for a table of every variant",
                     family.file
                 ));
                 return (
@@ -58,7 +87,8 @@ fn items(file: &Path, settings: Settings) -> (Vec<Item>, Vec<(String, String)>) 
                     sources,
                 );
             }
-            let items = (0..family.len())
+            let items = chosen
+                .into_iter()
                 .map(|i| match family.variant(i).loaded {
                     Ok(loaded) => Item::Checked {
                         report: Box::new(verdict::check_program(loaded.program, settings)),
@@ -138,13 +168,18 @@ fn render(diagnostics: &[Diagnostic], sources: &[(String, String)], palette: Pal
 
 /// Checks every file (every variant of a family file); prints reports to
 /// stdout and diagnostics to stderr.
-pub fn run(files: &[PathBuf], format: Format, settings: Settings) -> ExitCode {
+pub fn run(
+    files: &[PathBuf],
+    format: Format,
+    variants: Option<VariantPattern>,
+    settings: Settings,
+) -> ExitCode {
     let mut worst = ExitCode::default();
     let mut json = Vec::new();
     let (out, err) = (Palette::for_stdout(), Palette::for_stderr());
     let mut first = true;
     for file in files {
-        let (items, sources) = items(file, settings);
+        let (items, sources) = items(file, variants.as_ref(), settings);
         // A family's variants share the base's warnings: each is shown once.
         let mut warned: Vec<Diagnostic> = Vec::new();
         for item in items {

@@ -25,6 +25,7 @@ pub mod test;
 
 use crate::cli::Command;
 use crate::diagnostic::{render_all, Diagnostic, Span};
+use crate::inputs::VariantPattern;
 use crate::outcome::Outcome;
 use crate::verdict::Verdict;
 
@@ -75,8 +76,14 @@ pub fn run(command: Command) -> ExitCode {
         Command::Check {
             files,
             format,
+            variant,
             search,
-        } => check::run(&files, format, search.settings()),
+        } => check::run(
+            &files,
+            format,
+            variant.map(VariantPattern),
+            search.settings(),
+        ),
         Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
         Command::Schema { family } => schema::run(family),
         Command::Fix {
@@ -112,13 +119,23 @@ pub fn run(command: Command) -> ExitCode {
             jobs,
             shard,
             no_time,
+            variant,
             search,
-        } => batch::run(&paths, format, jobs, shard, no_time, search.settings()),
+        } => batch::run(
+            &paths,
+            format,
+            jobs,
+            shard,
+            no_time,
+            variant.map(VariantPattern),
+            search.settings(),
+        ),
         Command::Test {
             paths,
             jobs,
+            variant,
             search,
-        } => test::run(&paths, jobs, search.settings()),
+        } => test::run(&paths, jobs, variant.map(VariantPattern), search.settings()),
         Command::Merge {
             files,
             format,

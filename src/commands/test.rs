@@ -8,13 +8,18 @@ use std::path::PathBuf;
 
 use super::{jobs, print_errors, ExitCode};
 use crate::cli::emit;
-use crate::inputs;
+use crate::inputs::{self, VariantPattern};
 use crate::outcome::Outcome;
 use crate::runner::{self, Options};
 use crate::verdict::Settings;
 
 /// Runs every variant and compares its expectations.
-pub fn run(paths: &[PathBuf], jobs_asked: Option<u64>, settings: Settings) -> ExitCode {
+pub fn run(
+    paths: &[PathBuf],
+    jobs_asked: Option<u64>,
+    variants: Option<VariantPattern>,
+    settings: Settings,
+) -> ExitCode {
     let inputs = inputs::collect(paths);
     let options = Options {
         settings,
@@ -22,6 +27,7 @@ pub fn run(paths: &[PathBuf], jobs_asked: Option<u64>, settings: Settings) -> Ex
         shard: None,
         progress: true,
         expected_only: true,
+        variants: variants.as_ref(),
     };
     let mut all: Vec<Outcome> = Vec::new();
     runner::run(&inputs, options, |round| all.extend(round));

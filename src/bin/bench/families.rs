@@ -276,6 +276,7 @@ mod tests {
             shard: None,
             progress: false,
             expected_only: false,
+            variants: None,
         };
         let mut outcomes: Vec<Outcome> = Vec::new();
         runner::run(&inputs, options, |round| outcomes.extend(round));
