@@ -20,6 +20,7 @@
 //!     "trace": [{"kind": "call", "call": "EncryptCommsKey", "args": ["PAN"], "result": ["senc(PAN, TCMK)"]}],
 //!     "replay": {"confirmed": true, "detail": "..."}
 //!   }],
+//!   "proof_gap": null,              // why proof mode left a secret "within the bounds"
 //!   "stats": {"known": 42, "firings": 120, "functions": 5}
 //! }
 //! ```
@@ -172,6 +173,11 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
             };
             let _ = writeln!(out, "    {}{value}{rules}: {}", b.bound, b.meaning);
         }
+    }
+    // A secure verdict says why proof mode did not settle it in `rests on`;
+    // beside an attack, the secrets left "within the bounds" say it here.
+    if let (Verdict::Attack, Some(gap)) = (r.verdict, &r.proof_gap) {
+        let _ = writeln!(out, "  not proved for the secrets within the bounds: {gap}");
     }
     let _ = writeln!(
         out,

@@ -147,6 +147,10 @@ pub struct Report {
     pub limit: Option<LimitReport>,
     /// Per secret.
     pub secrets: Vec<SecretReport>,
+    /// When a secret is "not derivable" only up to bounds: why proof mode
+    /// did not prove it (it does not handle XOR, it hit a cut, or it finds
+    /// a derivation it cannot rule out).
+    pub proof_gap: Option<String>,
     /// Sizes.
     pub stats: Stats,
     /// The knowledge set, in canonical order (one printed term each).
@@ -368,10 +372,19 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             format!(
                 "the fixpoint holds no secret, but the bounds listed cut rule instances: \
                  secure up to those bounds, not proved{}",
-                proof_gap.map(|g| format!("; {g}")).unwrap_or_default()
+                proof_gap
+                    .as_ref()
+                    .map(|g| format!("; {g}"))
+                    .unwrap_or_default()
             ),
         )
     };
+    // The gap matters only while some secret is "not derivable" up to bounds.
+    let proof_gap = proof_gap.filter(|_| {
+        secrets
+            .iter()
+            .any(|s| s.derivable == Some(false) && s.proof == Some(Proof::UpTo))
+    });
     let mut knowledge: Vec<String> = sat.known.iter().map(|t| program.store.show(*t)).collect();
     knowledge.sort_by(|a, b| canonical(a).cmp(&canonical(b)));
     knowledge.dedup();
@@ -395,6 +408,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         },
         knowledge,
         knowledge_cuts,
+        proof_gap,
         elapsed: sat.elapsed,
     }
 }
