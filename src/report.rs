@@ -165,13 +165,7 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
     if !r.bounds.is_empty() {
         let _ = writeln!(out, "  bounds that cut rule instances:");
         for b in &r.bounds {
-            let value = b.value.map(|v| format!(" {v}")).unwrap_or_default();
-            let rules = if b.rules.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", b.rules.join(", "))
-            };
-            let _ = writeln!(out, "    {}{value}{rules}: {}", b.bound, b.meaning);
+            let _ = writeln!(out, "    {}", b.describe());
         }
     }
     // A secure verdict says why proof mode did not settle it in `rests on`;

@@ -56,6 +56,18 @@ pub struct BoundReport {
 }
 
 impl BoundReport {
+    /// The bound, its value, the rules it cut and what it means:
+    /// `input-depth 0 [Encrypt]: inputs the attacker chooses freely ...`.
+    pub fn describe(&self) -> String {
+        let value = self.value.map(|v| format!(" {v}")).unwrap_or_default();
+        let rules = if self.rules.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", self.rules.join(", "))
+        };
+        format!("{}{value}{rules}: {}", self.bound, self.meaning)
+    }
+
     /// The bound and its value, as tables print it: `input-depth 0`.
     pub fn label(&self) -> String {
         match self.value {

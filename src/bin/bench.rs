@@ -1007,15 +1007,21 @@ const RIGHT: [bool; 11] = [
 ];
 
 fn table_line(cells: &[String]) -> String {
+    aligned_line(cells, &WIDTHS, &RIGHT)
+}
+
+/// One table line: cells padded to `widths`, numbers (`right`) aligned
+/// right, two spaces between columns.
+fn aligned_line(cells: &[String], widths: &[usize], right: &[bool]) -> String {
     let mut line = String::new();
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
             line.push_str("  ");
         }
-        if RIGHT[i] {
-            let _ = write!(line, "{cell:>w$}", w = WIDTHS[i]);
+        if right[i] {
+            let _ = write!(line, "{cell:>w$}", w = widths[i]);
         } else {
-            let _ = write!(line, "{cell:<w$}", w = WIDTHS[i]);
+            let _ = write!(line, "{cell:<w$}", w = widths[i]);
         }
     }
     line.trim_end().to_string() + "\n"

@@ -80,13 +80,7 @@ pub fn text(e: &Explanation) -> String {
             let _ = writeln!(out, "  rests on: {}", r.rests_on);
             if proof != Some(Proof::Proved) {
                 for b in &r.bounds {
-                    let value = b.value.map(|v| format!(" {v}")).unwrap_or_default();
-                    let rules = if b.rules.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", b.rules.join(", "))
-                    };
-                    let _ = writeln!(out, "  bound {}{value}{rules}: {}", b.bound, b.meaning);
+                    let _ = writeln!(out, "  bound {}", b.describe());
                 }
             }
             misses(&mut out, e);

@@ -120,6 +120,13 @@ fn same_text(a: &str, b: &str) -> bool {
 }
 
 /// Applies edits to a spec; a mistake (removing what is not there, adding
+/// Where the spec's function named `name` is, if it has one.
+fn function_index(spec: &Spec, name: &str) -> Option<usize> {
+    spec.functions
+        .iter()
+        .position(|f| f.name.text.trim() == name)
+}
+
 /// what is) becomes a diagnostic at the edit, in the family's line range.
 pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     let err = |diags: &mut Vec<Diagnostic>, span: Span, message: String, help: String| {
@@ -163,11 +170,7 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     }
     for f in &e.replace_functions {
         let text = f.name.text.trim();
-        match spec
-            .functions
-            .iter()
-            .position(|g| g.name.text.trim() == text)
-        {
+        match function_index(spec, text) {
             Some(i) => spec.functions[i] = f.clone(),
             None => {
                 let help = format!(
@@ -185,7 +188,7 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     }
     for f in &e.add_functions {
         let text = f.name.text.trim();
-        if spec.functions.iter().any(|g| g.name.text.trim() == text) {
+        if function_index(spec, text).is_some() {
             err(
                 diags,
                 f.name.span,
@@ -199,11 +202,7 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     }
     for (function, checks) in &e.remove_checks {
         let text = function.text.trim();
-        let Some(f) = spec
-            .functions
-            .iter_mut()
-            .find(|g| g.name.text.trim() == text)
-        else {
+        let Some(f) = function_index(spec, text).map(|i| &mut spec.functions[i]) else {
             let help = missing_function(spec, text);
             err(
                 diags,
@@ -238,11 +237,7 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     }
     for (function, checks) in &e.add_checks {
         let text = function.text.trim();
-        match spec
-            .functions
-            .iter_mut()
-            .find(|g| g.name.text.trim() == text)
-        {
+        match function_index(spec, text).map(|i| &mut spec.functions[i]) {
             Some(f) => f.checks.extend(checks.iter().cloned()),
             None => {
                 let help = missing_function(spec, text);

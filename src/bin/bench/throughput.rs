@@ -384,18 +384,8 @@ pub fn header() -> String {
 }
 
 fn line(cells: &[String]) -> String {
-    let mut out = String::new();
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push_str("  ");
-        }
-        if LEFT[i] {
-            let _ = write!(out, "{cell:<w$}", w = WIDTHS[i]);
-        } else {
-            let _ = write!(out, "{cell:>w$}", w = WIDTHS[i]);
-        }
-    }
-    out.trim_end().to_string() + "\n"
+    let right = LEFT.map(|left| !left);
+    super::aligned_line(cells, &WIDTHS, &right)
 }
 
 /// One row of the table, with a note line for a mismatch or a failure.
