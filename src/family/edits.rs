@@ -200,9 +200,11 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
             spec.functions.push(f.clone());
         }
     }
-    for (function, checks) in &e.remove_checks {
+    // The function whose checks an edit changes, or an error at its name.
+    let checked = |spec: &Spec, diags: &mut Vec<Diagnostic>, function: &Key| {
         let text = function.text.trim();
-        let Some(f) = function_index(spec, text).map(|i| &mut spec.functions[i]) else {
+        let found = function_index(spec, text);
+        if found.is_none() {
             let help = missing_function(spec, text);
             err(
                 diags,
@@ -210,8 +212,15 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
                 format!("`{text}` is not a function of the API"),
                 help,
             );
+        }
+        found
+    };
+    for (function, checks) in &e.remove_checks {
+        let text = function.text.trim();
+        let Some(i) = checked(spec, diags, function) else {
             continue;
         };
+        let f = &mut spec.functions[i];
         for c in checks {
             match f.checks.iter().position(|x| same_text(&x.text, &c.text)) {
                 Some(i) => {
@@ -236,18 +245,8 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
         }
     }
     for (function, checks) in &e.add_checks {
-        let text = function.text.trim();
-        match function_index(spec, text).map(|i| &mut spec.functions[i]) {
-            Some(f) => f.checks.extend(checks.iter().cloned()),
-            None => {
-                let help = missing_function(spec, text);
-                err(
-                    diags,
-                    function.span,
-                    format!("`{text}` is not a function of the API"),
-                    help,
-                )
-            }
+        if let Some(i) = checked(spec, diags, function) {
+            spec.functions[i].checks.extend(checks.iter().cloned());
         }
     }
     for k in &e.remove_knowledge {
