@@ -32,6 +32,7 @@ use ascent::ascent_run;
 use crate::matching::{empty_binding, instantiate, match_term, Binding, UNBOUND};
 use crate::plan::{Plan, Step};
 use crate::program::{Check, Program, RuleId};
+use crate::span::XorBasis;
 use crate::term::{CtorId, Term, TermId, TermStore};
 
 /// The bounds that keep saturation finite. Each one that cuts a rule
@@ -97,9 +98,6 @@ pub enum CutKind {
     XorChoice,
     /// A rule had more ways to build its inputs than the planner keeps.
     PlanBudget,
-    /// An XOR term was not found derivable by combining derivable operands
-    /// and obtained terms one at a time, but lies in their XOR span.
-    XorSpan,
 }
 
 /// One bound that cut, with the rule it cut (if it was a rule's).
@@ -150,7 +148,30 @@ struct Ctx<'a> {
     stop: Cell<StopReason>,
     ticks: Cell<u32>,
     start: Instant,
+    xor: RefCell<XorState>,
 }
+
+/// The attacker's XOR reasoning during saturation (see [`crate::span`]).
+///
+/// Generators of the span: every obtained XOR term, and every derivable
+/// atom that is an operand of an obtained or needed XOR term. An atom that
+/// is an operand of an obtained XOR term and falls in the span is obtained;
+/// a needed XOR term is derivable once its vector falls in the span. Both
+/// happen when a generator is added, so no event is missed: the span only
+/// grows when a generator arrives.
+#[derive(Default)]
+struct XorState {
+    basis: XorBasis,
+    /// Operands of obtained XOR terms: the atoms XOR analysis may obtain.
+    analysed: FxHashSet<TermId>,
+    /// Needed XOR terms not yet found in the span, with their operands.
+    pending: Vec<(TermId, Vec<TermId>)>,
+}
+
+/// What a change to the XOR span gives: an atom obtained, or a needed term
+/// found derivable.
+const XOR_OBTAINED: u8 = 0;
+const XOR_DERIVABLE: u8 = 1;
 
 /// Interned bindings.
 #[derive(Default)]
@@ -407,7 +428,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The children a needed term is built from, if the attacker can build
-    /// it: arguments of a public constructor, or XOR operands.
+    /// it with a public constructor; the operands of an XOR term (they are
+    /// needed too: a derivable operand is a generator of the XOR span).
     fn build_children(&self, t: TermId) -> Vec<TermId> {
         let store = self.store.borrow();
         match store.get(t) {
@@ -417,13 +439,89 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// True when the attacker builds `t` from its children: a public
+    /// constructor's application, or `0`. XOR terms are decided by the span.
     fn buildable(&self, t: TermId) -> bool {
         let store = self.store.borrow();
         match store.get(t) {
             Term::App(c, _) => store.ctor(*c).public,
-            Term::Xor(_) | Term::Zero => true,
+            Term::Zero => true,
             _ => false,
         }
+    }
+
+    /// The operands of an XOR term (nothing for any other term).
+    fn xor_operands(&self, t: TermId) -> Vec<TermId> {
+        match self.store.borrow().get(t) {
+            Term::Xor(args) => args.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Adds the vector of a new generator to the span; returns what that
+    /// gives. `obtained_xor` is an obtained XOR term (its operands become
+    /// candidates for XOR analysis); otherwise `t` is a derivable atom.
+    fn xor_add(&self, t: TermId, obtained_xor: bool) -> Vec<(u8, TermId)> {
+        if !self.running() {
+            return Vec::new();
+        }
+        let operands = if obtained_xor {
+            self.xor_operands(t)
+        } else {
+            vec![t]
+        };
+        if operands.is_empty() {
+            return Vec::new();
+        }
+        let mut xor = self.xor.borrow_mut();
+        let xor = &mut *xor;
+        let mut out = Vec::new();
+        if obtained_xor {
+            // An operand already in the span is obtained now.
+            for &a in &operands {
+                if xor.analysed.insert(a) && xor.basis.has_atom(a) {
+                    out.push((XOR_OBTAINED, a));
+                }
+            }
+        }
+        let rank = xor.basis.rank();
+        for a in xor.basis.add(&operands) {
+            if xor.analysed.contains(&a) {
+                out.push((XOR_OBTAINED, a));
+            }
+        }
+        if xor.basis.rank() > rank && !xor.pending.is_empty() {
+            let basis = &xor.basis;
+            xor.pending.retain(|(need, ops)| {
+                if basis.contains(ops) {
+                    out.push((XOR_DERIVABLE, *need));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        let mut seen = self.seen.borrow_mut();
+        for (kind, a) in &out {
+            if *kind == XOR_OBTAINED {
+                seen.insert(*a);
+            }
+        }
+        out
+    }
+
+    /// Registers a needed XOR term; true when it is in the span already.
+    fn xor_need(&self, t: TermId) -> bool {
+        let operands = self.xor_operands(t);
+        if operands.is_empty() {
+            return false;
+        }
+        let mut xor = self.xor.borrow_mut();
+        if xor.basis.contains(&operands) {
+            return true;
+        }
+        xor.pending.push((t, operands));
+        false
     }
 
     fn child(&self, t: TermId, i: u16) -> Option<TermId> {
@@ -498,6 +596,7 @@ pub fn saturate(
         stop: Cell::new(StopReason::Saturated),
         ticks: Cell::new(0),
         start,
+        xor: RefCell::new(XorState::default()),
     };
     let initial: Vec<(TermId,)> = program.knowledge.iter().map(|t| (*t,)).collect();
     let starts: Vec<(u32,)> = (0..plans.len() as u32).map(|p| (p,)).collect();
@@ -520,6 +619,8 @@ pub fn saturate(
         relation need(TermId);
         relation derivable(TermId);
         relation build(TermId, u16);
+        relation xoperand(TermId);
+        relation xnew(u8, TermId);
 
         // pm(p, 0, {}) :- start(p).
         pm(p, 0, e) <-- start(p), let e = ctx.empty(*p);
@@ -586,6 +687,19 @@ pub fn saturate(
         build(t, i + 1) <-- build(t, i), if let Some(c) = ctx.child(*t, *i), derivable(c);
         // derivable(t) :- build(t, |children(t)|).
         derivable(t) <-- build(t, i), if ctx.built(*t, *i);
+
+        // XOR (see XorState). xoperand(a) :- known(t) or need(t), t an XOR, a an operand of t.
+        xoperand(a) <-- known(t), if uses_xor, for a in ctx.xor_operands(*t);
+        xoperand(a) <-- need(t), if uses_xor, for a in ctx.xor_operands(*t);
+        need(a) <-- xoperand(a);
+        // The span's generators: obtained XOR terms, derivable operands.
+        xnew(k, a) <-- known(t), if uses_xor, for (k, a) in ctx.xor_add(*t, true);
+        xnew(k, x) <-- xoperand(a), derivable(a), for (k, x) in ctx.xor_add(*a, false);
+        // known(a) :- an operand a of an obtained XOR term lies in the span.
+        known(a) <-- xnew(k, a), if *k == XOR_OBTAINED;
+        // derivable(t) :- need(t), t an XOR term whose vector lies in the span.
+        derivable(t) <-- xnew(k, t), if *k == XOR_DERIVABLE;
+        derivable(t) <-- need(t), if uses_xor && ctx.xor_need(*t);
     };
 
     // Bounded choices that ran cut instances.
@@ -615,16 +729,7 @@ pub fn saturate(
         })
         .collect();
     drop(binds);
-    let mut store = ctx.store.replace(TermStore::new());
-    if uses_xor {
-        let needs: Vec<TermId> = result.need.iter().map(|(t,)| *t).collect();
-        if xor_span_cut(&mut store, &needs, &derivable, &known) {
-            cuts.insert(Cut {
-                kind: CutKind::XorSpan,
-                rule: None,
-            });
-        }
-    }
+    let store = ctx.store.replace(TermStore::new());
     program.store = store;
     debug_assert!(firings.iter().all(|f| !f.binding.contains(&UNBOUND)));
     Saturation {
@@ -635,86 +740,4 @@ pub fn saturate(
         stop: ctx.stop.get(),
         elapsed: start.elapsed(),
     }
-}
-
-/// True when some needed XOR term, not found derivable, lies in the XOR span
-/// of the obtained terms and derivable atoms (Gaussian elimination over
-/// GF(2)): the on-demand derivability check missed it.
-fn xor_span_cut(
-    store: &mut TermStore,
-    needs: &[TermId],
-    derivable: &HashSet<TermId>,
-    known: &[TermId],
-) -> bool {
-    let missed: Vec<TermId> = needs
-        .iter()
-        .copied()
-        .filter(|t| !derivable.contains(t) && matches!(store.get(*t), Term::Xor(_)))
-        .collect();
-    if missed.is_empty() {
-        return false;
-    }
-    let known_set: HashSet<TermId> = known.iter().copied().collect();
-    let mut generators: Vec<Vec<TermId>> = Vec::new();
-    for &t in known {
-        if matches!(store.get(t), Term::Xor(_)) {
-            generators.push(store.xor_operands(t));
-        }
-    }
-    for &t in missed.iter() {
-        for op in store.xor_operands(t) {
-            if known_set.contains(&op) || derivable.contains(&op) {
-                generators.push(vec![op]);
-            }
-        }
-    }
-    missed
-        .iter()
-        .any(|t| in_span(&generators, &store.xor_operands(*t)))
-}
-
-/// GF(2) span membership of `target` (a set of atoms) in `generators`.
-fn in_span(generators: &[Vec<TermId>], target: &[TermId]) -> bool {
-    let mut atoms: Vec<TermId> = generators.iter().flatten().chain(target).copied().collect();
-    atoms.sort_unstable();
-    atoms.dedup();
-    let index = |t: &TermId| atoms.binary_search(t).unwrap_or(0);
-    let words = atoms.len().div_ceil(64);
-    let to_vec = |set: &[TermId]| {
-        let mut v = vec![0u64; words];
-        for t in set {
-            let i = index(t);
-            v[i / 64] ^= 1 << (i % 64);
-        }
-        v
-    };
-    // Basis keyed by pivot bit.
-    let mut basis: Vec<(usize, Vec<u64>)> = Vec::new();
-    let reduce = |v: &mut Vec<u64>, basis: &[(usize, Vec<u64>)]| {
-        for (pivot, b) in basis {
-            if v[pivot / 64] >> (pivot % 64) & 1 == 1 {
-                for (x, y) in v.iter_mut().zip(b) {
-                    *x ^= y;
-                }
-            }
-        }
-    };
-    for g in generators {
-        let mut v = to_vec(g);
-        reduce(&mut v, &basis);
-        if let Some(pivot) = (0..atoms.len()).find(|i| v[i / 64] >> (i % 64) & 1 == 1) {
-            // Keep the basis reduced: clear the new pivot from older rows.
-            for (_, b) in basis.iter_mut() {
-                if b[pivot / 64] >> (pivot % 64) & 1 == 1 {
-                    for (x, y) in b.iter_mut().zip(&v) {
-                        *x ^= y;
-                    }
-                }
-            }
-            basis.push((pivot, v));
-        }
-    }
-    let mut t = to_vec(target);
-    reduce(&mut t, &basis);
-    t.iter().all(|w| *w == 0)
 }

@@ -246,6 +246,12 @@ fn tree(program: &Program, d: &Derivations, t: TermId, seen: &mut Seen) -> TreeN
             };
             (How::Build { with }, from)
         }
+        TraceStep::Xor { from, .. } => (
+            How::Build {
+                with: "⊕".to_string(),
+            },
+            from,
+        ),
     };
     let mut distinct: Vec<TermId> = Vec::new();
     for i in inputs {

@@ -54,6 +54,8 @@ pub mod schema;
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// The attacker's XOR reasoning: an incremental GF(2) basis over atoms.
+pub mod span;
 /// Colour on terminals (plain by default).
 pub mod style;
 /// Batch summaries: a table per file, totals.

@@ -116,6 +116,12 @@ pub fn replay(program: &mut Program, attack: &Attack) -> Replay {
                 let t = state.concretize(store, *term);
                 state.conc.insert(*term, t);
             }
+            TraceStep::Xor { term, from } => {
+                // The concrete result is the XOR of the concrete operands.
+                let ops: Vec<TermId> = from.iter().map(|f| state.concretize(store, *f)).collect();
+                let t = store.xor(&ops);
+                state.conc.insert(*term, t);
+            }
         }
     }
     let got = state.concretize(store, attack.goal);

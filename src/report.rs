@@ -100,15 +100,18 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                                 step.result.join(", ")
                             );
                         }
-                        _ => {
-                            let op = if step.result.first().is_some_and(|t| t.contains(" ⊕ ")) {
-                                "XOR of"
-                            } else {
-                                "builds it from"
-                            };
+                        "xor" => {
                             let _ = writeln!(
                                 out,
-                                "        attacker: {} {op} {}",
+                                "        attacker: xor({}) -> {}",
+                                step.args.join(", "),
+                                step.result.join(", ")
+                            );
+                        }
+                        _ => {
+                            let _ = writeln!(
+                                out,
+                                "        attacker: {} builds it from {}",
                                 step.result.join(", "),
                                 step.args.join(", ")
                             );

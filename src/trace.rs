@@ -15,6 +15,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use crate::engine::{Firing, Saturation};
 use crate::matching::instantiate;
 use crate::program::{Program, RuleId, RuleKind};
+use crate::span::XorBasis;
 use crate::term::{Term, TermId, TermStore};
 
 /// Cost of a derivation: API calls first, then all steps.
@@ -37,12 +38,19 @@ pub enum TraceStep {
         /// The variable binding (for replay).
         binding: Vec<TermId>,
     },
-    /// The attacker builds `term` from `from` with a public constructor or
-    /// XOR.
+    /// The attacker builds `term` from `from` with a public constructor.
     Build {
         /// The term built.
         term: TermId,
         /// Its children.
+        from: Vec<TermId>,
+    },
+    /// The attacker XORs the terms `from` and gets `term` (an XOR term, or
+    /// an atom that the XOR leaves alone: `s` from `s ⊕ P` and `P`).
+    Xor {
+        /// The result.
+        term: TermId,
+        /// The operands of the XOR, each a term the attacker has.
         from: Vec<TermId>,
     },
 }
@@ -62,6 +70,8 @@ pub struct Attack {
 enum EdgeKind {
     Fire(usize),
     Build(TermId),
+    /// The head is the XOR of the inputs.
+    Xor(TermId),
 }
 
 #[derive(Clone, Debug)]
@@ -124,8 +134,18 @@ impl Derivations {
             args_of.push(args);
         }
         // Build edges for every term the attacker may have built.
+        // Atoms of obtained XOR terms may be obtained by XOR analysis; the
+        // attacker may also build them.
+        for &t in &sat.known {
+            to_build.extend(store.xor_operands(t).into_iter().filter(|a| *a != t));
+        }
         while let Some(t) = to_build.pop() {
             if !built.insert(t) {
+                continue;
+            }
+            if let Term::Xor(ops) = store.get(t) {
+                // Reached through XorEdges; its operands are wanted too.
+                to_build.extend(ops.iter().copied());
                 continue;
             }
             if let Some(children) = build_children(store, t) {
@@ -164,6 +184,7 @@ impl Derivations {
                 }
             }
         }
+        let mut xor = XorEdges::new(store, &sat.known, &built);
         let mut done: HashSet<TermId> = HashSet::new();
         while let Some(Reverse((cost, t, _via))) = queue.pop() {
             // Only improving costs are pushed, so a stale entry costs more.
@@ -171,6 +192,23 @@ impl Derivations {
                 continue;
             }
             done.insert(t);
+            // XOR: a term the attacker now has may put XOR targets in reach.
+            for (head, inputs) in xor.reached(store, t, &done) {
+                let total = inputs
+                    .iter()
+                    .fold((0, 1), |acc, i| add(acc, best[i].0));
+                if best.get(&head).is_none_or(|(c, _)| total < *c) {
+                    best.insert(head, (total, Some(edges.len())));
+                    queue.push(Reverse((total, head, edges.len())));
+                }
+                edges.push(Edge {
+                    kind: EdgeKind::Xor(head),
+                    waiting: 0,
+                    inputs,
+                    heads: vec![head],
+                    own: (0, 1),
+                });
+            }
             for &e in uses.get(&t).map(Vec::as_slice).unwrap_or(&[]) {
                 let edge = &mut edges[e];
                 edge.waiting -= 1;
@@ -256,6 +294,10 @@ impl Derivations {
                 term: *term,
                 from: build_children(&program.store, *term).unwrap_or_default(),
             },
+            EdgeKind::Xor(term) => TraceStep::Xor {
+                term: *term,
+                from: edge.inputs.clone(),
+            },
         }))
     }
 
@@ -307,23 +349,129 @@ impl Derivations {
                 }
                 have.insert(*term);
             }
+            EdgeKind::Xor(term) => {
+                let shown = *term == goal
+                    || edge
+                        .inputs
+                        .iter()
+                        .any(|c| !self.initial.contains(c) && !self.is_built(*c));
+                if shown {
+                    steps.push(TraceStep::Xor {
+                        term: *term,
+                        from: edge.inputs.clone(),
+                    });
+                }
+                have.insert(*term);
+            }
         }
     }
 
     fn is_built(&self, t: TermId) -> bool {
         matches!(
             self.best.get(&t),
-            Some((_, Some(e))) if matches!(self.edges[*e].kind, EdgeKind::Build(_))
+            Some((_, Some(e)))
+                if matches!(self.edges[*e].kind, EdgeKind::Build(_) | EdgeKind::Xor(_))
         )
     }
 }
 
-/// The children of a term the attacker can build, if it can build it.
+/// The children of a term the attacker can build with a public
+/// constructor (or `0`, from nothing), if it can build it that way. XOR
+/// terms are reached through [`XorEdges`].
 fn build_children(store: &TermStore, t: TermId) -> Option<Vec<TermId>> {
     match store.get(t) {
         Term::App(c, args) if store.ctor(*c).public => Some(args.to_vec()),
-        Term::Xor(args) => Some(args.to_vec()),
         Term::Zero => Some(Vec::new()),
         _ => None,
+    }
+}
+
+/// XOR derivations found while Dijkstra finalises terms in cost order.
+///
+/// Generators are the obtained XOR terms and the atoms of obtained or
+/// wanted XOR terms; targets are those atoms (XOR analysis may obtain
+/// them) and the wanted XOR terms (goals, arguments, their children). Each
+/// finalised generator joins a GF(2) basis that remembers which generators
+/// make each row; when a target's vector falls in the span, the generators
+/// that XOR to it, all finalised no later than now, make an edge. Since
+/// generators join in cost order, a target is first reached from the
+/// cheapest generators that span it; a later, cheaper combination is taken
+/// too when one appears.
+struct XorEdges {
+    generators: HashSet<TermId>,
+    /// Finalised generators, in the order they joined the basis.
+    joined: Vec<TermId>,
+    basis: XorBasis,
+    targets: Vec<(TermId, Vec<TermId>)>,
+}
+
+impl XorEdges {
+    fn new(store: &TermStore, known: &[TermId], wanted: &HashSet<TermId>) -> Self {
+        let mut generators = HashSet::new();
+        let mut targets = Vec::new();
+        let mut atoms: Vec<TermId> = Vec::new();
+        for &t in known {
+            if let Term::Xor(ops) = store.get(t) {
+                generators.insert(t);
+                atoms.extend(ops.iter().copied());
+            }
+        }
+        let mut wanted: Vec<TermId> = wanted
+            .iter()
+            .copied()
+            .filter(|t| matches!(store.get(*t), Term::Xor(_)))
+            .collect();
+        wanted.sort_unstable();
+        for t in wanted {
+            let ops = store.xor_operands(t);
+            atoms.extend(ops.iter().copied());
+            targets.push((t, ops));
+        }
+        atoms.sort_unstable();
+        atoms.dedup();
+        for a in atoms {
+            generators.insert(a);
+            targets.push((a, vec![a]));
+        }
+        XorEdges {
+            generators,
+            joined: Vec::new(),
+            basis: XorBasis::with_combinations(),
+            targets,
+        }
+    }
+
+    /// `t` was just finalised: the XOR edges (head, inputs) it completes.
+    fn reached(
+        &mut self,
+        store: &TermStore,
+        t: TermId,
+        done: &HashSet<TermId>,
+    ) -> Vec<(TermId, Vec<TermId>)> {
+        if !self.generators.contains(&t) {
+            return Vec::new();
+        }
+        let rank = self.basis.rank();
+        self.basis.add(&store.xor_operands(t));
+        self.joined.push(t);
+        if self.basis.rank() == rank {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        self.targets.retain(|(head, ops)| {
+            if done.contains(head) {
+                return false;
+            }
+            if let Some(combination) = self.basis.express(ops) {
+                let mut inputs: Vec<TermId> = combination
+                    .iter()
+                    .map(|i| self.joined[*i as usize])
+                    .collect();
+                inputs.sort_unstable();
+                out.push((*head, inputs));
+            }
+            true
+        });
+        out
     }
 }

@@ -45,7 +45,7 @@ pub enum Proof {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BoundReport {
     /// The bound's flag name (`max-depth`, `input-depth`, `xor-width`,
-    /// `xor-span`).
+    /// `plan-budget`).
     pub bound: String,
     /// Its value, when it has one.
     pub value: Option<u64>,
@@ -80,9 +80,12 @@ impl BoundReport {
 /// One step of an attack, printed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepReport {
-    /// `call`, `deduction` or `build`.
+    /// `call`, `deduction`, `build` (a public constructor applied) or `xor`
+    /// (the XOR of the arguments, which may leave an atom: `s` from `s ⊕ P`
+    /// and `P`).
     pub kind: String,
-    /// The function or deduction called (`build` for building).
+    /// The function or deduction called (`build` or `xor` for the
+    /// attacker's own steps).
     pub call: String,
     /// The arguments.
     pub args: Vec<String>,
@@ -454,6 +457,12 @@ fn step_report(program: &Program, step: &TraceStep) -> StepReport {
             args: from.iter().map(show).collect(),
             result: vec![show(term)],
         },
+        TraceStep::Xor { term, from } => StepReport {
+            kind: "xor".into(),
+            call: "xor".into(),
+            args: from.iter().map(show).collect(),
+            result: vec![show(term)],
+        },
     }
 }
 
@@ -486,7 +495,6 @@ fn bound_reports(
         CutKind::MaxDepth,
         CutKind::InputChoice,
         CutKind::XorChoice,
-        CutKind::XorSpan,
         CutKind::PlanBudget,
     ];
     let mut out = Vec::new();
@@ -534,13 +542,6 @@ fn bound_reports(
                 None,
                 "not every way the attacker could build these rules' inputs was tried \
                  (too many combinations)"
-                    .to_string(),
-            ),
-            CutKind::XorSpan => (
-                "xor-span",
-                None,
-                "an XOR term lies in the span of what the attacker knows but was not \
-                 combined from it"
                     .to_string(),
             ),
         };

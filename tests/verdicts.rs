@@ -247,3 +247,159 @@ secrets: ["(e0, s3)"]
         "f1(h(e0)) then decrypt with senc(e0, e0)"
     );
 }
+
+// ----- XOR: the attacker XORs everything it knows ---------------------------
+//
+// The definition (issue 9, SPEC "The attacker"): take every term that is not
+// an XOR as an atom; the attacker derives every term whose vector of atoms
+// lies in the GF(2) span of what it can derive, and takes apart what it so
+// derives. Each case below is one step of that definition, reasoned by hand.
+
+/// The one XOR step of an attack, as reported.
+fn xor_step(r: &Report, secret: &str) -> apisat::verdict::StepReport {
+    let s = r.secrets.iter().find(|s| s.label == secret).unwrap();
+    s.trace
+        .iter()
+        .find(|t| t.kind == "xor")
+        .unwrap_or_else(|| panic!("no XOR step in {:?}", s.trace))
+        .clone()
+}
+
+fn confirmed(r: &Report, secret: &str) -> bool {
+    let s = r.secrets.iter().find(|s| s.label == secret).unwrap();
+    s.replay.as_ref().is_some_and(|rp| rp.confirmed)
+}
+
+/// `s ⊕ P` with `P` public: (s ⊕ P) ⊕ P = s, one call. Was "SECURE (proved)".
+#[test]
+fn xor_with_a_public_name_gives_the_secret() {
+    let r = check(
+        r#"
+names: {public: [P], secret: [s]}
+functions: [{name: Leak, inputs: [], outputs: ["s xor P"]}]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    assert_eq!(r.secrets[0].derivable, Some(true));
+    assert_eq!(r.secrets[0].calls, Some(1));
+    let step = xor_step(&r, "s");
+    assert_eq!(step.args, vec!["P", "P ⊕ s"]);
+    assert_eq!(step.result, vec!["s"]);
+    assert!(confirmed(&r, "s"));
+}
+
+/// Knowledge `k ⊕ s` and `k`: s with no call at all.
+#[test]
+fn xor_of_two_known_terms_gives_the_secret() {
+    let r = check(
+        r#"
+names: {secret: [s, k]}
+knowledge: ["k xor s", "k"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    let s = r.secrets.iter().find(|s| s.label == "s").unwrap();
+    assert_eq!(s.derivable, Some(true));
+    assert_eq!(s.calls, Some(0));
+    assert_eq!(xor_step(&r, "s").args, vec!["k", "k ⊕ s"]);
+    assert!(confirmed(&r, "s"));
+}
+
+/// An encryption oracle and `senc(N, K) ⊕ S`: Enc(N) gives senc(N, K), an
+/// atom of the masked output, and XOR removes it: S in two calls. Was "not
+/// derivable within the bounds" although no listed bound cut the attack.
+#[test]
+fn an_oracle_output_unmasks_a_secret() {
+    let r = check(
+        r#"
+names: {public: [N], secret: [K, S]}
+functions:
+  - {name: Enc, inputs: [x], outputs: ["senc(x, K)"]}
+  - {name: Mask, inputs: [], outputs: ["senc(N, K) xor S"]}
+secrets: [S]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    assert_eq!(r.secrets[0].calls, Some(2));
+    let step = xor_step(&r, "S");
+    assert_eq!(step.args, vec!["senc(N, K)", "S ⊕ senc(N, K)"]);
+    assert!(confirmed(&r, "S"));
+}
+
+/// `a ⊕ b` and `b ⊕ c` give `a ⊕ c` but no single name: a and c stay
+/// secret (every vector in the span has an even number of atoms), and that
+/// is a proof: nothing was cut. `a ⊕ c` itself is derivable.
+#[test]
+fn a_span_without_atoms_reveals_only_sums() {
+    let src = r#"
+names: {secret: [a, b, c]}
+knowledge: ["a xor b", "b xor c"]
+secrets: [a, b, c, {term: "a xor c", label: ac}]
+"#;
+    let r = check(src, Settings::default());
+    let get = |l: &str| r.secrets.iter().find(|s| s.label == l).unwrap();
+    for l in ["a", "b", "c"] {
+        assert_eq!(get(l).derivable, Some(false), "{l}");
+        assert_eq!(get(l).proof, Some(Proof::Proved), "{l}");
+    }
+    assert_eq!(get("ac").derivable, Some(true));
+    assert_eq!(get("ac").calls, Some(0));
+}
+
+/// An atom obtained by XOR is taken apart like any obtained term: from
+/// `senc(M, K) ⊕ A` and the public A the attacker obtains senc(M, K), and
+/// with K (unmasked the same way from `K ⊕ A ⊕ B`, B public) decrypts M.
+#[test]
+fn an_atom_obtained_by_xor_is_decrypted() {
+    let r = check(
+        r#"
+names: {public: [A, B], secret: [K, M]}
+knowledge: ["senc(M, K) xor A", "K xor A xor B"]
+secrets: [M]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    let m = &r.secrets[0];
+    assert_eq!(m.derivable, Some(true));
+    assert!(m.trace.iter().any(|t| t.kind == "deduction" && t.call == "decrypt"));
+    assert!(confirmed(&r, "M"));
+}
+
+/// A derivable atom that the attacker builds (h(A), A public) unmasks what
+/// it is XORed with, although it was never obtained.
+#[test]
+fn a_built_atom_unmasks_too() {
+    let r = check(
+        r#"
+names: {public: [A], secret: [S]}
+knowledge: ["h(A) xor S"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    assert_eq!(xor_step(&r, "S").args, vec!["h(A)", "S ⊕ h(A)"]);
+}
+
+/// An API input that is an XOR the attacker must assemble from the span:
+/// Check takes `a ⊕ c` (not a single name's XOR: a, c are secret) and
+/// releases the secret; `a ⊕ b`, `b ⊕ c` are known.
+#[test]
+fn an_xor_input_is_supplied_from_the_span() {
+    let r = check(
+        r#"
+names: {secret: [a, b, c, S]}
+knowledge: ["a xor b", "b xor c"]
+functions:
+  - {name: Release, inputs: ["a xor c"], outputs: [S]}
+secrets: [S]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    assert_eq!(r.secrets[0].calls, Some(1));
+    assert!(confirmed(&r, "S"));
+}
