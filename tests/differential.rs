@@ -39,6 +39,7 @@ use apisat::engine::{Bounds, Limits};
 use apisat::program::{Check, Program, Rule, RuleKind, Secret};
 use apisat::term::{CtorId, NameKind, TermId, TermStore};
 use apisat::verdict::{check_program, Proof, Report, Settings};
+use naive::xor::{self, XorBounds};
 use naive::{evaluate, evaluate_within, Budget, FreeDomain, Outcome};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
@@ -1044,5 +1045,351 @@ fn proofs_never_contradict_bounded_attacks() {
     assert!(
         attacks.get() > 0 && proved.get() > 0,
         "the generator must exercise both sides"
+    );
+}
+
+// ===== XOR =========================================================================
+//
+// The XOR reference (`tests/naive/xor.rs`, whose module doc is the
+// definition) against verdicts reasoned by hand, then against the engine on
+// random XOR APIs, then against proof verdicts.
+
+fn xor_settings(b: XorBounds) -> Settings {
+    Settings {
+        bounds: Bounds {
+            max_depth: b.max_depth,
+            input_depth: b.input_depth,
+            xor_width: b.xor_width,
+        },
+        limits: Limits::default(),
+    }
+}
+
+fn xor_bounds(max_depth: u16, input_depth: u16, xor_width: usize) -> XorBounds {
+    XorBounds {
+        max_depth,
+        input_depth,
+        xor_width,
+    }
+}
+
+/// `store_with`, and the `0` a program using XOR knows.
+fn xor_store_with(names: &[(&str, NameKind)]) -> (TermStore, Ctors, Vec<TermId>, Vec<TermId>) {
+    let (mut s, c, n, mut know) = store_with(names);
+    know.push(s.zero());
+    (s, c, n, know)
+}
+
+/// A program that uses XOR (lowering sets the flag and gives the attacker
+/// `0`; `xor_store_with` did the latter).
+fn xor_program(
+    store: TermStore,
+    rules: Vec<Rule>,
+    knowledge: Vec<TermId>,
+    secrets: Vec<TermId>,
+) -> Program {
+    let mut p = program(store, rules, knowledge, secrets);
+    p.uses_xor = true;
+    p
+}
+
+/// `compare`, with the XOR width in the account.
+fn xor_compare(program: &Program, b: XorBounds, report: &Report, naive: &Outcome) -> Option<String> {
+    compare(program, b.max_depth, b.input_depth, report, naive)
+        .map(|why| format!("xor_width {}, {why}", b.xor_width))
+}
+
+/// The XOR reference on a hand-written case must give the expected verdicts
+/// (and knowledge, when given), and the engine the same.
+fn xor_hand_case(p: &Program, b: XorBounds, secrets: &[bool], knowledge: Option<&[&str]>) -> Report {
+    let naive = xor::evaluate(p, b);
+    assert_eq!(naive.secrets, secrets, "reference secrets\n{}", describe(p));
+    if let Some(k) = knowledge {
+        assert_eq!(naive.knowledge, set(k), "reference knowledge\n{}", describe(p));
+    }
+    let report = check_program(p.clone(), xor_settings(b));
+    if let Some(why) = xor_compare(p, b, &report, &naive) {
+        panic!("engine disagrees on a hand-written XOR case:\n{why}");
+    }
+    report
+}
+
+#[test]
+fn xor_with_a_public_name_gives_the_secret() {
+    // Knowledge s ⊕ P, P public: vec(P ⊕ s) + e_P = e_s is in the span and s
+    // is an operand of the obtained P ⊕ s, so XOR analysis obtains s.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("s", NameKind::Secret),
+        ("P", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let masked = s.xor(&[n[0], n[1]]);
+    know.push(masked);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&["0", "P", "e", "s", "P ⊕ s"]),
+    );
+}
+
+#[test]
+fn xor_of_two_known_terms_gives_the_secret() {
+    // Knowledge k ⊕ s and k, both secret names: e_k and e_k + e_s span e_s.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("k", NameKind::Secret),
+        ("s", NameKind::Secret),
+        ("e", NameKind::Attacker),
+    ]);
+    let ks = s.xor(&[n[0], n[1]]);
+    know.extend([ks, n[0]]);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[1], n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true, true],
+        Some(&["0", "e", "k", "s", "k ⊕ s"]),
+    );
+}
+
+#[test]
+fn an_oracle_output_unmasks_a_secret() {
+    // Enc(x) -> senc(x, K); Mask() -> senc(N, K) ⊕ S. x occurs under no XOR,
+    // so it ranges over C = {0, N, e} (input depth 0): Enc gives senc(0, K),
+    // senc(N, K), senc(e, K). senc(N, K) is an atom of the obtained
+    // S ⊕ senc(N, K), so e_S is in the span: S is obtained, and then Enc(S)
+    // gives senc(S, K). K stays secret: no obtained term has it as an XOR
+    // operand or opens a senc under it.
+    let (mut s, c, n, know) = xor_store_with(&[
+        ("K", NameKind::Secret),
+        ("S", NameKind::Secret),
+        ("N", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (key, secret, nonce) = (n[0], n[1], n[2]);
+    let x = s.var(0);
+    let enc_x = s.app(c.senc, &[x, key]);
+    let enc = rule("Enc", RuleKind::Call, vec![x], vec![], vec![enc_x], &["x"]);
+    let enc_n = s.app(c.senc, &[nonce, key]);
+    let masked = s.xor(&[enc_n, secret]);
+    let mask = rule("Mask", RuleKind::Call, vec![], vec![], vec![masked], &[]);
+    let mut rules = vec![enc, mask];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = xor_program(s, rules, know, vec![secret, key]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true, false],
+        Some(&[
+            "0",
+            "N",
+            "S",
+            "e",
+            "senc(0, K)",
+            "senc(N, K)",
+            "senc(S, K)",
+            "senc(e, K)",
+            "S ⊕ senc(N, K)",
+        ]),
+    );
+}
+
+#[test]
+fn a_span_without_atoms_reveals_only_sums() {
+    // a ⊕ b and b ⊕ c (and e) span {0, a ⊕ b, b ⊕ c, a ⊕ c} plus e's
+    // multiples: every vector there has an even number of atoms among
+    // a, b, c, so no unit vector of a, b or c; a ⊕ c is derivable.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("a", NameKind::Secret),
+        ("b", NameKind::Secret),
+        ("c", NameKind::Secret),
+        ("e", NameKind::Attacker),
+    ]);
+    let ab = s.xor(&[n[0], n[1]]);
+    let bc = s.xor(&[n[1], n[2]]);
+    let ac = s.xor(&[n[0], n[2]]);
+    know.extend([ab, bc]);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[0], n[1], n[2], ac]);
+    let report = xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[false, false, false, true],
+        Some(&["0", "e", "a ⊕ b", "b ⊕ c"]),
+    );
+    // Nothing is chosen and nothing grows: a proof.
+    assert_eq!(report.secrets[0].proof, Some(Proof::Proved));
+}
+
+#[test]
+fn an_atom_obtained_by_span_is_decrypted() {
+    // Knowledge A ⊕ senc(M, K) and A ⊕ B ⊕ K, A and B public: e_A gives
+    // e_senc(M, K), e_A + e_B gives e_K; both are operands of obtained XOR
+    // terms, so both are obtained, and decrypt opens senc(M, K) with K.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("M", NameKind::Secret),
+        ("K", NameKind::Secret),
+        ("A", NameKind::Public),
+        ("B", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (m, key, a, b) = (n[0], n[1], n[2], n[3]);
+    let enc = s.app(c.senc, &[m, key]);
+    let t1 = s.xor(&[enc, a]);
+    let t2 = s.xor(&[key, a, b]);
+    know.extend([t1, t2]);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![m]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&[
+            "0",
+            "A",
+            "B",
+            "K",
+            "M",
+            "e",
+            "senc(M, K)",
+            "A ⊕ B ⊕ K",
+            "A ⊕ senc(M, K)",
+        ]),
+    );
+}
+
+#[test]
+fn a_built_atom_unmasks_and_is_obtained() {
+    // Knowledge S ⊕ h(A), A public: h(A) is derivable (built), so e_h(A) is
+    // in the span and with it e_S. Both are operands of the obtained XOR,
+    // so both are obtained: h(A) too, although it was only built.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("S", NameKind::Secret),
+        ("A", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let ha = s.app(c.h, &[n[1]]);
+    let masked = s.xor(&[ha, n[0]]);
+    know.push(masked);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&["0", "A", "S", "e", "h(A)", "S ⊕ h(A)"]),
+    );
+}
+
+#[test]
+fn matching_solves_the_open_xor_operand() {
+    // Import(hdl(kek, KEK), senc(k, kek ⊕ t)) -> hdl(k, t);
+    // PinOp(hdl(k, PIN)) -> h(k). Knowledge hdl(KM, KEK) and
+    // senc(K1, KM ⊕ PIN). Obtained, the second input matches with kek = KM
+    // (from the handle) and t := (KM ⊕ PIN) ⊕ KM = PIN: hdl(K1, PIN), then
+    // PinOp gives h(K1). Built, the attacker supplies k from C and the key
+    // u = kek ⊕ t from C ∪ X, so t = u ⊕ KM: handles hdl(c, KM ⊕ u) of its
+    // own names c, never of type PIN (u = KM ⊕ KM ⊕ PIN would need KM).
+    // K1 and KM stay secret: nothing has them as an XOR operand of an
+    // obtained term, and KM ⊕ PIN is not derivable.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("K1", NameKind::Secret),
+        ("KM", NameKind::Secret),
+        ("KEK", NameKind::Tag),
+        ("PIN", NameKind::Tag),
+        ("e", NameKind::Attacker),
+    ]);
+    let (k1, km, kek_t, pin) = (n[0], n[1], n[2], n[3]);
+    let h_km = s.app(c.hdl, &[km, kek_t]);
+    let km_pin = s.xor(&[km, pin]);
+    let wrapped = s.app(c.senc, &[k1, km_pin]);
+    know.extend([h_km, wrapped]);
+    let (kek, k, t) = (s.var(0), s.var(1), s.var(2));
+    let in1 = s.app(c.hdl, &[kek, kek_t]);
+    let key = s.xor(&[kek, t]);
+    let in2 = s.app(c.senc, &[k, key]);
+    let out = s.app(c.hdl, &[k, t]);
+    let import = rule(
+        "Import",
+        RuleKind::Call,
+        vec![in1, in2],
+        vec![],
+        vec![out],
+        &["kek", "k", "t"],
+    );
+    let k = s.var(0);
+    let in_pin = s.app(c.hdl, &[k, pin]);
+    let hk = s.app(c.h, &[k]);
+    let pin_op = rule("PinOp", RuleKind::Call, vec![in_pin], vec![], vec![hk], &["k"]);
+    let mut rules = vec![import, pin_op];
+    rules.extend(standard_deductions(&mut s, &c));
+    let h_k1 = s.app(c.h, &[k1]);
+    let p = xor_program(s, rules, know, vec![h_k1, k1, km]);
+    let naive = xor::evaluate(&p, xor_bounds(3, 0, 3));
+    assert!(naive.knowledge.contains("hdl(K1, PIN)"));
+    assert!(naive.knowledge.contains("hdl(e, KM ⊕ PIN)"));
+    assert!(!naive.knowledge.iter().any(|t| t.starts_with("hdl(e, PIN")));
+    xor_hand_case(&p, xor_bounds(3, 0, 3), &[true, false, false], None);
+}
+
+#[test]
+fn an_xor_input_ranges_over_its_instance_not_its_variable() {
+    // R(x ⊕ A) [x == h(B)] -> S, knowledge h(B), input depth 1. x is
+    // supplied through its XOR: the attacker picks the instance u from
+    // C ∪ X and x = u ⊕ A. x == h(B) needs u = A ⊕ h(B), which is neither
+    // obtained nor an XOR of names: S is not derivable within the bounds
+    // (it is beyond them: the attacker could build A ⊕ h(B)). Were x drawn
+    // from C instead, x = h(B) would fire. The engine must say "up to".
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("S", NameKind::Secret),
+        ("A", NameKind::Public),
+        ("B", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let hb = s.app(c.h, &[n[2]]);
+    know.push(hb);
+    let x = s.var(0);
+    let xa = s.xor(&[x, n[1]]);
+    let r = rule(
+        "R",
+        RuleKind::Call,
+        vec![xa],
+        vec![Check::Equal(x, hb)],
+        vec![n[0]],
+        &["x"],
+    );
+    let mut rules = vec![r];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    let report = xor_hand_case(
+        &p,
+        xor_bounds(3, 1, 3),
+        &[false],
+        Some(&["0", "A", "B", "e", "h(B)"]),
+    );
+    assert_ne!(report.secrets[0].proof, Some(Proof::Proved));
+    assert!(report.bounds.iter().any(|b| b.bound == "xor-width"));
+}
+
+#[test]
+fn a_free_variable_under_xor_may_be_zero() {
+    // Mix(x) -> x ⊕ K, K secret. x is an XOR operand (in the output), so it
+    // ranges over C ∪ X, and 0 ∈ C: Mix(0) = K. Then C = {0, e, K, e ⊕ K}
+    // (all of depth 0) and Mix maps that set onto itself.
+    let (mut s, c, n, know) = xor_store_with(&[("K", NameKind::Secret), ("e", NameKind::Attacker)]);
+    let x = s.var(0);
+    let xk = s.xor(&[x, n[0]]);
+    let mix = rule("Mix", RuleKind::Call, vec![x], vec![], vec![xk], &["x"]);
+    let mut rules = vec![mix];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&["0", "K", "e", "K ⊕ e"]),
     );
 }
