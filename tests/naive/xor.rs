@@ -131,7 +131,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use apisat::program::{Check, Program, Rule, RuleKind};
-use apisat::term::{NameKind, Term, TermId, TermStore};
+use apisat::term::{CtorId, NameKind, Term, TermId, TermStore};
 
 use super::{Budget, Outcome, OverBudget, Sigma, Variant};
 
@@ -161,22 +161,44 @@ impl From<OverBudget> for Refused {
     }
 }
 
+/// What the fixpoint exercised of the XOR semantics (so that a random test
+/// can say it tested something). Firings are counted in the last round,
+/// which recomputes every firing of the fixpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Atoms of the final `K` that XOR analysis obtained (not given, and
+    /// not only output by a rule).
+    pub analysed: usize,
+    /// Firings that matched an XOR node holding a variable.
+    pub xor_matched: usize,
+    /// Firings with a variable chosen through its XOR.
+    pub through: usize,
+    /// Firings with a variable chosen plainly from `X ∖ C`.
+    pub from_x: usize,
+    /// Firings with a supplied XOR instance whose operands are not all
+    /// derivable (derivable by the span alone).
+    pub by_span: usize,
+}
+
 /// Saturates `program` naively; panics when it is outside the fragment.
 pub fn evaluate(program: &Program, bounds: XorBounds) -> Outcome {
-    evaluate_within(program, bounds, Budget::UNLIMITED).unwrap_or_else(|r| panic!("{r:?}"))
+    evaluate_within(program, bounds, Budget::UNLIMITED)
+        .unwrap_or_else(|r| panic!("{r:?}"))
+        .0
 }
 
 /// [`evaluate`], giving up once `budget` is exceeded or when a rule is
-/// outside the fragment.
+/// outside the fragment; with what the fixpoint exercised.
 pub fn evaluate_within(
     program: &Program,
     bounds: XorBounds,
     budget: Budget,
-) -> Result<Outcome, Refused> {
+) -> Result<(Outcome, Coverage), Refused> {
     let mut ev = XorNaive {
         store: program.store.clone(),
         work: 0,
         max_work: budget.max_work,
+        coverage: Coverage::default(),
     };
     let mut schedules = Vec::new();
     for rule in &program.rules {
@@ -190,13 +212,18 @@ pub fn evaluate_within(
         assert!(ev.is_ground(t), "initial knowledge must be ground");
     }
     let mut rounds = 0;
+    let mut analysed = BTreeSet::new();
+    let mut output = BTreeSet::new();
     loop {
         rounds += 1;
         let mut round = Round::new(&mut ev, &k);
         let mut next = k.clone();
         next.extend(round.analysed.iter().copied());
+        analysed.extend(round.analysed.iter().copied());
+        ev.coverage = Coverage::default();
         for (rule, schedule) in &schedules {
             for t in ev.fire(rule, schedule, &mut round, bounds)? {
+                output.insert(t);
                 next.insert(t);
             }
         }
@@ -210,12 +237,18 @@ pub fn evaluate_within(
                 .map(|s| round.derivable(&ev, s.term))
                 .collect();
             let knowledge = k.iter().map(|t| ev.store.show(*t)).collect();
-            return Ok(Outcome {
+            let given: BTreeSet<TermId> = program.knowledge.iter().copied().collect();
+            ev.coverage.analysed = analysed
+                .iter()
+                .filter(|a| !given.contains(a) && !output.contains(a))
+                .count();
+            let outcome = Outcome {
                 knowledge,
                 secrets,
                 rounds,
                 work: ev.work,
-            });
+            };
+            return Ok((outcome, ev.coverage));
         }
         k = next;
     }
@@ -317,8 +350,12 @@ impl Round {
         // The derivable atoms among `atoms`: a least fixpoint, since an
         // atom's unit vector may make another atom's XOR argument derivable.
         // Atoms in K are derivable and their unit vectors are in already.
-        let mut derivable: BTreeSet<TermId> =
-            round.atoms.keys().copied().filter(|a| k.contains(a)).collect();
+        let mut derivable: BTreeSet<TermId> = round
+            .atoms
+            .keys()
+            .copied()
+            .filter(|a| k.contains(a))
+            .collect();
         loop {
             let mut grew = false;
             let candidates: Vec<TermId> = round
@@ -429,6 +466,7 @@ struct XorNaive {
     store: TermStore,
     work: usize,
     max_work: usize,
+    coverage: Coverage,
 }
 
 impl XorNaive {
@@ -436,6 +474,13 @@ impl XorNaive {
 
     fn node(&self, t: TermId) -> Term {
         self.store.get(t).clone()
+    }
+
+    fn head(&self, t: TermId) -> Option<CtorId> {
+        match self.store.get(t) {
+            Term::App(c, _) => Some(*c),
+            _ => None,
+        }
     }
 
     fn depth(&self, t: TermId) -> u16 {
@@ -823,7 +868,8 @@ impl XorNaive {
                     how.insert(var, bind);
                 }
                 Some(Bind::Plain { .. }) if matches!(bind, Bind::Plain { .. }) => {}
-                Some(Bind::Through { atom, .. }) if matches!(bind, Bind::Through { atom: a, .. } if a == *atom) => {}
+                Some(Bind::Through { atom, .. }) if matches!(bind, Bind::Through { atom: a, .. } if a == *atom) =>
+                    {}
                 Some(_) => {
                     return outside(format!(
                         "{} is supplied in two ways",
@@ -904,9 +950,16 @@ impl XorNaive {
                     }
                 }
                 Bind::Match(atom) => {
-                    self.spend(sigmas.len() * k.len())?;
+                    // Only terms with the atom's head constructor can match.
+                    let head = self.head(*atom);
+                    let same: Vec<TermId> = k
+                        .iter()
+                        .copied()
+                        .filter(|t| self.head(*t) == head)
+                        .collect();
+                    self.spend(sigmas.len() * same.len())?;
                     for s in &sigmas {
-                        for &t in &k {
+                        for &t in &same {
                             if let Some(s2) = self.match_pat(*atom, t, s.clone()) {
                                 next.push(s2);
                             }
@@ -929,11 +982,13 @@ impl XorNaive {
                     let Term::Xor(ops) = self.node(*atom) else {
                         unreachable!("a Through atom is an XOR")
                     };
-                    let r: Vec<TermId> =
-                        ops.iter().copied().filter(|o| !self.is_var(*o, *var)).collect();
+                    let r: Vec<TermId> = ops
+                        .iter()
+                        .copied()
+                        .filter(|o| !self.is_var(*o, *var))
+                        .collect();
                     for s in &sigmas {
-                        let mut offset: Vec<TermId> =
-                            r.iter().map(|o| self.subst(*o, s)).collect();
+                        let mut offset: Vec<TermId> = r.iter().map(|o| self.subst(*o, s)).collect();
                         for &u in &c_and_x {
                             offset.push(u);
                             let val = self.store.xor(&offset);
@@ -972,8 +1027,37 @@ impl XorNaive {
                     outputs.push(t);
                 }
             }
+            self.count(schedule, &s, &c, round);
         }
         Ok(outputs)
+    }
+
+    /// Adds a firing to the coverage counts.
+    fn count(&mut self, schedule: &Schedule, s: &Sigma, c: &[TermId], round: &mut Round) {
+        for bind in &schedule.binds {
+            match bind {
+                Bind::Match(atom) => {
+                    let mut nodes = Vec::new();
+                    self.xor_nodes(*atom, &mut nodes);
+                    if nodes.iter().any(|x| !self.is_ground(*x)) {
+                        self.coverage.xor_matched += 1;
+                    }
+                }
+                Bind::Through { .. } => self.coverage.through += 1,
+                Bind::Plain { var, xor: true } if !c.contains(&s[*var as usize].unwrap()) => {
+                    self.coverage.from_x += 1;
+                }
+                _ => {}
+            }
+        }
+        for &a in &schedule.variant.supply {
+            let t = self.subst(a, s);
+            if let Term::Xor(ops) = self.node(t) {
+                if !ops.iter().all(|o| round.derivable(self, *o)) {
+                    self.coverage.by_span += 1;
+                }
+            }
+        }
     }
 
     /// `C ∪ X`: `C`, and the XORs of 2 up to `width` distinct names of `K`.
