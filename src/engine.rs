@@ -603,6 +603,10 @@ pub fn saturate(
     let goal_facts: Vec<(TermId,)> = goals.iter().map(|t| (*t,)).collect();
     let input_depth = bounds.input_depth;
     let uses_xor = program.uses_xor;
+    // XOR choices (up to xor-width obtained names) only feed ChooseXor steps.
+    let chooses_xor = plans
+        .iter()
+        .any(|p| p.steps.iter().any(|s| matches!(s, Step::ChooseXor { .. })));
     let ctx = &ctx;
 
     let result = ascent_run! {
@@ -620,6 +624,7 @@ pub fn saturate(
         relation derivable(TermId);
         relation build(TermId, u16);
         relation xoperand(TermId);
+        relation xdemand(bool);
         relation xnew(u8, TermId);
 
         // pm(p, 0, {}) :- start(p).
@@ -671,7 +676,9 @@ pub fn saturate(
         // choice(t) :- known(t), depth(t) <= input_depth.
         choice(t) <-- known(t), if ctx.depth(*t) <= input_depth;
         // xchoice: XORs of up to xor_width obtained names.
-        xatom(t) <-- known(t), if uses_xor && ctx.is_xor_atom(*t);
+        // Only once some plan reaches a ChooseXor step (the choices are many).
+        xdemand(true) <-- pm(p, s, _b), if chooses_xor && ctx.choose_xor(*p, *s).is_some();
+        xatom(t) <-- xdemand(_d), known(t), if ctx.is_xor_atom(*t);
         xchoice(t) <-- xatom(t);
         xchoice(x) <-- xchoice(a), xatom(t), if let Some(x) = ctx.xor_within(*a, *t);
 

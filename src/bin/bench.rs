@@ -48,6 +48,8 @@ use apisat::verdict::{self, Proof, Report, Settings, Verdict};
 
 #[path = "bench/families.rs"]
 mod families;
+#[path = "bench/xor.rs"]
+mod xor;
 #[path = "bench/throughput.rs"]
 mod throughput;
 
@@ -158,9 +160,25 @@ enum Family {
     /// The same token, one wrapping key may also decrypt (sizes `N`).
     #[value(name = "pkcs11-clulow")]
     Pkcs11Clulow,
+    /// N secret masks linked by XOR, none derivable (sizes `N`).
+    #[value(name = "xor-chain")]
+    XorChain,
+    /// The same, plus one output that unmasks the last (sizes `N`).
+    #[value(name = "xor-chain-leak")]
+    XorChainLeak,
+    /// A terminal master key entered as N XORed shares (sizes `N`).
+    #[value(name = "xor-shares")]
+    XorShares,
 }
 
-const FAMILIES: [Family; 3] = [Family::Hierarchy, Family::Pkcs11, Family::Pkcs11Clulow];
+const FAMILIES: [Family; 6] = [
+    Family::Hierarchy,
+    Family::Pkcs11,
+    Family::Pkcs11Clulow,
+    Family::XorChain,
+    Family::XorChainLeak,
+    Family::XorShares,
+];
 
 impl Family {
     fn name(self) -> &'static str {
@@ -168,6 +186,9 @@ impl Family {
             Family::Hierarchy => "hierarchy",
             Family::Pkcs11 => "pkcs11",
             Family::Pkcs11Clulow => "pkcs11-clulow",
+            Family::XorChain => "xor-chain",
+            Family::XorChainLeak => "xor-chain-leak",
+            Family::XorShares => "xor-shares",
         }
     }
 
@@ -184,6 +205,9 @@ impl Family {
             Family::Pkcs11 | Family::Pkcs11Clulow => {
                 [10, 30, 100].into_iter().map(Size::Keys).collect()
             }
+            Family::XorChain | Family::XorChainLeak | Family::XorShares => {
+                [10, 30, 100].into_iter().map(Size::Keys).collect()
+            }
         }
     }
 
@@ -192,7 +216,14 @@ impl Family {
         matches!(
             (self, size),
             (Family::Hierarchy, Size::DepthWidth(..))
-                | (Family::Pkcs11 | Family::Pkcs11Clulow, Size::Keys(_))
+                | (
+                    Family::Pkcs11
+                        | Family::Pkcs11Clulow
+                        | Family::XorChain
+                        | Family::XorChainLeak
+                        | Family::XorShares,
+                    Size::Keys(_)
+                )
         )
     }
 }
@@ -282,6 +313,9 @@ impl Case {
             (Family::Hierarchy, Size::DepthWidth(d, w)) => hierarchy(d, w),
             (Family::Pkcs11, Size::Keys(n)) => pkcs11(n, false),
             (Family::Pkcs11Clulow, Size::Keys(n)) => pkcs11(n, true),
+            (Family::XorChain, Size::Keys(n)) => xor::chain(n, false),
+            (Family::XorChainLeak, Size::Keys(n)) => xor::chain(n, true),
+            (Family::XorShares, Size::Keys(n)) => xor::shares(n),
             _ => unreachable!("Case::parse and case selection check the size's shape"),
         }
     }
