@@ -212,7 +212,7 @@ impl<'a> Ctx<'a> {
         self.intern(empty_binding(n))
     }
 
-    /// False once a limit is reached; checks the clock every 1024 calls.
+    /// False once a limit is reached; checks the clock every 64 calls.
     fn running(&self) -> bool {
         if self.stop.get() != StopReason::Saturated {
             return false;
@@ -224,7 +224,7 @@ impl<'a> Ctx<'a> {
         }
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
-        if t.is_multiple_of(1024) {
+        if t.is_multiple_of(64) {
             if let Some(limit) = self.limits.timeout {
                 if self.start.elapsed() > limit {
                     self.stop.set(StopReason::TimeLimit(limit));
@@ -233,6 +233,12 @@ impl<'a> Ctx<'a> {
             }
         }
         true
+    }
+
+    /// False once a limit stopped saturation: the rules then join nothing
+    /// more, so the run ends within one more round of the engine.
+    fn live(&self) -> bool {
+        self.stop.get() == StopReason::Saturated
     }
 
     fn by_ctor(&self, p: u32, s: u16) -> Option<CtorId> {
@@ -630,44 +636,44 @@ pub fn saturate(
         // pm(p, 0, {}) :- start(p).
         pm(p, 0, e) <-- start(p), let e = ctx.empty(*p);
 
-        // pm(p, s+1, b') :- pm(p, s, b), step s of p looks up f(..), known_ctor(f, t), b' = match(b, t).
+        // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s of p looks up f(..), known_ctor(f, t), b' = match(b, t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
+            pm(p, s, b), if ctx.live(), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
             for b2 in ctx.match_known(*p, *s, *b, *t);
 
-        // pm(p, s+1, b') :- pm(p, s, b), step s looks up f(.., a@i, ..), known_arg(f, i, a, t), b' = match(b, t).
+        // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s looks up f(.., a@i, ..), known_arg(f, i, a, t), b' = match(b, t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
+            pm(p, s, b), if ctx.live(), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
             for b2 in ctx.match_known(*p, *s, *b, *t);
 
-        // need(t) :- pm(p, s, b), step s needs the instance t derivable.
-        need(t) <-- pm(p, s, b), if let Some(t) = ctx.derivable_goal(*p, *s, *b);
+        // need(t) :- pm(p, s, b), if ctx.live(), step s needs the instance t derivable.
+        need(t) <-- pm(p, s, b), if ctx.live(), if let Some(t) = ctx.derivable_goal(*p, *s, *b);
 
-        // pm(p, s+1, b) :- pm(p, s, b), step s needs t derivable, derivable(t).
+        // pm(p, s+1, b) :- pm(p, s, b), if ctx.live(), step s needs t derivable, derivable(t).
         pm(p, s + 1, b) <--
-            pm(p, s, b), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
+            pm(p, s, b), if ctx.live(), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
 
-        // pm(p, s+1, b[v := t]) :- pm(p, s, b), step s chooses v, choice(t).
+        // pm(p, s+1, b[v := t]) :- pm(p, s, b), if ctx.live(), step s chooses v, choice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
             if let Some(b2) = ctx.bind(*b, v, *t);
 
-        // pm(p, s+1, b[v := t ⊕ offset]) :- pm(p, s, b), step s chooses v under XOR, choice(t) or xchoice(t).
+        // pm(p, s+1, b[v := t ⊕ offset]) :- pm(p, s, b), if ctx.live(), step s chooses v under XOR, choice(t) or xchoice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
+            pm(p, s, b), if ctx.live(), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
 
-        // pm(p, s+1, b') :- pm(p, s, b), step s enumerates, picks any value, or checks.
-        pm(p, s + 1, b2) <-- pm(p, s, b), for b2 in ctx.local_step(*p, *s, *b);
+        // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s enumerates, picks any value, or checks.
+        pm(p, s + 1, b2) <-- pm(p, s, b), if ctx.live(), for b2 in ctx.local_step(*p, *s, *b);
 
         // fired(r, b) :- pm(p, |p|, b), r = rule(p).
-        fired(r, b) <-- pm(p, s, b), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p);
+        fired(r, b) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p);
 
         // known(o) :- fired(r, b), o in outputs(r)[b], depth(o) <= max_depth.
-        known(o) <-- fired(r, b), for o in ctx.outputs(*r, *b);
+        known(o) <-- fired(r, b), if ctx.live(), for o in ctx.outputs(*r, *b);
 
         // Indexes of known terms.
         known_ctor(c, t) <-- known(t), if let Some(c) = ctx.head(*t);
