@@ -212,6 +212,11 @@ pub struct SearchArgs {
     /// Stop saturation after this many seconds.
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// Stop saturation once it holds this much memory (e.g. 4G, 512M; K, M,
+    /// G, T are powers of 1024). Saturation stops at half of it, leaving
+    /// room for the tables that are growing and for the report.
+    #[arg(long, default_value = "4G", value_parser = crate::memory::parse_size)]
+    pub max_memory: usize,
 }
 
 impl SearchArgs {
@@ -229,6 +234,7 @@ impl SearchArgs {
                     .timeout
                     .filter(|t| t.is_finite() && *t > 0.0)
                     .map(std::time::Duration::from_secs_f64),
+                max_memory: Some(self.max_memory),
             },
         }
     }

@@ -64,13 +64,21 @@ pub struct Limits {
     pub max_facts: usize,
     /// Longest saturation time.
     pub timeout: Option<Duration>,
+    /// Most bytes saturation may hold (counted by [`crate::memory`] where
+    /// the binary installs its allocator; not counted elsewhere).
+    pub max_memory: Option<usize>,
 }
+
+/// The default memory limit: two checks side by side fit a 24 GB machine
+/// with room to spare.
+pub const DEFAULT_MAX_MEMORY: usize = 4 << 30;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_facts: 5_000_000,
             timeout: None,
+            max_memory: Some(DEFAULT_MAX_MEMORY),
         }
     }
 }
@@ -84,6 +92,8 @@ pub enum StopReason {
     FactLimit(usize),
     /// The time limit was reached.
     TimeLimit(Duration),
+    /// The memory limit (bytes) was reached.
+    MemoryLimit(usize),
 }
 
 /// Which bound cut rule instances.
@@ -149,6 +159,7 @@ struct Ctx<'a> {
     ticks: Cell<u32>,
     start: Instant,
     xor: RefCell<XorState>,
+    memory_base: isize,
 }
 
 /// The attacker's XOR reasoning during saturation (see [`crate::span`]).
@@ -228,6 +239,15 @@ impl<'a> Ctx<'a> {
             if let Some(limit) = self.limits.timeout {
                 if self.start.elapsed() > limit {
                     self.stop.set(StopReason::TimeLimit(limit));
+                    return false;
+                }
+            }
+            if let Some(limit) = self.limits.max_memory {
+                // Half the limit: a hash table that doubles holds its old
+                // and new arrays at once, and the round in flight finishes.
+                let used = crate::memory::thread_allocated() - self.memory_base;
+                if used > (limit / 2) as isize {
+                    self.stop.set(StopReason::MemoryLimit(limit));
                     return false;
                 }
             }
@@ -603,6 +623,7 @@ pub fn saturate(
         ticks: Cell::new(0),
         start,
         xor: RefCell::new(XorState::default()),
+        memory_base: crate::memory::thread_allocated(),
     };
     let initial: Vec<(TermId,)> = program.knowledge.iter().map(|t| (*t,)).collect();
     let starts: Vec<(u32,)> = (0..plans.len() as u32).map(|p| (p,)).collect();

@@ -34,6 +34,8 @@ pub mod inputs;
 pub mod lower;
 /// Matching patterns against terms modulo XOR.
 pub mod matching;
+/// Memory accounting for the memory limit (a counting global allocator).
+pub mod memory;
 /// One variant's outcome, as batch runs print and merge it.
 pub mod outcome;
 /// Compiling rules into join plans.

@@ -128,6 +128,7 @@ impl Args {
                 max_facts: self.max_facts,
                 timeout: (self.timeout.is_finite() && self.timeout > 0.0)
                     .then(|| Duration::from_secs_f64(self.timeout)),
+                ..Limits::default()
             },
         }
     }
