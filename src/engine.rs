@@ -236,6 +236,8 @@ impl<'a> Ctx<'a> {
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
         if t.is_multiple_of(64) {
+            let partial = self.binds.borrow().values.len();
+            crate::progress::PROGRESS.saturating(self.seen.borrow().len(), partial);
             if let Some(limit) = self.limits.timeout {
                 if self.start.elapsed() > limit {
                     self.stop.set(StopReason::TimeLimit(limit));

@@ -42,6 +42,8 @@ pub mod outcome;
 pub mod plan;
 /// The checked program the engine runs.
 pub mod program;
+/// A progress line on stderr for long single checks.
+pub mod progress;
 /// Proof mode: saturation over facts with variables.
 pub mod prove;
 /// Concrete replay of attacks.

@@ -450,3 +450,26 @@ fn a_time_limit_is_reported_in_seconds() {
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("stopped by: the time limit of 1 s;"), "{out}");
 }
+
+/// A single check has a default time limit, documented in its help, and no
+/// progress line when stderr is not a terminal (here a pipe).
+#[test]
+fn checks_have_a_default_time_limit_and_no_progress_line_in_a_pipe() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[default: 300]"), "{help}");
+    let yaml = "names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\nfunctions:\n  - {name: Pair, inputs: [\"{x}K\", \"{y}K\"], outputs: [\"{x, y}K\"]}\n";
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("progress_pipe.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(["check", "--timeout", "1.5"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("time limit of 1500 ms"));
+}
