@@ -209,10 +209,20 @@ pub struct SearchArgs {
     /// Stop after this many facts (known terms plus partial matches).
     #[arg(long, default_value_t = Limits::default().max_facts as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_facts: u64,
-    /// Stop saturation after this many seconds.
-    #[arg(long)]
-    pub timeout: Option<f64>,
+    /// Stop saturation after this many seconds (0: no time limit). The
+    /// default keeps a run that would never end from hanging a terminal or
+    /// a CI job; it ends in LIMIT, exit code 3.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS)]
+    pub timeout: f64,
+    /// Stop saturation once it holds this much memory (e.g. 4G, 512M; K, M,
+    /// G, T are powers of 1024). Saturation stops at half of it, leaving
+    /// room for the tables that are growing and for the report.
+    #[arg(long, default_value = "4G", value_parser = crate::memory::parse_size)]
+    pub max_memory: usize,
 }
+
+/// The default `--timeout`: five minutes of saturation.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 300.0;
 
 impl SearchArgs {
     /// The engine settings these flags ask for.
@@ -225,10 +235,9 @@ impl SearchArgs {
             },
             limits: Limits {
                 max_facts: self.max_facts as usize,
-                timeout: self
-                    .timeout
-                    .filter(|t| t.is_finite() && *t > 0.0)
-                    .map(std::time::Duration::from_secs_f64),
+                timeout: (self.timeout.is_finite() && self.timeout > 0.0)
+                    .then(|| std::time::Duration::from_secs_f64(self.timeout)),
+                max_memory: Some(self.max_memory),
             },
         }
     }

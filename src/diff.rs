@@ -120,10 +120,7 @@ pub fn diff(a: &Report, b: &Report) -> KnowledgeDiff {
 
 fn side(r: &Report) -> Side {
     let cut = if let Some(l) = &r.limit {
-        Some(match l.limit.as_str() {
-            "time" => format!("stopped by the time limit of {} ms", l.value),
-            _ => format!("stopped by the fact limit of {}", l.value),
-        })
+        Some(format!("stopped by the {}", l.describe()))
     } else if !r.knowledge_cuts.is_empty() {
         Some(format!(
             "bounds cut rule instances: {}",

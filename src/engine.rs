@@ -64,13 +64,21 @@ pub struct Limits {
     pub max_facts: usize,
     /// Longest saturation time.
     pub timeout: Option<Duration>,
+    /// Most bytes saturation may hold (counted by [`crate::memory`] where
+    /// the binary installs its allocator; not counted elsewhere).
+    pub max_memory: Option<usize>,
 }
+
+/// The default memory limit: two checks side by side fit a 24 GB machine
+/// with room to spare.
+pub const DEFAULT_MAX_MEMORY: usize = 4 << 30;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_facts: 5_000_000,
             timeout: None,
+            max_memory: Some(DEFAULT_MAX_MEMORY),
         }
     }
 }
@@ -84,6 +92,8 @@ pub enum StopReason {
     FactLimit(usize),
     /// The time limit was reached.
     TimeLimit(Duration),
+    /// The memory limit (bytes) was reached.
+    MemoryLimit(usize),
 }
 
 /// Which bound cut rule instances.
@@ -149,6 +159,7 @@ struct Ctx<'a> {
     ticks: Cell<u32>,
     start: Instant,
     xor: RefCell<XorState>,
+    memory_base: isize,
 }
 
 /// The attacker's XOR reasoning during saturation (see [`crate::span`]).
@@ -212,7 +223,7 @@ impl<'a> Ctx<'a> {
         self.intern(empty_binding(n))
     }
 
-    /// False once a limit is reached; checks the clock every 1024 calls.
+    /// False once a limit is reached; checks the clock every 64 calls.
     fn running(&self) -> bool {
         if self.stop.get() != StopReason::Saturated {
             return false;
@@ -224,15 +235,32 @@ impl<'a> Ctx<'a> {
         }
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
-        if t.is_multiple_of(1024) {
+        if t.is_multiple_of(64) {
+            let partial = self.binds.borrow().values.len();
+            crate::progress::PROGRESS.saturating(self.seen.borrow().len(), partial);
             if let Some(limit) = self.limits.timeout {
                 if self.start.elapsed() > limit {
                     self.stop.set(StopReason::TimeLimit(limit));
                     return false;
                 }
             }
+            if let Some(limit) = self.limits.max_memory {
+                // Half the limit: a hash table that doubles holds its old
+                // and new arrays at once, and the round in flight finishes.
+                let used = crate::memory::thread_allocated() - self.memory_base;
+                if used > (limit / 2) as isize {
+                    self.stop.set(StopReason::MemoryLimit(limit));
+                    return false;
+                }
+            }
         }
         true
+    }
+
+    /// False once a limit stopped saturation: the rules then join nothing
+    /// more, so the run ends within one more round of the engine.
+    fn live(&self) -> bool {
+        self.stop.get() == StopReason::Saturated
     }
 
     fn by_ctor(&self, p: u32, s: u16) -> Option<CtorId> {
@@ -597,12 +625,17 @@ pub fn saturate(
         ticks: Cell::new(0),
         start,
         xor: RefCell::new(XorState::default()),
+        memory_base: crate::memory::thread_allocated(),
     };
     let initial: Vec<(TermId,)> = program.knowledge.iter().map(|t| (*t,)).collect();
     let starts: Vec<(u32,)> = (0..plans.len() as u32).map(|p| (p,)).collect();
     let goal_facts: Vec<(TermId,)> = goals.iter().map(|t| (*t,)).collect();
     let input_depth = bounds.input_depth;
     let uses_xor = program.uses_xor;
+    // XOR choices (up to xor-width obtained names) only feed ChooseXor steps.
+    let chooses_xor = plans
+        .iter()
+        .any(|p| p.steps.iter().any(|s| matches!(s, Step::ChooseXor { .. })));
     let ctx = &ctx;
 
     let result = ascent_run! {
@@ -620,49 +653,50 @@ pub fn saturate(
         relation derivable(TermId);
         relation build(TermId, u16);
         relation xoperand(TermId);
+        relation xdemand(bool);
         relation xnew(u8, TermId);
 
         // pm(p, 0, {}) :- start(p).
         pm(p, 0, e) <-- start(p), let e = ctx.empty(*p);
 
-        // pm(p, s+1, b') :- pm(p, s, b), step s of p looks up f(..), known_ctor(f, t), b' = match(b, t).
+        // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s of p looks up f(..), known_ctor(f, t), b' = match(b, t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
+            pm(p, s, b), if ctx.live(), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
             for b2 in ctx.match_known(*p, *s, *b, *t);
 
-        // pm(p, s+1, b') :- pm(p, s, b), step s looks up f(.., a@i, ..), known_arg(f, i, a, t), b' = match(b, t).
+        // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s looks up f(.., a@i, ..), known_arg(f, i, a, t), b' = match(b, t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
+            pm(p, s, b), if ctx.live(), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
             for b2 in ctx.match_known(*p, *s, *b, *t);
 
-        // need(t) :- pm(p, s, b), step s needs the instance t derivable.
-        need(t) <-- pm(p, s, b), if let Some(t) = ctx.derivable_goal(*p, *s, *b);
+        // need(t) :- pm(p, s, b), if ctx.live(), step s needs the instance t derivable.
+        need(t) <-- pm(p, s, b), if ctx.live(), if let Some(t) = ctx.derivable_goal(*p, *s, *b);
 
-        // pm(p, s+1, b) :- pm(p, s, b), step s needs t derivable, derivable(t).
+        // pm(p, s+1, b) :- pm(p, s, b), if ctx.live(), step s needs t derivable, derivable(t).
         pm(p, s + 1, b) <--
-            pm(p, s, b), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
+            pm(p, s, b), if ctx.live(), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
 
-        // pm(p, s+1, b[v := t]) :- pm(p, s, b), step s chooses v, choice(t).
+        // pm(p, s+1, b[v := t]) :- pm(p, s, b), if ctx.live(), step s chooses v, choice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
             if let Some(b2) = ctx.bind(*b, v, *t);
 
-        // pm(p, s+1, b[v := t ⊕ offset]) :- pm(p, s, b), step s chooses v under XOR, choice(t) or xchoice(t).
+        // pm(p, s+1, b[v := t ⊕ offset]) :- pm(p, s, b), if ctx.live(), step s chooses v under XOR, choice(t) or xchoice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
+            pm(p, s, b), if ctx.live(), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
 
-        // pm(p, s+1, b') :- pm(p, s, b), step s enumerates, picks any value, or checks.
-        pm(p, s + 1, b2) <-- pm(p, s, b), for b2 in ctx.local_step(*p, *s, *b);
+        // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s enumerates, picks any value, or checks.
+        pm(p, s + 1, b2) <-- pm(p, s, b), if ctx.live(), for b2 in ctx.local_step(*p, *s, *b);
 
         // fired(r, b) :- pm(p, |p|, b), r = rule(p).
-        fired(r, b) <-- pm(p, s, b), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p);
+        fired(r, b) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p);
 
         // known(o) :- fired(r, b), o in outputs(r)[b], depth(o) <= max_depth.
-        known(o) <-- fired(r, b), for o in ctx.outputs(*r, *b);
+        known(o) <-- fired(r, b), if ctx.live(), for o in ctx.outputs(*r, *b);
 
         // Indexes of known terms.
         known_ctor(c, t) <-- known(t), if let Some(c) = ctx.head(*t);
@@ -671,7 +705,9 @@ pub fn saturate(
         // choice(t) :- known(t), depth(t) <= input_depth.
         choice(t) <-- known(t), if ctx.depth(*t) <= input_depth;
         // xchoice: XORs of up to xor_width obtained names.
-        xatom(t) <-- known(t), if uses_xor && ctx.is_xor_atom(*t);
+        // Only once some plan reaches a ChooseXor step (the choices are many).
+        xdemand(true) <-- pm(p, s, _b), if chooses_xor && ctx.choose_xor(*p, *s).is_some();
+        xatom(t) <-- xdemand(_d), known(t), if ctx.is_xor_atom(*t);
         xchoice(t) <-- xatom(t);
         xchoice(x) <-- xchoice(a), xatom(t), if let Some(x) = ctx.xor_within(*a, *t);
 

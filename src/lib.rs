@@ -34,12 +34,16 @@ pub mod inputs;
 pub mod lower;
 /// Matching patterns against terms modulo XOR.
 pub mod matching;
+/// Memory accounting for the memory limit (a counting global allocator).
+pub mod memory;
 /// One variant's outcome, as batch runs print and merge it.
 pub mod outcome;
 /// Compiling rules into join plans.
 pub mod plan;
 /// The checked program the engine runs.
 pub mod program;
+/// A progress line on stderr for long single checks.
+pub mod progress;
 /// Proof mode: saturation over facts with variables.
 pub mod prove;
 /// Concrete replay of attacks.

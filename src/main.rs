@@ -5,6 +5,10 @@ use clap::Parser;
 
 use apisat::cli::Cli;
 
+use std::alloc::{GlobalAlloc, Layout};
+
+use apisat::memory;
+
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -21,4 +25,41 @@ fn main() -> std::process::ExitCode {
 /// mimalloc serves them faster than the system allocator (measured in
 /// benches/README.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: Counting = Counting(mimalloc::MiMalloc);
+
+/// mimalloc, counting each thread's live bytes for `--max-memory`
+/// (`apisat::memory`).
+struct Counting(mimalloc::MiMalloc);
+
+// SAFETY: every call is forwarded unchanged to mimalloc; the wrapper only
+// updates a const-initialised thread-local counter, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = self.0.alloc(layout);
+        if !p.is_null() {
+            memory::record(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = self.0.alloc_zeroed(layout);
+        if !p.is_null() {
+            memory::record(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.0.dealloc(ptr, layout);
+        memory::record(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = self.0.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            memory::record(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}

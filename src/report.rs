@@ -155,10 +155,7 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
     );
     let _ = writeln!(out, "  rests on: {}", r.rests_on);
     if let Some(l) = &r.limit {
-        let what = match l.limit.as_str() {
-            "time" => format!("time limit of {} ms", l.value),
-            _ => format!("fact limit of {}", l.value),
-        };
+        let what = l.describe();
         let _ = writeln!(
             out,
             "  stopped by: the {what}; {} terms known by then",

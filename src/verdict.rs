@@ -126,10 +126,29 @@ pub struct SecretReport {
 /// The resource limit that stopped saturation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LimitReport {
-    /// `facts` or `time`.
+    /// `facts`, `time` or `memory`.
     pub limit: String,
-    /// Its value (facts, or milliseconds).
+    /// Its value (facts, milliseconds, or bytes).
     pub value: u64,
+}
+
+impl LimitReport {
+    /// The limit in words, in the unit the user gave it: `time limit of
+    /// 20 s` (or `of 1500 ms`), `fact limit of 5000000`, `memory limit of
+    /// 4 GiB`.
+    pub fn describe(&self) -> String {
+        match self.limit.as_str() {
+            "time" if self.value % 1000 == 0 => {
+                format!("time limit of {} s", self.value / 1000)
+            }
+            "time" => format!("time limit of {} ms", self.value),
+            "memory" => format!(
+                "memory limit of {}",
+                crate::memory::show_size(self.value as usize)
+            ),
+            _ => format!("fact limit of {}", self.value),
+        }
+    }
 }
 
 /// Size of the saturation.
@@ -313,6 +332,9 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
                         StopReason::Saturated => None,
                         StopReason::FactLimit(_) => Some("it hit the fact limit".to_string()),
                         StopReason::TimeLimit(_) => Some("it hit the time limit".to_string()),
+                        StopReason::MemoryLimit(_) => {
+                            Some("it hit the memory limit".to_string())
+                        }
                     })
                     .collect();
                 proof_gap = Some(format!(
@@ -342,6 +364,10 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         StopReason::TimeLimit(d) => Some(LimitReport {
             limit: "time".into(),
             value: d.as_millis() as u64,
+        }),
+        StopReason::MemoryLimit(bytes) => Some(LimitReport {
+            limit: "memory".into(),
+            value: bytes as u64,
         }),
     };
     let (verdict, proof, rests_on) = if any {

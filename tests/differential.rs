@@ -1005,6 +1005,7 @@ fn proofs_never_contradict_bounded_attacks() {
         let limits = Limits {
             max_facts: 2_000,
             timeout: Some(std::time::Duration::from_millis(150)),
+            ..Limits::default()
         };
         let bounds = Bounds {
             max_depth: 8,

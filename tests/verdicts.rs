@@ -127,6 +127,7 @@ fn a_limit_never_claims_a_secret_safe() {
         limits: Limits {
             max_facts: 10,
             timeout: None,
+            max_memory: None,
         },
     };
     let r = check(
@@ -402,4 +403,73 @@ secrets: [S]
     assert_eq!(r.verdict, Verdict::Attack);
     assert_eq!(r.secrets[0].calls, Some(1));
     assert!(confirmed(&r, "S"));
+}
+
+// ----- limits that hold -------------------------------------------------------
+
+/// Runs the binary (whose allocator counts memory) on `yaml` written to a
+/// temporary file: (exit code, stdout).
+fn apisat_on(name: &str, yaml: &str, args: &[&str]) -> (i32, String) {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, yaml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(args)
+        .arg(&path)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A three-line file whose one function takes 14 free inputs: the attacker
+/// has 5^14 ways to call it, so saturation grows until a limit stops it.
+/// Before the memory limit it aborted with an allocation failure under a
+/// 4 GB cap; now it ends in LIMIT at the memory limit, exit code 3, and
+/// never calls the secret safe.
+#[test]
+fn a_wide_free_input_ends_at_the_memory_limit() {
+    let xs: Vec<String> = (0..14).map(|i| format!("x{i}")).collect();
+    let yaml = format!(
+        "names: {{public: [A, B, C], secret: [K]}}\nfunctions:\n  - {{name: F, inputs: [{}], outputs: [\"({})\"]}}\n",
+        xs.join(", "),
+        xs.join(", ")
+    );
+    let (code, out) = apisat_on("wide_tuple.yaml", &yaml, &["check", "--max-memory", "64M"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("stopped by: the memory limit of 64 MiB"), "{out}");
+    assert!(out.contains("secret K: unknown"), "{out}");
+}
+
+/// Time limits print in the unit the user gave.
+#[test]
+fn a_time_limit_is_reported_in_seconds() {
+    let yaml = "names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\nfunctions:\n  - {name: Pair, inputs: [\"{x}K\", \"{y}K\"], outputs: [\"{x, y}K\"]}\n";
+    let (code, out) = apisat_on("pair_blowup.yaml", yaml, &["check", "--timeout", "1"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("stopped by: the time limit of 1 s;"), "{out}");
+}
+
+/// A single check has a default time limit, documented in its help, and no
+/// progress line when stderr is not a terminal (here a pipe).
+#[test]
+fn checks_have_a_default_time_limit_and_no_progress_line_in_a_pipe() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[default: 300]"), "{help}");
+    let yaml = "names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\nfunctions:\n  - {name: Pair, inputs: [\"{x}K\", \"{y}K\"], outputs: [\"{x, y}K\"]}\n";
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("progress_pipe.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(["check", "--timeout", "1.5"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("time limit of 1500 ms"));
 }

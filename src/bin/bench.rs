@@ -48,6 +48,8 @@ use apisat::verdict::{self, Proof, Report, Settings, Verdict};
 
 #[path = "bench/families.rs"]
 mod families;
+#[path = "bench/xor.rs"]
+mod xor;
 #[path = "bench/throughput.rs"]
 mod throughput;
 
@@ -126,6 +128,7 @@ impl Args {
                 max_facts: self.max_facts,
                 timeout: (self.timeout.is_finite() && self.timeout > 0.0)
                     .then(|| Duration::from_secs_f64(self.timeout)),
+                ..Limits::default()
             },
         }
     }
@@ -158,16 +161,40 @@ enum Family {
     /// The same token, one wrapping key may also decrypt (sizes `N`).
     #[value(name = "pkcs11-clulow")]
     Pkcs11Clulow,
+    /// N secret masks linked by XOR, none derivable (sizes `N`).
+    #[value(name = "xor-chain")]
+    XorChain,
+    /// The same, plus one output that unmasks the last (sizes `N`).
+    #[value(name = "xor-chain-leak")]
+    XorChainLeak,
+    /// A terminal master key entered as N XORed shares (sizes `N`).
+    #[value(name = "xor-shares")]
+    XorShares,
+    /// The hierarchy with one function that leaks level-0 keys (sizes `DxW`).
+    #[value(name = "hierarchy-leaky")]
+    HierarchyLeaky,
 }
 
-const FAMILIES: [Family; 3] = [Family::Hierarchy, Family::Pkcs11, Family::Pkcs11Clulow];
+const FAMILIES: [Family; 7] = [
+    Family::Hierarchy,
+    Family::HierarchyLeaky,
+    Family::Pkcs11,
+    Family::Pkcs11Clulow,
+    Family::XorChain,
+    Family::XorChainLeak,
+    Family::XorShares,
+];
 
 impl Family {
     fn name(self) -> &'static str {
         match self {
             Family::Hierarchy => "hierarchy",
+            Family::HierarchyLeaky => "hierarchy-leaky",
             Family::Pkcs11 => "pkcs11",
             Family::Pkcs11Clulow => "pkcs11-clulow",
+            Family::XorChain => "xor-chain",
+            Family::XorChainLeak => "xor-chain-leak",
+            Family::XorShares => "xor-shares",
         }
     }
 
@@ -181,7 +208,14 @@ impl Family {
                 .into_iter()
                 .map(|(d, w)| Size::DepthWidth(d, w))
                 .collect(),
+            Family::HierarchyLeaky => [(2, 3), (5, 10), (10, 10)]
+                .into_iter()
+                .map(|(d, w)| Size::DepthWidth(d, w))
+                .collect(),
             Family::Pkcs11 | Family::Pkcs11Clulow => {
+                [10, 30, 100].into_iter().map(Size::Keys).collect()
+            }
+            Family::XorChain | Family::XorChainLeak | Family::XorShares => {
                 [10, 30, 100].into_iter().map(Size::Keys).collect()
             }
         }
@@ -191,8 +225,15 @@ impl Family {
     fn accepts(self, size: Size) -> bool {
         matches!(
             (self, size),
-            (Family::Hierarchy, Size::DepthWidth(..))
-                | (Family::Pkcs11 | Family::Pkcs11Clulow, Size::Keys(_))
+            (Family::Hierarchy | Family::HierarchyLeaky, Size::DepthWidth(..))
+                | (
+                    Family::Pkcs11
+                        | Family::Pkcs11Clulow
+                        | Family::XorChain
+                        | Family::XorChainLeak
+                        | Family::XorShares,
+                    Size::Keys(_)
+                )
         )
     }
 }
@@ -280,8 +321,12 @@ impl Case {
     fn generate(self) -> Generated {
         match (self.family, self.size) {
             (Family::Hierarchy, Size::DepthWidth(d, w)) => hierarchy(d, w),
+            (Family::HierarchyLeaky, Size::DepthWidth(d, w)) => hierarchy_leaky(d, w),
             (Family::Pkcs11, Size::Keys(n)) => pkcs11(n, false),
             (Family::Pkcs11Clulow, Size::Keys(n)) => pkcs11(n, true),
+            (Family::XorChain, Size::Keys(n)) => xor::chain(n, false),
+            (Family::XorChainLeak, Size::Keys(n)) => xor::chain(n, true),
+            (Family::XorShares, Size::Keys(n)) => xor::shares(n),
             _ => unreachable!("Case::parse and case selection check the size's shape"),
         }
     }
@@ -446,6 +491,41 @@ fn hierarchy(d: usize, w: usize) -> Generated {
         expect: Expect {
             verdict: Verdict::Secure,
             derivable: Vec::new(),
+        },
+    }
+}
+
+/// The hierarchy of [`hierarchy`] plus `WrapTopAsData({L0, k}MK, {L<D-1>,
+/// d}MK) -> {TData, k}d`: a level-0 key wrapped under a leaf key as if it
+/// were data, which Decrypt then opens. Every level-0 key falls, and with it
+/// every key below (each is wrapped under its parent in the initial
+/// knowledge): every key `k<i>_<j>` is derivable. MK stays secret: it is
+/// only ever the key of a token, never a plaintext, and no function
+/// releases a plaintext found under MK except through Decrypt's TData
+/// tag, which no MK-token carries. Expected: ATTACK on every key but MK.
+fn hierarchy_leaky(d: usize, w: usize) -> Generated {
+    let base = hierarchy(d, w);
+    let leaf = format!("L{}", d - 1);
+    let marker = "\n# secrets:";
+    let at = base.yaml.find(marker).unwrap_or(base.yaml.len());
+    let mut y = base.yaml[..at].to_string();
+    y = y.replace(
+        &format!("name: typed key hierarchy d={d} w={w}"),
+        &format!("name: leaky key hierarchy d={d} w={w}"),
+    );
+    let _ = writeln!(y, "  # The leak: a stored level-0 key wrapped under a leaf key as data.");
+    let _ = writeln!(y, "  - name: WrapTopAsData");
+    let _ = writeln!(y, "    inputs: [\"{{L0, k}}MK\", \"{{{leaf}, d}}MK\"]");
+    let _ = writeln!(y, "    outputs: [\"{{TData, k}}d\"]");
+    y.push_str(&base.yaml[at..]);
+    let derivable = (0..d)
+        .flat_map(|i| (0..w).map(move |j| hkey(i, j)))
+        .collect();
+    Generated {
+        yaml: y,
+        expect: Expect {
+            verdict: Verdict::Attack,
+            derivable,
         },
     }
 }

@@ -1,12 +1,14 @@
 //! `apisat check FILE...`: a verdict per file (per variant of a family
 //! file), as text, JSON or DOT.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::ExitCode;
 use crate::cli::{emit, Format};
 use crate::diagnostic::{render_all_styled, Diagnostic, Span};
 use crate::inputs::{self, Input, VariantPattern};
+use crate::progress::Ticker;
 use crate::style::Palette;
 use crate::verdict::{self, Settings};
 use crate::{check_file, report};
@@ -179,7 +181,9 @@ pub fn run(
     let (out, err) = (Palette::for_stdout(), Palette::for_stderr());
     let mut first = true;
     for file in files {
+        let ticker = Ticker::start(std::io::stderr().is_terminal());
         let (items, sources) = items(file, variants.as_ref(), settings);
+        drop(ticker);
         // A family's variants share the base's warnings: each is shown once.
         let mut warned: Vec<Diagnostic> = Vec::new();
         for item in items {

@@ -89,10 +89,7 @@ pub fn text(e: &Explanation) -> String {
             let _ = writeln!(out, "UNKNOWN: {}", verdict_word(r));
             let _ = writeln!(out, "  rests on: {}", r.rests_on);
             if let Some(l) = &r.limit {
-                let what = match l.limit.as_str() {
-                    "time" => format!("time limit of {} ms", l.value),
-                    _ => format!("fact limit of {}", l.value),
-                };
+                let what = l.describe();
                 let _ = writeln!(out, "  stopped by: the {what}");
             }
         }
