@@ -1832,17 +1832,25 @@ fn xor_config(cases: u32) -> ProptestConfig {
 /// the test. A program over the reference's budget is discarded (at most a
 /// tenth may be).
 ///
-/// The long run (about 100,000 programs; report the printed line):
+/// The long run (report the line it prints):
 ///
 /// ```sh
 /// APISAT_DIFF_CASES=100000 cargo test --release --test differential \
 ///     engine_agrees_with_xor_reference -- --nocapture
 /// ```
+///
+/// At ff9b704 (merged with main at 927f78c) it compared 100,000 programs
+/// (6,163 more discarded over budget) in 507 s on 2 shared cores, after an
+/// 8-minute release build, with no disagreement; 28,943 of them obtained
+/// atoms by XOR analysis, 5,405 matched XOR nodes, 15,044 chose an input
+/// through its XOR, 3,984 drew a free variable from X, and 3,528 supplied
+/// an XOR derivable by the span alone.
 #[test]
 fn engine_agrees_with_xor_reference() {
     let cases = env_or("APISAT_DIFF_CASES", XOR_CASES);
     let compared = Cell::new(0usize);
     let over_budget = Cell::new(0usize);
+    let plan_budget = Cell::new(0usize);
     let attacks = Cell::new(0usize);
     let largest = Cell::new(0usize);
     // Programs exercising each part of the XOR semantics.
@@ -1884,6 +1892,16 @@ fn engine_agrees_with_xor_reference() {
         let report = check_program(program.clone(), xor_settings(d.bounds));
         match xor_compare(&program, d.bounds, &report, &naive) {
             None => Ok(()),
+            // The plan budget is a bound of the engine, not of the
+            // semantics (see `plan_budget_is_reported_when_it_drops_an_attack`):
+            // a disagreement it explains must be reported as a cut.
+            Some(_)
+                if report.proof != Some(Proof::Proved)
+                    && report.bounds.iter().any(|b| b.bound == "plan-budget") =>
+            {
+                plan_budget.set(plan_budget.get() + 1);
+                Ok(())
+            }
             Some(why) => Err(TestCaseError::fail(format!(
                 "engine and XOR reference disagree:\n{why}"
             ))),
@@ -1892,12 +1910,14 @@ fn engine_agrees_with_xor_reference() {
     let e = exercised.get();
     eprintln!(
         "xor differential: {} programs compared ({} derivable secrets), {} discarded over budget, \
-         largest knowledge {} terms, {:.1?}; programs with atoms obtained by XOR analysis {}, \
+         {} disagreements explained by a reported plan-budget cut, largest knowledge {} terms, \
+         {:.1?}; programs with atoms obtained by XOR analysis {}, \
          XOR nodes matched {}, inputs chosen through their XOR {}, free variables from X {}, \
          XOR inputs derivable by the span alone {}",
         compared.get(),
         attacks.get(),
         over_budget.get(),
+        plan_budget.get(),
         largest.get(),
         start.elapsed(),
         e[0],
