@@ -148,10 +148,11 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
         .iter()
         .filter(|s| s.derivable == Some(true))
         .count();
+    let of = r.secrets.len();
     let _ = writeln!(
         out,
-        "verdict: {verdict} ({derivable} of {} secrets derivable)",
-        r.secrets.len()
+        "verdict: {verdict} ({derivable} of {of} secret{} derivable)",
+        if of == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "  rests on: {}", r.rests_on);
     if let Some(l) = &r.limit {
@@ -161,8 +162,8 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
         };
         let _ = writeln!(
             out,
-            "  stopped by: the {what}; {} terms known by then",
-            r.stats.known
+            "  stopped by: the {what}; {} known by then",
+            crate::summary::plural(r.stats.known as u64, "term")
         );
     }
     if !r.bounds.is_empty() {
@@ -176,10 +177,13 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
     if let (Verdict::Attack, Some(gap)) = (r.verdict, &r.proof_gap) {
         let _ = writeln!(out, "  not proved for the secrets within the bounds: {gap}");
     }
+    let count = |n: usize, word| crate::summary::plural(n as u64, word);
     let _ = writeln!(
         out,
-        "  saturation: {} known terms, {} rule instances, {} functions",
-        r.stats.known, r.stats.firings, r.stats.functions
+        "  saturation: {}, {}, {}",
+        count(r.stats.known, "known term"),
+        count(r.stats.firings, "rule instance"),
+        count(r.stats.functions, "function")
     );
     out
 }

@@ -516,3 +516,50 @@ fn variant_patterns_pick_variants_for_check_and_batch() {
         batch.stdout
     );
 }
+
+#[test]
+fn counts_of_one_are_singular() {
+    // A one-call attack: the table says `1 call`, not `1 calls`, and the
+    // totals `1 variant from 1 file`; `test` counts `1 expectation`.
+    let dir = scratch("singular");
+    let file = dir.join("one_call.yaml");
+    std::fs::write(
+        &file,
+        "names: {secret: [K, S]}\nknowledge: [\"{S}K\"]\nfunctions:\n  - name: Decrypt\n    inputs: [\"{x}K\"]\n    outputs: [x]\nsecrets: [S]\nexpect: {S: within 1 call}\n",
+    )
+    .expect("scratch file");
+    let path = file.display().to_string();
+    let batch = apisat(&["batch", "--no-time", &path]);
+    assert_eq!(batch.code, 1, "{}", batch.stderr);
+    assert!(batch.stdout.contains("ATTACK   1 call "), "{}", batch.stdout);
+    assert!(!batch.stdout.contains("1 calls"), "{}", batch.stdout);
+    assert!(
+        batch.stdout.contains("1 variant from 1 file: 1 attack"),
+        "{}",
+        batch.stdout
+    );
+    let check = apisat(&["check", &path]);
+    assert!(
+        check.stdout.contains("DERIVABLE with 1 API call\n"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("(1 of 1 secret derivable)"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("1 rule instance, 1 function\n"),
+        "{}",
+        check.stdout
+    );
+    let test = apisat(&["test", &path]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+    assert!(
+        test.stdout
+            .contains("1 passed; 0 failed; 0 errors; 0 without expectations (1 expectation checked)"),
+        "{}",
+        test.stdout
+    );
+}

@@ -11,6 +11,7 @@ use crate::fix::{
     necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
 };
 use crate::inputs::Input;
+use crate::summary::plural;
 use crate::verdict::Settings;
 
 /// Loads one file, runs both analyses, prints them; the exit code is the
@@ -158,20 +159,25 @@ pub fn text(necessary: &Necessary, sets: &RemovalSets) -> String {
     let search = match &sets.search {
         Search::NothingToFix => "nothing to fix".to_string(),
         Search::Complete => format!(
-            "complete: every minimal removal set is listed{} ({checks} checks)",
+            "complete: every minimal removal set is listed{} ({})",
             if sets.undecided.is_empty() {
                 ""
             } else {
                 ", except those beyond the undecided sets"
-            }
+            },
+            plural(checks as u64, "check")
         ),
         Search::UpToSize { size } => format!(
-            "every minimal removal set of up to {size} functions is listed; larger ones \
-             were not searched ({checks} checks; see --max-size)"
+            "every minimal removal set of up to {} is listed; larger ones \
+             were not searched ({}; see --max-size)",
+            plural(*size as u64, "function"),
+            plural(checks as u64, "check")
         ),
         Search::Budget { size } => format!(
-            "stopped after {checks} checks (--max-checks): every minimal removal set of up \
-             to {size} functions is listed, larger ones may be missing"
+            "stopped after {} (--max-checks): every minimal removal set of up \
+             to {} is listed, larger ones may be missing",
+            plural(checks as u64, "check"),
+            plural(*size as u64, "function")
         ),
     };
     let _ = writeln!(out, "  search: {search}");
