@@ -1,5 +1,5 @@
 //! `apisat check FILE...`: a verdict per file (per variant of a family
-//! file), as text, JSON or DOT.
+//! file), as text, JSON (one array) or DOT (one graph).
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +7,7 @@ use super::ExitCode;
 use crate::cli::{emit, Format};
 use crate::diagnostic::{render_all_styled, Diagnostic, Span};
 use crate::inputs::{self, Input, VariantPattern};
+use crate::report::JsonEntry;
 use crate::style::Palette;
 use crate::verdict::{self, Settings};
 use crate::{check_file, report};
@@ -175,7 +176,11 @@ pub fn run(
     settings: Settings,
 ) -> ExitCode {
     let mut worst = ExitCode::default();
-    let mut json = Vec::new();
+    let mut json: Vec<JsonEntry> = Vec::new();
+    // Every report goes into one DOT graph, printed at the end: several
+    // digraphs in one stream would make `dot -Tsvg` write several SVG
+    // documents into one file.
+    let mut dot: Vec<crate::verdict::Report> = Vec::new();
     let (out, err) = (Palette::for_stdout(), Palette::for_stderr());
     let mut first = true;
     for file in files {
@@ -201,15 +206,15 @@ pub fn run(
                             }
                             emit(&report::text_styled(&report, out));
                         }
-                        Format::Json => json.push(report::json(&report)),
-                        Format::Dot => emit(&crate::dot::graph(&report)),
+                        Format::Json => json.push(JsonEntry::Report(report)),
+                        Format::Dot => dot.push(*report),
                     }
                 }
                 Item::Failed { file, diagnostics } => {
                     eprint!("{}", render(&diagnostics, &sources, err));
                     worst.note(ExitCode::BAD_INPUT);
                     if format == Format::Json {
-                        json.push(report::json_errors(&file, &diagnostics));
+                        json.push(JsonEntry::Errors(report::json_errors(&file, &diagnostics)));
                     }
                 }
             }
@@ -219,6 +224,10 @@ pub fn run(
     if format == Format::Json {
         let text = serde_json::to_string_pretty(&json).unwrap_or_default();
         emit(&format!("{text}\n"));
+    }
+    if !dot.is_empty() {
+        let reports: Vec<&crate::verdict::Report> = dot.iter().collect();
+        emit(&crate::dot::graphs(&reports));
     }
     worst
 }
