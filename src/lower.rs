@@ -196,6 +196,8 @@ struct Lowerer {
     deductions: Vec<Rule>,
     knowledge: Vec<TermId>,
     secrets: Vec<Secret>,
+    /// Labels of secrets whose term could not be read (each has its error).
+    unreadable_secrets: Vec<String>,
 }
 
 /// How a name kind is called in messages.
@@ -242,6 +244,7 @@ impl Lowerer {
             deductions: Vec::new(),
             knowledge: Vec::new(),
             secrets: Vec::new(),
+            unreadable_secrets: Vec::new(),
         }
     }
 
@@ -979,12 +982,13 @@ impl Lowerer {
         match &spec.secrets {
             Some(list) => {
                 for decl in list {
-                    let Some(term) = self.ground(&decl.term) else {
-                        continue;
-                    };
                     let label = match &decl.label {
                         Some(l) => l.text.trim().to_string(),
                         None => decl.term.text.trim().to_string(),
+                    };
+                    let Some(term) = self.ground(&decl.term) else {
+                        self.unreadable_secrets.push(label);
+                        continue;
                     };
                     self.public_secret(term, decl.term.span);
                     self.secrets.push(Secret {
@@ -1012,9 +1016,12 @@ impl Lowerer {
         }
     }
 
-    /// Every expectation names a secret, once.
+    /// Every expectation names a secret, once. An expectation of a secret
+    /// whose term could not be read is not an error of its own: the
+    /// secret's error is reported.
     fn expected_labels(&mut self, spec: &Spec) {
         let labels: Vec<String> = self.secrets.iter().map(|s| s.label.clone()).collect();
+        let unreadable = self.unreadable_secrets.clone();
         let mut seen = HashSet::new();
         for e in &spec.expect {
             let label = e.label.text.trim();
@@ -1024,11 +1031,26 @@ impl Lowerer {
                     format!("`{label}` is expected twice"),
                     "keep one expectation per secret",
                 );
-            } else if !labels.iter().any(|l| l == label) {
-                let help = match spec::suggest(label, labels.iter().map(String::as_str)) {
+            } else if !labels.iter().chain(&unreadable).any(|l| l == label) {
+                let every = labels.iter().chain(&unreadable).map(String::as_str);
+                let help = match spec::suggest(label, every) {
+                    Some(s) if unreadable.iter().any(|u| u == s) => format!(
+                        "did you mean `{s}`? that secret's term could not be read (see its error); expectations name secrets by their label"
+                    ),
                     Some(s) => {
                         format!("did you mean `{s}`? expectations name secrets by their label")
                     }
+                    None if labels.is_empty() && !unreadable.is_empty() => format!(
+                        "expectations name secrets by their label, and no secret of this API could be read: fix the {} under `secrets` first",
+                        if unreadable.len() == 1 { "error" } else { "errors" }
+                    ),
+                    None if labels.is_empty() => "expectations name secrets by their label, and this API has none: list the terms to protect under `secrets`, or declare `secret` names".to_string(),
+                    None if !unreadable.is_empty() => format!(
+                        "expectations name secrets by their label; the secrets read are: {} ({} more could not be read: see {} under `secrets`)",
+                        labels.join(", "),
+                        unreadable.len(),
+                        if unreadable.len() == 1 { "its error" } else { "their errors" }
+                    ),
                     None => format!(
                         "expectations name secrets by their label; the secrets are: {}",
                         labels.join(", ")
@@ -1452,6 +1474,39 @@ functions:
             "variable `TCMKK` occurs once; use `_` if any value will do"
         );
         assert_eq!(w.help.as_deref(), Some("did you mean the name `TCMK`?"));
+    }
+
+    #[test]
+    fn expectations_of_unreadable_secrets_say_so() {
+        // Every secret fails to read: the help never ends in an empty list.
+        let src = "names:\n  secret: [MK, P]\nsecrets:\n  - term: \"{PAN}P\"\n    label: PIN\n  - \"{Q}MK\"\nexpect:\n  PINN: not derivable\n  K: proved\n  PIN: proved\n";
+        let d = errors(src);
+        let expect: Vec<&Diagnostic> = d.iter().filter(|d| d.span.line >= 8).collect();
+        // `PIN` names the secret that failed: its own error is enough.
+        assert_eq!(expect.len(), 2, "{d:?}");
+        assert_eq!(expect[0].message, "`PINN` is not a secret of this API");
+        assert_eq!(
+            expect[0].help.as_deref(),
+            Some("did you mean `PIN`? that secret's term could not be read (see its error); expectations name secrets by their label")
+        );
+        assert_eq!(
+            expect[1].help.as_deref(),
+            Some("expectations name secrets by their label, and no secret of this API could be read: fix the errors under `secrets` first")
+        );
+        // Some secrets read: they are listed, and the others counted.
+        let src = "names:\n  public: [PAN]\n  secret: [MK, P]\nsecrets:\n  - term: \"{PAN}P\"\n    label: PIN\n  - \"{Q}MK\"\nexpect:\n  K: proved\n";
+        let d = errors(src);
+        assert_eq!(
+            d.last().and_then(|d| d.help.as_deref()),
+            Some("expectations name secrets by their label; the secrets read are: PIN (1 more could not be read: see its error under `secrets`)")
+        );
+        // No secret at all.
+        let src = "names:\n  public: [PAN]\nexpect:\n  K: proved\n";
+        let d = errors(src);
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("expectations name secrets by their label, and this API has none: list the terms to protect under `secrets`, or declare `secret` names")
+        );
     }
 
     #[test]
