@@ -155,6 +155,26 @@ fn paper_typed_api_ki_is_proved_not_derivable() {
     let m = &e.misses[0];
     assert_eq!(m.via, "DecryptData");
     assert_eq!(m.missing, vec!["senc((TData, Ki), k)"]);
+    // The bounded run was cut (EncryptData's free input), but proof mode
+    // proved Ki and judged the input against its facts: no fact is a
+    // TData-tagged Ki under any key, so the attacker can never obtain one,
+    // and the wording says so rather than "within the bounds".
+    assert!(e.complete);
+    assert!(
+        out.contains("needs senc((TData, Ki), k), which the attacker cannot obtain\n"),
+        "{out}"
+    );
+    assert!(!out.contains("within the bounds"), "{out}");
+    // ExportDataKey could give {DataKey, KEKj}Ki only from two tokens
+    // under MK that nothing makes: each is missing for every attacker.
+    let e = explain_file("apis/paper_typed_api.yaml", "senc((DataKey, KEKj), Ki)");
+    assert_eq!(e.report.secrets[0].proof, Some(Proof::Proved));
+    let export = e.misses.iter().find(|m| m.via == "ExportDataKey").expect("a miss");
+    assert_eq!(
+        export.missing,
+        vec!["senc((DataKey, KEKj), MK)", "senc((KEKKey, Ki), MK)"]
+    );
+    assert!(!text(&e).contains("within the bounds"));
     snapshot("paper_ki", &out);
 }
 
@@ -226,6 +246,16 @@ fn building_the_term_lists_what_the_attacker_lacks() {
     for m in &e.misses {
         assert!(m.missing.contains(&"senc(PAN, MK)".to_string()), "{m:?}");
     }
+    // Up to bounds (XOR: no proof mode): the misses say only what the
+    // bounded run did not obtain.
+    assert_eq!(e.report.secrets[0].proof, Some(Proof::UpTo));
+    assert!(!e.complete);
+    let out = text(&e);
+    assert!(
+        out.contains("which the attacker did not obtain within the bounds"),
+        "{out}"
+    );
+    assert!(!out.contains("cannot obtain"), "{out}");
 }
 
 #[test]

@@ -129,7 +129,9 @@ fn render_tree(out: &mut String, node: &TreeNode, prefix: &str, last: Option<boo
 }
 
 /// The closest misses: functions that could output the term, and what
-/// they lack; then what building it lacks.
+/// they lack; then what building it lacks. "Cannot obtain" only when that
+/// was established for every attacker ([`Explanation::complete`]: no bound
+/// cut the run, or proof mode judged it); else "within the bounds".
 fn misses(out: &mut String, e: &Explanation) {
     let cannot = if e.complete {
         "the attacker cannot obtain"
@@ -144,7 +146,7 @@ fn misses(out: &mut String, e: &Explanation) {
             "closest misses (API functions with an output of this shape):"
         );
         for m in &e.misses {
-            let _ = writeln!(out, "  {}", miss_line(m, &e.term, cannot));
+            let _ = writeln!(out, "  {}", miss_line(m, &e.term, cannot, e.complete));
         }
     }
     if let Some(b) = &e.build {
@@ -160,7 +162,7 @@ fn misses(out: &mut String, e: &Explanation) {
     }
 }
 
-fn miss_line(m: &Miss, term: &str, cannot: &str) -> String {
+fn miss_line(m: &Miss, term: &str, cannot: &str, complete: bool) -> String {
     let with = if m.binding.is_empty() {
         String::new()
     } else {
@@ -171,10 +173,14 @@ fn miss_line(m: &Miss, term: &str, cannot: &str) -> String {
         m.via, m.output
     );
     if m.missing.is_empty() {
+        let why = if complete {
+            "no call can give it (the inputs do not fit together, or a check fails)"
+        } else {
+            "no call gave it (the inputs do not fit together, a check fails, or a bound cut it)"
+        };
         format!(
             "{head}; apisat finds none of its inputs {} out of the attacker's reach on its \
-             own, but no call gave it (the inputs do not fit together, a check fails, or a \
-             bound cut it)",
+             own, but {why}",
             m.needs.join(", ")
         )
     } else {
