@@ -797,3 +797,56 @@ fn check_and_explain_json_follow_the_readmes_field_order() {
     assert_eq!(e.get("report").keys(), REPORT_KEYS);
     assert_eq!(e.get("tree").keys(), ["term", "how", "children"]);
 }
+
+#[test]
+fn knowledge_json_is_the_set_and_what_it_rests_on() {
+    // No bound cuts pkcs11_wrap_decrypt: the set is complete, and equal to
+    // the text output's, in its order.
+    let (code, out, _) = apisat(&["knowledge", "--format", "json", "apis/pkcs11_wrap_decrypt.yaml"]);
+    assert_eq!(code, 1, "k2 leaks");
+    let ordered: Ordered = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        ordered.keys(),
+        [
+            "file", "api", "verdict", "proof", "complete", "rests_on", "bounds", "limit", "known",
+            "knowledge"
+        ]
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["bounds"], serde_json::json!([]));
+    let (_, text_out, _) = apisat(&["knowledge", "apis/pkcs11_wrap_decrypt.yaml"]);
+    let terms: Vec<&str> = v["knowledge"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert_eq!(terms, text_out.lines().collect::<Vec<_>>());
+    assert_eq!(v["known"], terms.len());
+    assert!(terms.contains(&"k2"), "{out}");
+    // The VSM run is cut by input-depth 0: not complete, and it says so.
+    let (_, out, _) = apisat(&["knowledge", "--format", "json", "apis/vsm.yaml"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["bounds"], serde_json::json!(["input-depth 0"]));
+    assert!(
+        v["rests_on"]
+            .as_str()
+            .is_some_and(|s| s.contains("the terms the bounded run obtained")),
+        "{out}"
+    );
+    // A limit: what was known by then.
+    let (code, out, _) = apisat(&[
+        "knowledge",
+        "--format",
+        "json",
+        "--max-facts",
+        "5",
+        "apis/vsm.yaml",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["limit"]["limit"], "facts");
+}

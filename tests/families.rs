@@ -563,3 +563,129 @@ fn counts_of_one_are_singular() {
         test.stdout
     );
 }
+
+#[test]
+fn one_variant_for_explain_knowledge_fix_and_diff() {
+    let family = "apis/families/vsm.yaml";
+    // explain: both fixes together make P safe (up to bounds: XOR), the
+    // original leaks it.
+    let fixed = apisat(&["explain", "--variant", "both-fixes", family, "P"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert!(
+        fixed
+            .stdout
+            .starts_with("apis/families/vsm.yaml (VSM fixes / both-fixes): P\nNOT DERIVABLE"),
+        "{}",
+        fixed.stdout
+    );
+    let original = apisat(&["explain", "--variant", "orig*", family, "P"]);
+    assert_eq!(original.code, 1, "{}", original.stderr);
+    assert!(original.stdout.contains("DERIVABLE; the cheapest derivation"));
+    // A family needs a pattern that picks exactly one variant.
+    let none = apisat(&["explain", family, "P"]);
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr
+            .contains("this is a family file of 4 variants, and `apisat explain` takes one API"),
+        "{}",
+        none.stderr
+    );
+    assert!(none.stderr.contains("--> apis/families/vsm.yaml:37:1"), "{}", none.stderr);
+    assert!(
+        none.stderr.contains("pick one with `--variant PATTERN`"),
+        "{}",
+        none.stderr
+    );
+    let several = apisat(&["explain", "--variant", "*", family, "P"]);
+    assert_eq!(several.code, 2);
+    assert!(
+        several.stderr.contains(
+            "`*` matches 4 variants of this family (`original`, `separate-types`, `tagged-shares`, `both-fixes`)"
+        ),
+        "{}",
+        several.stderr
+    );
+    let nothing = apisat(&["knowledge", "--variant", "nope", family]);
+    assert_eq!(nothing.code, 2);
+    assert!(
+        nothing
+            .stderr
+            .contains("no variant of this family is named `nope`"),
+        "{}",
+        nothing.stderr
+    );
+    assert!(nothing.stderr.contains("its variants are `original`"));
+    let api = apisat(&["knowledge", "--variant", "original", "apis/vsm.yaml"]);
+    assert_eq!(api.code, 2);
+    assert!(api.stderr.contains("this is an API file"), "{}", api.stderr);
+    // knowledge: the tagged shares are known only in the variants that
+    // add them; JSON names the variant.
+    let shares = apisat(&["knowledge", "--variant", "tagged-shares", family]);
+    assert_eq!(shares.code, 1);
+    assert!(shares.stdout.lines().any(|l| l == "SHARE1"), "{}", shares.stdout);
+    let base = apisat(&["knowledge", "--variant", "original", family]);
+    assert!(!base.stdout.lines().any(|l| l == "SHARE1"), "{}", base.stdout);
+    let json = apisat(&[
+        "knowledge",
+        "--format",
+        "json",
+        "--variant",
+        "tagged-shares",
+        family,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(v["api"], "VSM fixes / tagged-shares");
+    let terms: Vec<&str> = v["knowledge"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert_eq!(terms, shares.stdout.lines().collect::<Vec<_>>());
+    // fix: one variant's attacks, not the base's.
+    let fix = apisat(&["fix", "--variant", "both-fixes", family]);
+    assert_eq!(fix.code, 0, "{}", fix.stderr);
+    assert!(
+        fix.stdout.starts_with(
+            "apis/families/vsm.yaml (VSM fixes / both-fixes): no secret derivable"
+        ),
+        "{}",
+        fix.stdout
+    );
+    // diff: two variants of one family.
+    let diff = apisat(&[
+        "diff",
+        "--variant",
+        "original",
+        "--variant-b",
+        "both-fixes",
+        family,
+        family,
+    ]);
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    assert!(
+        diff.stdout
+            .starts_with("A: apis/families/vsm.yaml (VSM fixes / original): ATTACK"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .contains("B: apis/families/vsm.yaml (VSM fixes / both-fixes): SECURE"),
+        "{}",
+        diff.stdout
+    );
+    // --variant applies to the family among A and B; with neither it is
+    // an error.
+    let same = apisat(&["diff", "--variant", "original", family, "apis/vsm.yaml"]);
+    assert_eq!(same.code, 0, "the original variant is the base\n{}", same.stdout);
+    let neither = apisat(&[
+        "diff",
+        "--variant",
+        "original",
+        "apis/vsm.yaml",
+        "apis/vsm_fixed.yaml",
+    ]);
+    assert_eq!(neither.code, 2);
+    assert!(neither.stderr.contains("neither"), "{}", neither.stderr);
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::ExitCode;
 use crate::cli::{emit, Format};
-use crate::diagnostic::{render_all_styled, Diagnostic, Span};
+use crate::diagnostic::{Diagnostic, Span};
 use crate::inputs::{self, Input, VariantPattern};
 use crate::report::JsonEntry;
 use crate::style::Palette;
@@ -144,27 +144,7 @@ fn items(
 
 /// Renders diagnostics that may point into several files.
 fn render(diagnostics: &[Diagnostic], sources: &[(String, String)], palette: Palette) -> String {
-    let mut files: Vec<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
-    files.dedup();
-    let mut out = String::new();
-    let mut done: Vec<&str> = Vec::new();
-    for f in files {
-        if done.contains(&f) {
-            continue;
-        }
-        done.push(f);
-        let group: Vec<Diagnostic> = diagnostics
-            .iter()
-            .filter(|d| d.file == f)
-            .cloned()
-            .collect();
-        let source = sources
-            .iter()
-            .find(|(n, _)| n == f)
-            .map(|(_, s)| s.as_str());
-        out.push_str(&render_all_styled(&group, source, palette));
-    }
-    out
+    super::render_in(diagnostics, sources, palette)
 }
 
 /// Checks every file (every variant of a family file); prints reports to

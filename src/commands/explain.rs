@@ -7,15 +7,23 @@ use std::path::Path;
 use super::ExitCode;
 use crate::cli::{emit, Format};
 use crate::explain::{explain, Explanation, How, Miss, TreeNode};
+use crate::inputs::VariantPattern;
 use crate::lower::parse_ground_term;
 use crate::report::verdict_word;
 use crate::verdict::{Proof, Settings};
 use crate::{dot, lower};
 
-/// Explains `term` in `file`; exit code 1 when derivable, 0 when not,
-/// 3 when a limit stopped the run first, 2 for a bad file or term.
-pub fn run(file: &Path, term: &str, format: Format, settings: Settings) -> ExitCode {
-    let Some(mut loaded) = super::load_api(file) else {
+/// Explains `term` in `file` (in the family variant `variant` picks);
+/// exit code 1 when derivable, 0 when not, 3 when a limit stopped the run
+/// first, 2 for a bad file, variant or term.
+pub fn run(
+    file: &Path,
+    term: &str,
+    format: Format,
+    variant: Option<&VariantPattern>,
+    settings: Settings,
+) -> ExitCode {
+    let Some(mut loaded) = super::load_one(file, variant, "explain") else {
         return ExitCode::BAD_INPUT;
     };
     let goal = match parse_ground_term(&mut loaded, term) {
