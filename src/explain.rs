@@ -30,9 +30,9 @@ use crate::engine::{saturate, Saturation, StopReason};
 use crate::matching::{empty_binding, match_term, UNBOUND};
 use crate::plan::compile;
 use crate::program::{Program, RuleId, RuleKind, Secret};
+use crate::prove::{self, ProofRun};
 use crate::term::{NameKind, Term, TermId, TermStore};
 use crate::trace::{Derivations, TraceStep};
-use crate::prove::{self, ProofRun};
 use crate::verdict::{check_program, Proof, Report, Settings};
 
 /// At most this many matches of one function's outputs are listed.
@@ -408,7 +408,11 @@ impl Supply {
             Term::App(c, args) => (c, args),
             _ => return true,
         };
-        let facts = self.proof.as_ref().map(|r| r.facts.clone()).unwrap_or_default();
+        let facts = self
+            .proof
+            .as_ref()
+            .map(|r| r.facts.clone())
+            .unwrap_or_default();
         // The fact's variables are renamed past the pattern's.
         let offset = program.store.vars(p).into_iter().max().map_or(0, |v| v + 1);
         for f in facts {
@@ -565,8 +569,7 @@ fn closest_misses(program: &mut Program, supply: &mut Supply, term: TermId) -> V
             for &input in &rule.inputs {
                 let p = partial(&mut program.store, input, &b);
                 let shown = program.store.display(p, &names);
-                if !supply.pattern(program, p, rule.var_names.len()) && !missing.contains(&shown)
-                {
+                if !supply.pattern(program, p, rule.var_names.len()) && !missing.contains(&shown) {
                     missing.push(shown.clone());
                 }
                 needs.push(shown);

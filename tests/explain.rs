@@ -169,7 +169,11 @@ fn paper_typed_api_ki_is_proved_not_derivable() {
     // under MK that nothing makes: each is missing for every attacker.
     let e = explain_file("apis/paper_typed_api.yaml", "senc((DataKey, KEKj), Ki)");
     assert_eq!(e.report.secrets[0].proof, Some(Proof::Proved));
-    let export = e.misses.iter().find(|m| m.via == "ExportDataKey").expect("a miss");
+    let export = e
+        .misses
+        .iter()
+        .find(|m| m.via == "ExportDataKey")
+        .expect("a miss");
     assert_eq!(
         export.missing,
         vec!["senc((DataKey, KEKj), MK)", "senc((KEKKey, Ki), MK)"]
@@ -624,7 +628,10 @@ fn dot_for_several_files_and_for_explain() {
     let graphs = parse_dot(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
     assert_eq!(graphs.len(), 1, "{out}");
     for k in 0..4 {
-        assert!(graphs[0].clusters.contains(&format!("cluster_f{k}")), "{out}");
+        assert!(
+            graphs[0].clusters.contains(&format!("cluster_f{k}")),
+            "{out}"
+        );
     }
     let (code, out, _) = apisat(&[
         "explain",
@@ -677,14 +684,20 @@ impl<'de> serde::Deserialize<'de> for Ordered {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("JSON")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Ordered, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = m.next_entry::<String, Ordered>()? {
                     out.push((k, v));
                 }
                 Ok(Ordered::Object(out))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Ordered, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Ordered, A::Error> {
                 let mut out = Vec::new();
                 while let Some(v) = s.next_element::<Ordered>()? {
                     out.push(v);
@@ -741,11 +754,25 @@ impl Ordered {
 
 /// The README's order of a report's fields (its JSON section).
 const REPORT_KEYS: [&str; 10] = [
-    "file", "api", "verdict", "proof", "rests_on", "bounds", "limit", "secrets", "proof_gap",
+    "file",
+    "api",
+    "verdict",
+    "proof",
+    "rests_on",
+    "bounds",
+    "limit",
+    "secrets",
+    "proof_gap",
     "stats",
 ];
 const SECRET_KEYS: [&str; 7] = [
-    "label", "term", "derivable", "calls", "trace", "replay", "proof",
+    "label",
+    "term",
+    "derivable",
+    "calls",
+    "trace",
+    "replay",
+    "proof",
 ];
 
 #[test]
@@ -776,10 +803,7 @@ fn check_and_explain_json_follow_the_readmes_field_order() {
         vsm.get("bounds").at(0).keys(),
         ["bound", "value", "rules", "meaning"]
     );
-    assert_eq!(
-        vsm.get("stats").keys(),
-        ["known", "firings", "functions"]
-    );
+    assert_eq!(vsm.get("stats").keys(), ["known", "firings", "functions"]);
     let bad = all.at(1);
     assert_eq!(bad.keys(), ["file", "errors"], "{out}");
     assert_eq!(
@@ -802,13 +826,26 @@ fn check_and_explain_json_follow_the_readmes_field_order() {
 fn knowledge_json_is_the_set_and_what_it_rests_on() {
     // No bound cuts pkcs11_wrap_decrypt: the set is complete, and equal to
     // the text output's, in its order.
-    let (code, out, _) = apisat(&["knowledge", "--format", "json", "apis/pkcs11_wrap_decrypt.yaml"]);
+    let (code, out, _) = apisat(&[
+        "knowledge",
+        "--format",
+        "json",
+        "apis/pkcs11_wrap_decrypt.yaml",
+    ]);
     assert_eq!(code, 1, "k2 leaks");
     let ordered: Ordered = serde_json::from_str(&out).expect("JSON");
     assert_eq!(
         ordered.keys(),
         [
-            "file", "api", "verdict", "proof", "complete", "rests_on", "bounds", "limit", "known",
+            "file",
+            "api",
+            "verdict",
+            "proof",
+            "complete",
+            "rests_on",
+            "bounds",
+            "limit",
+            "known",
             "knowledge"
         ]
     );

@@ -531,7 +531,11 @@ fn counts_of_one_are_singular() {
     let path = file.display().to_string();
     let batch = apisat(&["batch", "--no-time", &path]);
     assert_eq!(batch.code, 1, "{}", batch.stderr);
-    assert!(batch.stdout.contains("ATTACK   1 call "), "{}", batch.stdout);
+    assert!(
+        batch.stdout.contains("ATTACK   1 call "),
+        "{}",
+        batch.stdout
+    );
     assert!(!batch.stdout.contains("1 calls"), "{}", batch.stdout);
     assert!(
         batch.stdout.contains("1 variant from 1 file: 1 attack"),
@@ -557,8 +561,9 @@ fn counts_of_one_are_singular() {
     let test = apisat(&["test", &path]);
     assert_eq!(test.code, 0, "{}", test.stdout);
     assert!(
-        test.stdout
-            .contains("1 passed; 0 failed; 0 errors; 0 without expectations (1 expectation checked)"),
+        test.stdout.contains(
+            "1 passed; 0 failed; 0 errors; 0 without expectations (1 expectation checked)"
+        ),
         "{}",
         test.stdout
     );
@@ -580,7 +585,9 @@ fn one_variant_for_explain_knowledge_fix_and_diff() {
     );
     let original = apisat(&["explain", "--variant", "orig*", family, "P"]);
     assert_eq!(original.code, 1, "{}", original.stderr);
-    assert!(original.stdout.contains("DERIVABLE; the cheapest derivation"));
+    assert!(original
+        .stdout
+        .contains("DERIVABLE; the cheapest derivation"));
     // A family needs a pattern that picks exactly one variant.
     let none = apisat(&["explain", family, "P"]);
     assert_eq!(none.code, 2);
@@ -590,7 +597,11 @@ fn one_variant_for_explain_knowledge_fix_and_diff() {
         "{}",
         none.stderr
     );
-    assert!(none.stderr.contains("--> apis/families/vsm.yaml:37:1"), "{}", none.stderr);
+    assert!(
+        none.stderr.contains("--> apis/families/vsm.yaml:37:1"),
+        "{}",
+        none.stderr
+    );
     assert!(
         none.stderr.contains("pick one with `--variant PATTERN`"),
         "{}",
@@ -622,9 +633,17 @@ fn one_variant_for_explain_knowledge_fix_and_diff() {
     // add them; JSON names the variant.
     let shares = apisat(&["knowledge", "--variant", "tagged-shares", family]);
     assert_eq!(shares.code, 1);
-    assert!(shares.stdout.lines().any(|l| l == "SHARE1"), "{}", shares.stdout);
+    assert!(
+        shares.stdout.lines().any(|l| l == "SHARE1"),
+        "{}",
+        shares.stdout
+    );
     let base = apisat(&["knowledge", "--variant", "original", family]);
-    assert!(!base.stdout.lines().any(|l| l == "SHARE1"), "{}", base.stdout);
+    assert!(
+        !base.stdout.lines().any(|l| l == "SHARE1"),
+        "{}",
+        base.stdout
+    );
     let json = apisat(&[
         "knowledge",
         "--format",
@@ -646,9 +665,8 @@ fn one_variant_for_explain_knowledge_fix_and_diff() {
     let fix = apisat(&["fix", "--variant", "both-fixes", family]);
     assert_eq!(fix.code, 0, "{}", fix.stderr);
     assert!(
-        fix.stdout.starts_with(
-            "apis/families/vsm.yaml (VSM fixes / both-fixes): no secret derivable"
-        ),
+        fix.stdout
+            .starts_with("apis/families/vsm.yaml (VSM fixes / both-fixes): no secret derivable"),
         "{}",
         fix.stdout
     );
@@ -678,7 +696,11 @@ fn one_variant_for_explain_knowledge_fix_and_diff() {
     // --variant applies to the family among A and B; with neither it is
     // an error.
     let same = apisat(&["diff", "--variant", "original", family, "apis/vsm.yaml"]);
-    assert_eq!(same.code, 0, "the original variant is the base\n{}", same.stdout);
+    assert_eq!(
+        same.code, 0,
+        "the original variant is the base\n{}",
+        same.stdout
+    );
     let neither = apisat(&[
         "diff",
         "--variant",

@@ -92,8 +92,8 @@ pub fn run(
     match format {
         TextOrJson::Text => emit(&report::knowledge(&report)),
         TextOrJson::Json => {
-            let json = serde_json::to_string_pretty(&KnowledgeJson::of(&report))
-                .unwrap_or_default();
+            let json =
+                serde_json::to_string_pretty(&KnowledgeJson::of(&report)).unwrap_or_default();
             emit(&format!("{json}\n"));
         }
     }

@@ -28,8 +28,8 @@ use std::path::Path;
 use crate::cli::Command;
 use crate::diagnostic::{render_all, render_all_styled, Diagnostic, Span};
 use crate::inputs::{Input, VariantPattern};
-use crate::style::Palette;
 use crate::outcome::Outcome;
+use crate::style::Palette;
 use crate::verdict::Verdict;
 
 /// The worst exit code seen so far across several inputs.
