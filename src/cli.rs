@@ -183,6 +183,19 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
+    /// Print a shell completion script, generated from these commands and
+    /// flags (e.g. `apisat completions bash > ~/.local/share/bash-completion/completions/apisat`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these commands and flags
+    /// (e.g. `apisat man | man -l -`); with COMMAND, that command's page.
+    Man {
+        /// A command (`check`, `batch`, ...): its own page, apisat-COMMAND(1).
+        command: Option<String>,
+    },
     /// Join the JSON Lines of `apisat batch --format json --shard I/N` runs
     /// into the summary of one unsharded run.
     Merge {

@@ -8,6 +8,8 @@
 pub mod batch;
 /// `apisat check`.
 pub mod check;
+/// `apisat completions` and `apisat man`.
+pub mod completions;
 /// `apisat diff`.
 pub mod diff;
 /// `apisat explain`.
@@ -167,6 +169,8 @@ pub fn run(command: Command) -> ExitCode {
             variant,
             search,
         } => test::run(&paths, jobs, variant.map(VariantPattern), search.settings()),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { command } => completions::man(command.as_deref()),
         Command::Merge {
             files,
             format,
