@@ -55,15 +55,16 @@ pub fn graphs(reports: &[&Report]) -> String {
         let title = format!("{} ({}): {}", report.file, report.api, verdict_word(report));
         let _ = writeln!(out, "  subgraph cluster_f{k} {{");
         let _ = writeln!(out, "    label={};", quote(&title));
-        attacks(&mut out, report, &format!("f{k}_"), "    ", &title);
+        // The cluster's label names the file: the note need not.
+        attacks(&mut out, report, &format!("f{k}_"), "    ", "");
         out.push_str("  }\n");
     }
     out.push_str("}\n");
     out
 }
 
-/// A report's attacks, one cluster each, or a note when it has none; ids
-/// start with `prefix`, lines with `indent`.
+/// A report's attacks, one cluster each, or a note when it has none (under
+/// `title`, when not empty); ids start with `prefix`, lines with `indent`.
 fn attacks(out: &mut String, report: &Report, prefix: &str, indent: &str, title: &str) {
     let derivable: Vec<&SecretReport> = report
         .secrets
@@ -75,10 +76,15 @@ fn attacks(out: &mut String, report: &Report, prefix: &str, indent: &str, title:
             crate::verdict::Verdict::Limit => "no attack found before the limit stopped the run",
             _ => "no attack: no secret is derivable",
         };
+        let label = if title.is_empty() {
+            what.to_string()
+        } else {
+            format!("{title}\n{what}")
+        };
         let _ = writeln!(
             out,
             "{indent}{prefix}note [shape=note, label={}];",
-            quote(&format!("{title}\n{what}"))
+            quote(&label)
         );
     }
     for (i, s) in derivable.iter().enumerate() {

@@ -617,9 +617,13 @@ fn dot_for_several_files_and_for_explain() {
         ],
         "{out}"
     );
-    assert!(
-        g.nodes["f2_note"]["label"].starts_with("apis/vsm_fixed.yaml (VSM fixed): SECURE"),
+    assert_eq!(
+        g.nodes["f2_note"]["label"], "no attack: no secret is derivable",
         "{out}"
+    );
+    assert!(
+        out.contains("label=\"apis/vsm_fixed.yaml (VSM fixed): SECURE up to bounds\";"),
+        "the file's cluster names it\n{out}"
     );
     let translate = node_labelled(g, "2. TranslateCommsKeyToTMK");
     assert!(translate.starts_with("f0_"), "{translate}");
