@@ -185,13 +185,23 @@ pub fn load_api(file: &std::path::Path) -> Option<crate::lower::Loaded> {
     match crate::lower::load_file(file) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
-                eprint!("{}", render_all(&loaded.warnings, Some(&loaded.source)));
+                eprint!(
+                    "{}",
+                    render_all_styled(
+                        &loaded.warnings,
+                        Some(&loaded.source),
+                        Palette::for_stderr()
+                    )
+                );
             }
             Some(loaded)
         }
         Err(diagnostics) => {
             let source = std::fs::read_to_string(file).ok();
-            eprint!("{}", render_all(&diagnostics, source.as_deref()));
+            eprint!(
+                "{}",
+                render_all_styled(&diagnostics, source.as_deref(), Palette::for_stderr())
+            );
             None
         }
     }
