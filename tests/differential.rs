@@ -1009,6 +1009,7 @@ fn proofs_never_contradict_bounded_attacks() {
             capped.limits = Limits {
                 max_facts: 200_000,
                 timeout: Some(std::time::Duration::from_millis(200)),
+                ..Limits::default()
             };
             let report = apisat::verdict::check_program(program.clone(), capped);
             for (i, secret) in report.secrets.iter().enumerate() {
