@@ -49,8 +49,15 @@ pub enum Command {
     /// Print the saturated knowledge set of an API, one term a line, in a
     /// canonical order.
     Knowledge {
-        /// API file (YAML).
+        /// API file (YAML), or a family file with --variant.
         file: PathBuf,
+        /// `text`: one term a line; `json`: the set and what it rests on.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+        /// For a family file: the one variant whose name matches (`*`
+        /// matches any characters); an error if it matches none or several.
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -58,13 +65,17 @@ pub enum Command {
     /// Explain one term: its cheapest derivation as a tree, or, when it is
     /// not derivable, what that rests on and the closest misses.
     Explain {
-        /// API file (YAML).
+        /// API file (YAML), or a family file with --variant.
         file: PathBuf,
         /// A ground term in the API language, e.g. 'senc(PAN, P)', '{k2}k1', Ki.
         term: String,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// For a family file: the one variant whose name matches (`*`
+        /// matches any characters); an error if it matches none or several.
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -73,11 +84,16 @@ pub enum Command {
     /// makes it not derivable; and the smallest sets of functions whose
     /// removal makes the API secure.
     Fix {
-        /// API file (YAML).
+        /// API file (YAML), or a family file (its base API, or with
+        /// --variant one variant).
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
+        /// For a family file: the one variant whose name matches (`*`
+        /// matches any characters); an error if it matches none or several.
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
         /// Search removal sets up to this size, even after smaller ones fix
         /// the API.
         #[arg(long, default_value_t = crate::fix::FixLimits::default().max_size as u64, value_parser = clap::value_parser!(u64).range(1..=64))]
@@ -92,13 +108,22 @@ pub enum Command {
     /// Compare two APIs: terms the attacker learns under one and not the
     /// other (compared as printed), and secrets whose status differs.
     Diff {
-        /// The first API file (A).
+        /// The first API file (A), or a family file with --variant.
         a: PathBuf,
-        /// The second API file (B).
+        /// The second API file (B), or a family file with --variant or
+        /// --variant-b.
         b: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
+        /// For each of A and B that is a family file: the one variant whose
+        /// name matches (`*` matches any characters).
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
+        /// B's variant, when it differs from A's (two variants of one
+        /// family: `--variant original --variant-b both-fixes F F`).
+        #[arg(long, value_name = "PATTERN")]
+        variant_b: Option<String>,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -157,6 +182,19 @@ pub enum Command {
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
+    },
+    /// Print a shell completion script, generated from these commands and
+    /// flags (e.g. `apisat completions bash > ~/.local/share/bash-completion/completions/apisat`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these commands and flags
+    /// (e.g. `apisat man | man -l -`); with COMMAND, that command's page.
+    Man {
+        /// A command (`check`, `batch`, ...): its own page, apisat-COMMAND(1).
+        command: Option<String>,
     },
     /// Join the JSON Lines of `apisat batch --format json --shard I/N` runs
     /// into the summary of one unsharded run.

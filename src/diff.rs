@@ -144,8 +144,11 @@ pub fn text(d: &KnowledgeDiff) -> String {
     for (tag, s) in [("A", &d.a), ("B", &d.b)] {
         let _ = writeln!(
             out,
-            "{tag}: {} ({}): {}, {} known terms",
-            s.file, s.api, s.verdict, s.known
+            "{tag}: {} ({}): {}, {}",
+            s.file,
+            s.api,
+            s.verdict,
+            crate::summary::plural(s.known as u64, "known term")
         );
         if let Some(cut) = &s.cut {
             let _ = writeln!(

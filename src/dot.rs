@@ -1,13 +1,17 @@
 //! Attacks as Graphviz DOT graphs (`--format dot`).
 //!
-//! One `digraph` per report. Each derivable secret is a `subgraph
+//! One `digraph` per run. Each derivable secret is a `subgraph
 //! cluster_N`: API calls are boxes (numbered as in the text output),
 //! attacker deductions and constructions ellipses, the attacker's initial
 //! knowledge a plain-text source node, the secret a highlighted sink; each
 //! edge carries the term passed from the step that produced it to the step
 //! that uses it. A report with no derivable secret is one note node. Node
 //! ids are positional (`s0_init`, `s0_step1`, `s0_goal`), so the same report
-//! gives the same bytes. Rendering only: nothing here runs Graphviz.
+//! gives the same bytes. Several reports (several files, or a family's
+//! variants) are still one `digraph` ([`graphs`]), so that `dot -Tsvg`
+//! draws one picture: each report a `subgraph cluster_fK` holding its
+//! secrets' clusters, node ids prefixed `fK_`. Rendering only: nothing here
+//! runs Graphviz.
 
 use std::fmt::Write as _;
 
@@ -26,6 +30,42 @@ pub fn graph(report: &Report) -> String {
     );
     let _ = writeln!(out, "  node [fontname=\"Helvetica\"];");
     let _ = writeln!(out, "  edge [fontname=\"Helvetica\", fontsize=10];");
+    attacks(&mut out, report, "", "  ", &title);
+    out.push_str("}\n");
+    out
+}
+
+/// Several reports as one DOT `digraph` (one report: [`graph`]'s): each
+/// report a cluster `cluster_fK` labelled with its file, API and verdict,
+/// holding its attacks' clusters.
+pub fn graphs(reports: &[&Report]) -> String {
+    if let [one] = reports {
+        return graph(one);
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph apisat {{");
+    let _ = writeln!(
+        out,
+        "  graph [rankdir=LR, labelloc=t, fontname=\"Helvetica\", label={}];",
+        quote(&format!("apisat: {} reports", reports.len()))
+    );
+    let _ = writeln!(out, "  node [fontname=\"Helvetica\"];");
+    let _ = writeln!(out, "  edge [fontname=\"Helvetica\", fontsize=10];");
+    for (k, report) in reports.iter().enumerate() {
+        let title = format!("{} ({}): {}", report.file, report.api, verdict_word(report));
+        let _ = writeln!(out, "  subgraph cluster_f{k} {{");
+        let _ = writeln!(out, "    label={};", quote(&title));
+        // The cluster's label names the file: the note need not.
+        attacks(&mut out, report, &format!("f{k}_"), "    ", "");
+        out.push_str("  }\n");
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A report's attacks, one cluster each, or a note when it has none (under
+/// `title`, when not empty); ids start with `prefix`, lines with `indent`.
+fn attacks(out: &mut String, report: &Report, prefix: &str, indent: &str, title: &str) {
     let derivable: Vec<&SecretReport> = report
         .secrets
         .iter()
@@ -36,21 +76,24 @@ pub fn graph(report: &Report) -> String {
             crate::verdict::Verdict::Limit => "no attack found before the limit stopped the run",
             _ => "no attack: no secret is derivable",
         };
+        let label = if title.is_empty() {
+            what.to_string()
+        } else {
+            format!("{title}\n{what}")
+        };
         let _ = writeln!(
             out,
-            "  note [shape=note, label={}];",
-            quote(&format!("{title}\n{what}"))
+            "{indent}{prefix}note [shape=note, label={}];",
+            quote(&label)
         );
     }
     for (i, s) in derivable.iter().enumerate() {
-        cluster(&mut out, i, s);
+        cluster(out, prefix, indent, i, s);
     }
-    out.push_str("}\n");
-    out
 }
 
-/// One derivable secret's attack as `subgraph cluster_{i}`.
-fn cluster(out: &mut String, i: usize, s: &SecretReport) {
+/// One derivable secret's attack as `subgraph cluster_{prefix}{i}`.
+fn cluster(out: &mut String, prefix: &str, indent: &str, i: usize, s: &SecretReport) {
     let name = if s.label == s.term {
         s.term.clone()
     } else {
@@ -58,17 +101,17 @@ fn cluster(out: &mut String, i: usize, s: &SecretReport) {
     };
     let calls = s.calls.unwrap_or(0);
     let plural = if calls == 1 { "" } else { "s" };
-    let _ = writeln!(out, "  subgraph cluster_{i} {{");
+    let _ = writeln!(out, "{indent}subgraph cluster_{prefix}{i} {{");
     let _ = writeln!(
         out,
-        "    label={};",
+        "{indent}  label={};",
         quote(&format!("secret {name}: {calls} API call{plural}"))
     );
-    let init = format!("s{i}_init");
-    let goal = format!("s{i}_goal");
+    let init = format!("{prefix}s{i}_init");
+    let goal = format!("{prefix}s{i}_goal");
     let _ = writeln!(
         out,
-        "    {init} [shape=plaintext, label=\"initial knowledge\"];"
+        "{indent}  {init} [shape=plaintext, label=\"initial knowledge\"];"
     );
     let mut call_no = 0;
     for (j, step) in s.trace.iter().enumerate() {
@@ -93,14 +136,14 @@ fn cluster(out: &mut String, i: usize, s: &SecretReport) {
         };
         let _ = writeln!(
             out,
-            "    s{i}_step{} [shape={shape}, label={}];",
+            "{indent}  {prefix}s{i}_step{} [shape={shape}, label={}];",
             j + 1,
             quote(&label)
         );
     }
     let _ = writeln!(
         out,
-        "    {goal} [shape=doubleoctagon, style=filled, fillcolor=\"#f4cccc\", label={}];",
+        "{indent}  {goal} [shape=doubleoctagon, style=filled, fillcolor=\"#f4cccc\", label={}];",
         quote(&name)
     );
     // Each argument comes from the latest earlier step that gave it, else
@@ -109,13 +152,13 @@ fn cluster(out: &mut String, i: usize, s: &SecretReport) {
         s.trace[..before]
             .iter()
             .rposition(|p| p.result.iter().any(|r| r == term))
-            .map_or_else(|| init.clone(), |k| format!("s{i}_step{}", k + 1))
+            .map_or_else(|| init.clone(), |k| format!("{prefix}s{i}_step{}", k + 1))
     };
     for (j, step) in s.trace.iter().enumerate() {
         for arg in &step.args {
             let _ = writeln!(
                 out,
-                "    {} -> s{i}_step{} [label={}];",
+                "{indent}  {} -> {prefix}s{i}_step{} [label={}];",
                 producer(j, arg),
                 j + 1,
                 quote(arg)
@@ -124,11 +167,11 @@ fn cluster(out: &mut String, i: usize, s: &SecretReport) {
     }
     let _ = writeln!(
         out,
-        "    {} -> {goal} [label={}, color=\"#cc0000\"];",
+        "{indent}  {} -> {goal} [label={}, color=\"#cc0000\"];",
         producer(s.trace.len(), &s.term),
         quote(&s.term)
     );
-    out.push_str("  }\n");
+    let _ = writeln!(out, "{indent}}}");
 }
 
 /// A DOT quoted string: backslashes and quotes escaped, newlines as `\n`.

@@ -11,7 +11,12 @@
 //!   produced it, shared subtrees expanded once;
 //! * not derivable: the closest misses, one level deep: each API function
 //!   with an output that matches the term, its inputs instantiated with
-//!   that match, and those inputs the attacker cannot supply.
+//!   that match, and those inputs the attacker cannot supply. Which inputs
+//!   it cannot supply is judged against the bounded run when no bound cut
+//!   it (then it is exact), or against proof mode's exact fixpoint when
+//!   proof mode proved the term (then it holds for every attacker, as the
+//!   verdict does); otherwise it is what the bounded run did not obtain,
+//!   and [`Explanation::complete`] is false.
 //!
 //! Everything is printed into strings here, as in [`Report`], so the
 //! result renders the same bytes on every run.
@@ -25,9 +30,10 @@ use crate::engine::{saturate, Saturation, StopReason};
 use crate::matching::{empty_binding, match_term, UNBOUND};
 use crate::plan::compile;
 use crate::program::{Program, RuleId, RuleKind, Secret};
+use crate::prove::{self, ProofRun};
 use crate::term::{NameKind, Term, TermId, TermStore};
 use crate::trace::{Derivations, TraceStep};
-use crate::verdict::{check_program, Report, Settings};
+use crate::verdict::{check_program, Proof, Report, Settings};
 
 /// At most this many matches of one function's outputs are listed.
 pub const MAX_MISSES_PER_FUNCTION: usize = 4;
@@ -47,8 +53,10 @@ pub struct Explanation {
     /// When not derivable and the term's top constructor is public: what
     /// the attacker lacks to build it itself.
     pub build: Option<Miss>,
-    /// True when no bound cut the bounded run and it reached a fixpoint:
-    /// what it did not obtain, the attacker cannot obtain at all.
+    /// True when the misses' `missing` inputs hold for every attacker: no
+    /// bound cut the bounded run and it reached a fixpoint, or proof mode
+    /// proved the term and judged the inputs against its exact fixpoint.
+    /// False: they are what the bounded run did not obtain.
     pub complete: bool,
 }
 
@@ -148,6 +156,7 @@ pub fn explain(mut program: Program, term: TermId, settings: Settings) -> Explan
     let Some(derivable) = derivable else {
         return out;
     };
+    let proved = out.report.secrets.first().and_then(|s| s.proof) == Some(Proof::Proved);
     let (sat, plan_cut) = bounded_run(&mut program, term, settings);
     out.complete = !plan_cut && sat.cuts.is_empty() && sat.stop == StopReason::Saturated;
     if derivable {
@@ -155,7 +164,20 @@ pub fn explain(mut program: Program, term: TermId, settings: Settings) -> Explan
         let mut seen = Seen::default();
         out.tree = Some(tree(&program, &derivations, term, &mut seen));
     } else {
-        let mut supply = Supply::new(&sat);
+        // Proved by proof mode beyond the bounds: judge the inputs against
+        // its fixpoint (the same run `check_program` made), so that what
+        // is called missing is missing for every attacker.
+        let mut supply = if proved && !out.complete {
+            let run = prove::prove(&mut program, settings.bounds, settings.limits);
+            if run.is_exact() {
+                out.complete = true;
+                Supply::proof(run)
+            } else {
+                Supply::new(&sat)
+            }
+        } else {
+            Supply::new(&sat)
+        };
         out.misses = closest_misses(&mut program, &mut supply, term);
         out.build = build_miss(&mut program, &mut supply, term);
     }
@@ -273,12 +295,19 @@ fn tree(program: &Program, d: &Derivations, t: TermId, seen: &mut Seen) -> TreeN
 // ----- closest misses -----------------------------------------------------
 
 /// Which terms and patterns the attacker can supply, judged against the
-/// bounded run's obtained terms.
+/// bounded run's obtained terms, or against proof mode's facts.
 struct Supply {
     known: Vec<TermId>,
     known_set: HashSet<TermId>,
     memo: HashMap<TermId, bool>,
+    /// Proof mode's exact run, when the inputs are judged against it.
+    proof: Option<ProofRun>,
 }
+
+/// How deep [`Supply::proof_pattern`] follows the goals a fact's variables
+/// raise; past it, it says "can supply" (generous, so never a false
+/// "missing").
+const PROOF_GOAL_DEPTH: u16 = 6;
 
 impl Supply {
     fn new(sat: &Saturation) -> Self {
@@ -288,13 +317,37 @@ impl Supply {
             known_set: known.iter().copied().collect(),
             known,
             memo: HashMap::new(),
+            proof: None,
+        }
+    }
+
+    /// Judged against proof mode's exact fixpoint: by its soundness
+    /// argument (`prove.rs`), every term the attacker can obtain is an
+    /// instance of a fact with its variables instantiated by derivable
+    /// terms, and every derivable term is obtained or built from derivable
+    /// terms with a public constructor.
+    fn proof(run: ProofRun) -> Self {
+        Supply {
+            known: Vec::new(),
+            known_set: HashSet::new(),
+            memo: HashMap::new(),
+            proof: Some(run),
         }
     }
 
     /// A ground term: obtained, or built with a public constructor from
     /// derivable children. An XOR term not obtained is given the benefit
     /// of the doubt (it may lie in the span of what is known).
-    fn ground(&mut self, store: &TermStore, t: TermId) -> bool {
+    fn ground(&mut self, program: &mut Program, t: TermId) -> bool {
+        if let Some(run) = &self.proof {
+            if let Some(&b) = self.memo.get(&t) {
+                return b;
+            }
+            let b = prove::derivable(program, run, t);
+            self.memo.insert(t, b);
+            return b;
+        }
+        let store = &program.store;
         if self.known_set.contains(&t) {
             return true;
         }
@@ -303,7 +356,7 @@ impl Supply {
         }
         let b = match store.get(t) {
             Term::App(c, args) if store.ctor(*c).public => {
-                args.clone().iter().all(|a| self.ground(store, *a))
+                args.clone().iter().all(|a| self.ground(program, *a))
             }
             Term::Xor(_) | Term::Zero => true,
             _ => false,
@@ -316,10 +369,14 @@ impl Supply {
     /// its top constructor is public and each argument can be supplied on
     /// its own. Generous with variables and XOR, so that an input is only
     /// called missing when no value could fit it.
-    fn pattern(&mut self, store: &mut TermStore, p: TermId, vars: usize) -> bool {
-        if store.is_ground(p) {
-            return self.ground(store, p);
+    fn pattern(&mut self, program: &mut Program, p: TermId, vars: usize) -> bool {
+        if program.store.is_ground(p) {
+            return self.ground(program, p);
         }
+        if self.proof.is_some() {
+            return self.proof_pattern(program, p, 0);
+        }
+        let store = &mut program.store;
         match store.get(p).clone() {
             Term::App(c, args) => {
                 let empty = empty_binding(vars);
@@ -328,11 +385,133 @@ impl Supply {
                     .iter()
                     .any(|k| !match_term(store, p, *k, &empty).is_empty());
                 matched
-                    || (store.ctor(c).public && args.iter().all(|a| self.pattern(store, *a, vars)))
+                    || (program.store.ctor(c).public
+                        && args.iter().all(|a| self.pattern(program, *a, vars)))
             }
             _ => true,
         }
     }
+
+    /// Against proof mode's facts: can some instance of `p` be derived? A
+    /// fact unifies with it, each of the fact's variables bound to a
+    /// structure being itself suppliable; or its top constructor is public
+    /// and each argument can be supplied. Generous (a variable, XOR, a goal
+    /// too deep), so "no" means no instance of `p` is derivable.
+    fn proof_pattern(&mut self, program: &mut Program, p: TermId, depth: u16) -> bool {
+        if program.store.is_ground(p) {
+            return self.ground(program, p);
+        }
+        if depth > PROOF_GOAL_DEPTH {
+            return true;
+        }
+        let (c, args) = match program.store.get(p).clone() {
+            Term::App(c, args) => (c, args),
+            _ => return true,
+        };
+        let facts = self
+            .proof
+            .as_ref()
+            .map(|r| r.facts.clone())
+            .unwrap_or_default();
+        // The fact's variables are renamed past the pattern's.
+        let offset = program.store.vars(p).into_iter().max().map_or(0, |v| v + 1);
+        for f in facts {
+            if !matches!(program.store.get(f), Term::App(d, _) if *d == c) {
+                continue;
+            }
+            let store = &mut program.store;
+            let renamed = store.rewrite(f, &mut |store, u| match store.get(u) {
+                Term::Var(v) => {
+                    let v = *v + offset;
+                    Some(store.var(v))
+                }
+                _ => None,
+            });
+            let mut s = Subst::new();
+            if !unify(store, p, renamed, &mut s) {
+                continue;
+            }
+            // A fact's variable stands for any derivable term: bound to a
+            // structure, that structure must be derivable.
+            let mut goals: Vec<TermId> = Vec::new();
+            for v in store.vars(renamed) {
+                if let Some(&t) = s.get(&v) {
+                    let t = resolve(store, t, &s);
+                    if !matches!(store.get(t), Term::Var(_)) {
+                        goals.push(t);
+                    }
+                }
+            }
+            if goals
+                .into_iter()
+                .all(|g| self.proof_pattern(program, g, depth + 1))
+            {
+                return true;
+            }
+        }
+        program.store.ctor(c).public
+            && args
+                .iter()
+                .all(|a| self.proof_pattern(program, *a, depth + 1))
+    }
+}
+
+// ----- unification, for judging patterns against proof mode's facts ---------
+
+type Subst = HashMap<u32, TermId>;
+
+/// Follows variable bindings at the top of `t`.
+fn walk(store: &TermStore, mut t: TermId, s: &Subst) -> TermId {
+    while let Term::Var(v) = store.get(t) {
+        match s.get(v) {
+            Some(&u) => t = u,
+            None => break,
+        }
+    }
+    t
+}
+
+/// Applies the substitution everywhere in `t`.
+fn resolve(store: &mut TermStore, t: TermId, s: &Subst) -> TermId {
+    if store.is_ground(t) {
+        return t;
+    }
+    let t = walk(store, t, s);
+    match store.get(t).clone() {
+        Term::App(c, args) => {
+            let args: Vec<TermId> = args.iter().map(|a| resolve(store, *a, s)).collect();
+            store.app(c, &args)
+        }
+        _ => t,
+    }
+}
+
+/// Extends `s` to a most general unifier of `a` and `b`, syntactically
+/// (proof mode never runs on XOR).
+fn unify(store: &mut TermStore, a: TermId, b: TermId, s: &mut Subst) -> bool {
+    let a = walk(store, a, s);
+    let b = walk(store, b, s);
+    if a == b {
+        return true;
+    }
+    match (store.get(a).clone(), store.get(b).clone()) {
+        (Term::Var(v), _) => bind(store, v, b, s),
+        (_, Term::Var(v)) => bind(store, v, a, s),
+        (Term::App(c, xs), Term::App(d, ys)) if c == d && xs.len() == ys.len() => xs
+            .iter()
+            .zip(ys.iter())
+            .all(|(x, y)| unify(store, *x, *y, s)),
+        _ => false,
+    }
+}
+
+fn bind(store: &mut TermStore, v: u32, t: TermId, s: &mut Subst) -> bool {
+    let full = resolve(store, t, s);
+    if store.vars(full).contains(&v) {
+        return false; // occurs check
+    }
+    s.insert(v, t);
+    true
 }
 
 /// Replaces the bound variables of `p` by their values.
@@ -369,10 +548,10 @@ fn closest_misses(program: &mut Program, supply: &mut Supply, term: TermId) -> V
             continue;
         }
         let names = printed_vars(&rule.var_names);
-        let store = &mut program.store;
         let mut bindings: Vec<(usize, Vec<TermId>)> = Vec::new();
         for (o, &output) in rule.outputs.iter().enumerate() {
-            for b in match_term(store, output, term, &empty_binding(rule.var_names.len())) {
+            let empty = empty_binding(rule.var_names.len());
+            for b in match_term(&mut program.store, output, term, &empty) {
                 if !bindings.iter().any(|(_, seen)| *seen == b) {
                     bindings.push((o, b));
                 }
@@ -383,21 +562,21 @@ fn closest_misses(program: &mut Program, supply: &mut Supply, term: TermId) -> V
                 .iter()
                 .enumerate()
                 .filter(|(_, t)| **t != UNBOUND)
-                .map(|(v, t)| format!("{} = {}", names[v], store.show(*t)))
+                .map(|(v, t)| format!("{} = {}", names[v], program.store.show(*t)))
                 .collect();
             let mut needs = Vec::new();
             let mut missing = Vec::new();
             for &input in &rule.inputs {
-                let p = partial(store, input, &b);
-                let shown = store.display(p, &names);
-                if !supply.pattern(store, p, rule.var_names.len()) && !missing.contains(&shown) {
+                let p = partial(&mut program.store, input, &b);
+                let shown = program.store.display(p, &names);
+                if !supply.pattern(program, p, rule.var_names.len()) && !missing.contains(&shown) {
                     missing.push(shown.clone());
                 }
                 needs.push(shown);
             }
             misses.push(Miss {
                 via: rule.name.clone(),
-                output: store.display(rule.outputs[o], &names),
+                output: program.store.display(rule.outputs[o], &names),
                 binding,
                 needs,
                 missing,
@@ -420,8 +599,8 @@ fn build_miss(program: &mut Program, supply: &mut Supply, term: TermId) -> Optio
     let needs: Vec<String> = children.iter().map(|c| store.show(*c)).collect();
     let mut missing = Vec::new();
     for c in &children {
-        let shown = store.show(*c);
-        if !supply.ground(store, *c) && !missing.contains(&shown) {
+        let shown = program.store.show(*c);
+        if !supply.ground(program, *c) && !missing.contains(&shown) {
             missing.push(shown);
         }
     }

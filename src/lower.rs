@@ -196,6 +196,8 @@ struct Lowerer {
     deductions: Vec<Rule>,
     knowledge: Vec<TermId>,
     secrets: Vec<Secret>,
+    /// Labels of secrets whose term could not be read (each has its error).
+    unreadable_secrets: Vec<String>,
 }
 
 /// How a name kind is called in messages.
@@ -213,6 +215,42 @@ fn kind_word(kind: NameKind) -> &'static str {
 fn application_example(name: &str, arity: usize) -> String {
     let args: Vec<String> = (1..=arity).map(|i| format!("x{i}")).collect();
     format!("{name}({})", args.join(", "))
+}
+
+/// The declared name that a variable's name looks like a misspelling of:
+/// the same letters in another case (`TDATA` for `TData`), or, for a
+/// variable of 3 characters or more, within edit distance 1 ignoring case
+/// (2 when either has more than 4 characters) and nearer than the shorter
+/// one's length. The usual
+/// convention of naming a variable after the key it holds is no
+/// misspelling: an all-lower-case variable is compared only with
+/// all-lower-case names (`tmk` beside `TMK1`, `kek` beside `KEK`, `k`
+/// beside `K` are fine), and then only when they differ in more than a
+/// number at the end (`kek` beside `kek2` is fine too). Two-letter
+/// variables are too close to everything to judge (`kw` beside `k1`). The
+/// closest name wins; ties go to the earliest declared.
+fn misspelt_name<'a>(var: &str, names: &'a [String]) -> Option<&'a str> {
+    let lower = |s: &str| !s.chars().any(char::is_uppercase);
+    let var_len = var.chars().count();
+    let folded = var.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for name in names {
+        if name == var {
+            continue;
+        }
+        let len = name.chars().count();
+        let stem = |s: &str| s.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
+        if lower(var) && (!lower(name) || stem(var) == stem(name)) {
+            continue;
+        }
+        let d = spec::edit_distance(&folded, &name.to_lowercase());
+        let limit = if var_len.max(len) > 4 { 2 } else { 1 };
+        let close = d == 0 || (d <= limit && var_len >= 3 && d < var_len.min(len));
+        if close && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, name));
+        }
+    }
+    best.map(|(_, n)| n)
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -242,6 +280,7 @@ impl Lowerer {
             deductions: Vec::new(),
             knowledge: Vec::new(),
             secrets: Vec::new(),
+            unreadable_secrets: Vec::new(),
         }
     }
 
@@ -937,22 +976,41 @@ impl Lowerer {
         }
     }
 
-    /// Warns about named variables used once in a rule.
+    /// Warns about named variables used once in a rule, and about those
+    /// that look like a declared name misspelt (a misspelt tag in an input
+    /// becomes a variable, which matches any value), however often they
+    /// occur.
     fn single_uses(&mut self, scope: &RuleScope) {
         for (n, (count, span)) in scope.uses.iter().enumerate() {
             let name = &scope.vars[n];
-            if *count != 1 || name.starts_with('_') {
+            if name.starts_with('_') {
                 continue;
             }
-            let help = match spec::suggest(name, self.name_order.iter().map(String::as_str)) {
-                Some(c) => format!("did you mean the name `{c}`?"),
-                None => format!("a variable matches any value; if `{name}` is meant to be a constant, declare it under `names`"),
-            };
-            self.warning(
-                *span,
-                format!("variable `{name}` occurs once; use `_` if any value will do"),
-                help,
-            );
+            let misspelt = misspelt_name(name, &self.name_order).map(str::to_string);
+            if *count == 1 {
+                let suggestion = spec::suggest(name, self.name_order.iter().map(String::as_str))
+                    .map(str::to_string)
+                    .or(misspelt);
+                let help = match suggestion {
+                    Some(c) => format!("did you mean the name `{c}`?"),
+                    None => format!("a variable matches any value; if `{name}` is meant to be a constant, declare it under `names`"),
+                };
+                self.warning(
+                    *span,
+                    format!("variable `{name}` occurs once; use `_` if any value will do"),
+                    help,
+                );
+            } else if let Some(c) = misspelt {
+                self.warning(
+                    *span,
+                    format!(
+                        "variable `{name}` looks like the name `{c}` misspelt; as a variable it matches any value"
+                    ),
+                    format!(
+                        "did you mean `{c}`? if `{name}` is meant to be a variable, give it a name less like `{c}`"
+                    ),
+                );
+            }
         }
     }
 
@@ -979,12 +1037,13 @@ impl Lowerer {
         match &spec.secrets {
             Some(list) => {
                 for decl in list {
-                    let Some(term) = self.ground(&decl.term) else {
-                        continue;
-                    };
                     let label = match &decl.label {
                         Some(l) => l.text.trim().to_string(),
                         None => decl.term.text.trim().to_string(),
+                    };
+                    let Some(term) = self.ground(&decl.term) else {
+                        self.unreadable_secrets.push(label);
+                        continue;
                     };
                     self.public_secret(term, decl.term.span);
                     self.secrets.push(Secret {
@@ -1012,9 +1071,12 @@ impl Lowerer {
         }
     }
 
-    /// Every expectation names a secret, once.
+    /// Every expectation names a secret, once. An expectation of a secret
+    /// whose term could not be read is not an error of its own: the
+    /// secret's error is reported.
     fn expected_labels(&mut self, spec: &Spec) {
         let labels: Vec<String> = self.secrets.iter().map(|s| s.label.clone()).collect();
+        let unreadable = self.unreadable_secrets.clone();
         let mut seen = HashSet::new();
         for e in &spec.expect {
             let label = e.label.text.trim();
@@ -1024,11 +1086,26 @@ impl Lowerer {
                     format!("`{label}` is expected twice"),
                     "keep one expectation per secret",
                 );
-            } else if !labels.iter().any(|l| l == label) {
-                let help = match spec::suggest(label, labels.iter().map(String::as_str)) {
+            } else if !labels.iter().chain(&unreadable).any(|l| l == label) {
+                let every = labels.iter().chain(&unreadable).map(String::as_str);
+                let help = match spec::suggest(label, every) {
+                    Some(s) if unreadable.iter().any(|u| u == s) => format!(
+                        "did you mean `{s}`? that secret's term could not be read (see its error); expectations name secrets by their label"
+                    ),
                     Some(s) => {
                         format!("did you mean `{s}`? expectations name secrets by their label")
                     }
+                    None if labels.is_empty() && !unreadable.is_empty() => format!(
+                        "expectations name secrets by their label, and no secret of this API could be read: fix the {} under `secrets` first",
+                        if unreadable.len() == 1 { "error" } else { "errors" }
+                    ),
+                    None if labels.is_empty() => "expectations name secrets by their label, and this API has none: list the terms to protect under `secrets`, or declare `secret` names".to_string(),
+                    None if !unreadable.is_empty() => format!(
+                        "expectations name secrets by their label; the secrets read are: {} ({} more could not be read: see {} under `secrets`)",
+                        labels.join(", "),
+                        unreadable.len(),
+                        if unreadable.len() == 1 { "its error" } else { "their errors" }
+                    ),
                     None => format!(
                         "expectations name secrets by their label; the secrets are: {}",
                         labels.join(", ")
@@ -1452,6 +1529,83 @@ functions:
             "variable `TCMKK` occurs once; use `_` if any value will do"
         );
         assert_eq!(w.help.as_deref(), Some("did you mean the name `TCMK`?"));
+    }
+
+    #[test]
+    fn expectations_of_unreadable_secrets_say_so() {
+        // Every secret fails to read: the help never ends in an empty list.
+        let src = "names:\n  secret: [MK, P]\nsecrets:\n  - term: \"{PAN}P\"\n    label: PIN\n  - \"{Q}MK\"\nexpect:\n  PINN: not derivable\n  K: proved\n  PIN: proved\n";
+        let d = errors(src);
+        let expect: Vec<&Diagnostic> = d.iter().filter(|d| d.span.line >= 8).collect();
+        // `PIN` names the secret that failed: its own error is enough.
+        assert_eq!(expect.len(), 2, "{d:?}");
+        assert_eq!(expect[0].message, "`PINN` is not a secret of this API");
+        assert_eq!(
+            expect[0].help.as_deref(),
+            Some("did you mean `PIN`? that secret's term could not be read (see its error); expectations name secrets by their label")
+        );
+        assert_eq!(
+            expect[1].help.as_deref(),
+            Some("expectations name secrets by their label, and no secret of this API could be read: fix the errors under `secrets` first")
+        );
+        // Some secrets read: they are listed, and the others counted.
+        let src = "names:\n  public: [PAN]\n  secret: [MK, P]\nsecrets:\n  - term: \"{PAN}P\"\n    label: PIN\n  - \"{Q}MK\"\nexpect:\n  K: proved\n";
+        let d = errors(src);
+        assert_eq!(
+            d.last().and_then(|d| d.help.as_deref()),
+            Some("expectations name secrets by their label; the secrets read are: PIN (1 more could not be read: see its error under `secrets`)")
+        );
+        // No secret at all.
+        let src = "names:\n  public: [PAN]\nexpect:\n  K: proved\n";
+        let d = errors(src);
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("expectations name secrets by their label, and this API has none: list the terms to protect under `secrets`, or declare `secret` names")
+        );
+    }
+
+    #[test]
+    fn misspelt_names_are_told_from_variables_named_after_keys() {
+        let names: Vec<String> = [
+            "TData", "TKey", "KM", "K", "TMK1", "k1", "kek2", "PIN", "nonce",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let m = |v: &str| misspelt_name(v, &names);
+        // Misspellings: case, a swap, a letter more or less.
+        assert_eq!(m("TDATA"), Some("TData"));
+        assert_eq!(m("TDtaa"), Some("TData"));
+        assert_eq!(m("TKye"), Some("TKey"));
+        assert_eq!(m("PINN"), Some("PIN"));
+        assert_eq!(m("KMM"), Some("KM"));
+        assert_eq!(m("nocne"), Some("nonce"));
+        // Variables named after keys, and short or unrelated ones.
+        for v in [
+            "tmk", "k", "km", "kek", "kek3", "pin", "tdata", "kw", "x", "data", "Kx", "Other",
+        ] {
+            assert_eq!(m(v), None, "{v}");
+        }
+        assert_eq!(m("Km"), Some("KM"));
+    }
+
+    #[test]
+    fn a_misspelt_tag_used_twice_warns() {
+        // `TDtaa` in the input and the output: two occurrences, so no
+        // single-use warning, but it is `TData` misspelt.
+        let src = "names:\n  tags: [TData]\n  secret: [K]\nfunctions:\n  - name: F\n    inputs: [\"{TDtaa, x}K\"]\n    outputs: [\"{TDtaa, x}x\"]\n";
+        let loaded = load(src);
+        assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        let w = &loaded.warnings[0];
+        assert_eq!((w.span.line, w.span.col), (6, 16));
+        assert_eq!(
+            w.message,
+            "variable `TDtaa` looks like the name `TData` misspelt; as a variable it matches any value"
+        );
+        assert!(w
+            .help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("did you mean `TData`?")));
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //!     "derivable": true,            // false, or null when a limit stopped saturation
 //!     "calls": 2,
 //!     "trace": [{"kind": "call", "call": "EncryptCommsKey", "args": ["PAN"], "result": ["senc(PAN, TCMK)"]}],
-//!     "replay": {"confirmed": true, "detail": "..."}
+//!     "replay": {"confirmed": true, "detail": "..."},
+//!     "proof": null                 // for a secret not derivable: "proved" | "up-to"
 //!   }],
 //!   "proof_gap": null,              // why proof mode left a secret "within the bounds"
 //!   "stats": {"known": 42, "firings": 120, "functions": 5}
@@ -26,8 +27,12 @@
 //! ```
 //!
 //! Files that fail to load appear as `{"file": ..., "errors": [{"line", "column", "message", "help"}]}`.
+//! Fields keep the order shown (the README's): the array is serialised
+//! from structs ([`JsonEntry`]), never through a sorted `serde_json::Value`.
 
 use std::fmt::Write as _;
+
+use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
 use crate::style::{Palette, Role};
@@ -148,18 +153,19 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
         .iter()
         .filter(|s| s.derivable == Some(true))
         .count();
+    let of = r.secrets.len();
     let _ = writeln!(
         out,
-        "verdict: {verdict} ({derivable} of {} secrets derivable)",
-        r.secrets.len()
+        "verdict: {verdict} ({derivable} of {of} secret{} derivable)",
+        if of == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "  rests on: {}", r.rests_on);
     if let Some(l) = &r.limit {
         let what = l.describe();
         let _ = writeln!(
             out,
-            "  stopped by: the {what}; {} terms known by then",
-            r.stats.known
+            "  stopped by: the {what}; {} known by then",
+            crate::summary::plural(r.stats.known as u64, "term")
         );
     }
     if !r.bounds.is_empty() {
@@ -173,10 +179,13 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
     if let (Verdict::Attack, Some(gap)) = (r.verdict, &r.proof_gap) {
         let _ = writeln!(out, "  not proved for the secrets within the bounds: {gap}");
     }
+    let count = |n: usize, word| crate::summary::plural(n as u64, word);
     let _ = writeln!(
         out,
-        "  saturation: {} known terms, {} rule instances, {} functions",
-        r.stats.known, r.stats.firings, r.stats.functions
+        "  saturation: {}, {}, {}",
+        count(r.stats.known, "known term"),
+        count(r.stats.firings, "rule instance"),
+        count(r.stats.functions, "function")
     );
     out
 }
@@ -191,24 +200,57 @@ pub fn knowledge(r: &Report) -> String {
     out
 }
 
-/// The JSON value of a report.
-pub fn json(r: &Report) -> serde_json::Value {
-    serde_json::to_value(r).unwrap_or(serde_json::Value::Null)
+/// One element of `check --format json`'s array: a report, or the errors
+/// of a file that failed to load.
+///
+/// Serialised from structs, whose fields keep their declaration order (the
+/// README's order). A `serde_json::Value` would not: without serde_json's
+/// `preserve_order` feature its objects sort their keys.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum JsonEntry {
+    /// A file (or family variant) that was checked.
+    Report(Box<Report>),
+    /// A file that could not be checked.
+    Errors(FileErrors),
 }
 
-/// The JSON value of a file that failed to load.
-pub fn json_errors(file: &str, diagnostics: &[Diagnostic]) -> serde_json::Value {
-    let errors: Vec<serde_json::Value> = diagnostics
+/// A file that failed to load, as JSON: `{"file", "errors"}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileErrors {
+    /// The file (or `file :: variant`).
+    pub file: String,
+    /// Its errors.
+    pub errors: Vec<JsonError>,
+}
+
+/// One located error, as JSON: `{"line", "column", "message", "help"}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonError {
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// The JSON entry of a file that failed to load.
+pub fn json_errors(file: &str, diagnostics: &[Diagnostic]) -> FileErrors {
+    let errors = diagnostics
         .iter()
         .filter(|d| d.is_error())
-        .map(|d| {
-            serde_json::json!({
-                "line": d.span.line,
-                "column": d.span.col,
-                "message": d.message,
-                "help": d.help,
-            })
+        .map(|d| JsonError {
+            line: d.span.line,
+            column: d.span.col,
+            message: d.message.clone(),
+            help: d.help.clone(),
         })
         .collect();
-    serde_json::json!({ "file": file, "errors": errors })
+    FileErrors {
+        file: file.to_string(),
+        errors,
+    }
 }

@@ -94,9 +94,9 @@ impl fmt::Display for Snapshot<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}\n--- knowledge ({} terms) ---\n{}",
+            "{}\n--- knowledge ({}) ---\n{}",
             self.0.attacks(),
-            self.0.knowledge.len(),
+            crate::summary::plural(self.0.knowledge.len() as u64, "term"),
             self.0.knowledge_set()
         )
     }

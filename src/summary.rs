@@ -82,10 +82,9 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
     }
     let _ = writeln!(
         out,
-        "{} from {} file{}: {} attack, {} secure ({} proved, {} up to bounds), {} limit, {} error{}",
-        plural(t.variants, "variant"),
-        files,
-        if files == 1 { "" } else { "s" },
+        "{} from {}: {} attack, {} secure ({} proved, {} up to bounds), {} limit, {} error{}",
+        plural(t.variants as u64, "variant"),
+        plural(files as u64, "file"),
         t.attack,
         t.proved + t.up_to,
         t.proved,
@@ -108,7 +107,9 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
     out
 }
 
-fn plural(n: usize, word: &str) -> String {
+/// `1 call`, `2 calls`: a count and its noun, singular or plural (the
+/// plural adds `s`).
+pub fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
@@ -135,7 +136,7 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
                 out,
                 "{}: family \"{family}\", {}",
                 first.file,
-                plural(rows.len(), "variant")
+                plural(rows.len() as u64, "variant")
             );
         }
         None if first.verdict == "error" => {
@@ -167,7 +168,7 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
         cells.push(verdict_cell(o));
         cells.push(
             o.shortest_attack()
-                .map_or("-".to_string(), |n| format!("{n} calls")),
+                .map_or("-".to_string(), |n| plural(n as u64, "call")),
         );
         for l in &labels {
             cells.push(match o.secrets.iter().find(|s| s.label == *l) {
@@ -269,7 +270,7 @@ fn common_ground(out: &mut String, rows: &[Outcome]) {
         let _ = writeln!(
             out,
             "  in every attack on {label} ({}): {}",
-            plural(attacks.len(), "variant"),
+            plural(attacks.len() as u64, "variant"),
             if every.is_empty() {
                 "no common function".to_string()
             } else {

@@ -53,6 +53,7 @@ const THREE_MISTAKES: (&str, [(u32, u32); 3]) =
 /// Fixture in `tests/warnings/` -> line and column of each warning.
 const WARNINGS: &[(&str, &[(u32, u32)])] = &[
     ("fresh_never_generated.yaml", &[(3, 14)]),
+    ("misspelt_tag.yaml", &[(11, 16), (14, 16)]),
     ("public_secret.yaml", &[(7, 5)]),
     ("single_use_variable.yaml", &[(5, 20)]),
 ];

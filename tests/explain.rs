@@ -155,6 +155,30 @@ fn paper_typed_api_ki_is_proved_not_derivable() {
     let m = &e.misses[0];
     assert_eq!(m.via, "DecryptData");
     assert_eq!(m.missing, vec!["senc((TData, Ki), k)"]);
+    // The bounded run was cut (EncryptData's free input), but proof mode
+    // proved Ki and judged the input against its facts: no fact is a
+    // TData-tagged Ki under any key, so the attacker can never obtain one,
+    // and the wording says so rather than "within the bounds".
+    assert!(e.complete);
+    assert!(
+        out.contains("needs senc((TData, Ki), k), which the attacker cannot obtain\n"),
+        "{out}"
+    );
+    assert!(!out.contains("within the bounds"), "{out}");
+    // ExportDataKey could give {DataKey, KEKj}Ki only from two tokens
+    // under MK that nothing makes: each is missing for every attacker.
+    let e = explain_file("apis/paper_typed_api.yaml", "senc((DataKey, KEKj), Ki)");
+    assert_eq!(e.report.secrets[0].proof, Some(Proof::Proved));
+    let export = e
+        .misses
+        .iter()
+        .find(|m| m.via == "ExportDataKey")
+        .expect("a miss");
+    assert_eq!(
+        export.missing,
+        vec!["senc((DataKey, KEKj), MK)", "senc((KEKKey, Ki), MK)"]
+    );
+    assert!(!text(&e).contains("within the bounds"));
     snapshot("paper_ki", &out);
 }
 
@@ -226,6 +250,16 @@ fn building_the_term_lists_what_the_attacker_lacks() {
     for m in &e.misses {
         assert!(m.missing.contains(&"senc(PAN, MK)".to_string()), "{m:?}");
     }
+    // Up to bounds (XOR: no proof mode): the misses say only what the
+    // bounded run did not obtain.
+    assert_eq!(e.report.secrets[0].proof, Some(Proof::UpTo));
+    assert!(!e.complete);
+    let out = text(&e);
+    assert!(
+        out.contains("which the attacker did not obtain within the bounds"),
+        "{out}"
+    );
+    assert!(!out.contains("cannot obtain"), "{out}");
 }
 
 #[test]
@@ -554,16 +588,55 @@ fn dot_of_a_secure_file_is_one_note() {
 
 #[test]
 fn dot_for_several_files_and_for_explain() {
-    // One digraph per file; explain gives the graph of its one term.
+    // Several files are still one digraph (`dot -Tsvg` then writes one
+    // SVG document): a cluster per file holding a cluster per attack.
     let (_, out, _) = apisat(&[
         "check",
         "--format",
         "dot",
         "apis/vsm.yaml",
         "apis/pkcs11_wrap_decrypt.yaml",
+        "apis/vsm_fixed.yaml",
     ]);
     let graphs = parse_dot(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
-    assert_eq!(graphs.len(), 2);
+    assert_eq!(graphs.len(), 1, "exactly one graph\n{out}");
+    assert_eq!(out.matches("digraph").count(), 1, "{out}");
+    let g = &graphs[0];
+    // vsm: PIN and P; pkcs11_wrap_decrypt: k2 (k1 is proved safe);
+    // vsm_fixed: a note.
+    let clusters: Vec<&str> = g.clusters.iter().map(String::as_str).collect();
+    assert_eq!(
+        clusters,
+        [
+            "cluster_f0",
+            "cluster_f0_0",
+            "cluster_f0_1",
+            "cluster_f1",
+            "cluster_f1_0",
+            "cluster_f2"
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        g.nodes["f2_note"]["label"], "no attack: no secret is derivable",
+        "{out}"
+    );
+    assert!(
+        out.contains("label=\"apis/vsm_fixed.yaml (VSM fixed): SECURE up to bounds\";"),
+        "the file's cluster names it\n{out}"
+    );
+    let translate = node_labelled(g, "2. TranslateCommsKeyToTMK");
+    assert!(translate.starts_with("f0_"), "{translate}");
+    // A family's variants are one graph too.
+    let (_, out, _) = apisat(&["check", "--format", "dot", "apis/families/vsm.yaml"]);
+    let graphs = parse_dot(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert_eq!(graphs.len(), 1, "{out}");
+    for k in 0..4 {
+        assert!(
+            graphs[0].clusters.contains(&format!("cluster_f{k}")),
+            "{out}"
+        );
+    }
     let (code, out, _) = apisat(&[
         "explain",
         "--format",
@@ -594,4 +667,227 @@ fn dot_parser_rejects_broken_graphs() {
     assert!(
         parse_dot("digraph g { a [label=\"x\"]; b [label=\"y\"]; a -> b [label=\"t\"]; }").is_ok()
     );
+}
+
+// ----- JSON field order ------------------------------------------------------
+
+/// A JSON value with its objects' keys in the order printed (serde_json's
+/// `Value` sorts them, which is what this checks against).
+#[derive(Debug)]
+enum Ordered {
+    Object(Vec<(String, Ordered)>),
+    Array(Vec<Ordered>),
+    Scalar,
+}
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Ordered>()? {
+                    out.push((k, v));
+                }
+                Ok(Ordered::Object(out))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = s.next_element::<Ordered>()? {
+                    out.push(v);
+                }
+                Ok(Ordered::Array(out))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+            fn visit_unit<E>(self) -> Result<Ordered, E> {
+                Ok(Ordered::Scalar)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Ordered {
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Ordered::Object(fields) => fields.iter().map(|(k, _)| k.as_str()).collect(),
+            _ => panic!("not an object: {self:?}"),
+        }
+    }
+    fn get(&self, key: &str) -> &Ordered {
+        match self {
+            Ordered::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("no {key}")),
+            _ => panic!("not an object: {self:?}"),
+        }
+    }
+    fn at(&self, i: usize) -> &Ordered {
+        match self {
+            Ordered::Array(items) => &items[i],
+            _ => panic!("not an array: {self:?}"),
+        }
+    }
+}
+
+/// The README's order of a report's fields (its JSON section).
+const REPORT_KEYS: [&str; 10] = [
+    "file",
+    "api",
+    "verdict",
+    "proof",
+    "rests_on",
+    "bounds",
+    "limit",
+    "secrets",
+    "proof_gap",
+    "stats",
+];
+const SECRET_KEYS: [&str; 7] = [
+    "label",
+    "term",
+    "derivable",
+    "calls",
+    "trace",
+    "replay",
+    "proof",
+];
+
+#[test]
+fn check_and_explain_json_follow_the_readmes_field_order() {
+    // check: a report with an attack (trace, replay, bounds) and a file
+    // that fails to load, in one array.
+    let (code, out, _) = apisat(&[
+        "check",
+        "--format",
+        "json",
+        "apis/vsm.yaml",
+        "tests/invalid/unknown_name.yaml",
+    ]);
+    assert_eq!(code, 2);
+    let all: Ordered = serde_json::from_str(&out).expect("check prints JSON");
+    let vsm = all.at(0);
+    assert_eq!(vsm.keys(), REPORT_KEYS, "{out}");
+    assert_eq!(vsm.get("secrets").at(0).keys(), SECRET_KEYS, "{out}");
+    assert_eq!(
+        vsm.get("secrets").at(0).get("trace").at(0).keys(),
+        ["kind", "call", "args", "result"]
+    );
+    assert_eq!(
+        vsm.get("secrets").at(0).get("replay").keys(),
+        ["confirmed", "detail"]
+    );
+    assert_eq!(
+        vsm.get("bounds").at(0).keys(),
+        ["bound", "value", "rules", "meaning"]
+    );
+    assert_eq!(vsm.get("stats").keys(), ["known", "firings", "functions"]);
+    let bad = all.at(1);
+    assert_eq!(bad.keys(), ["file", "errors"], "{out}");
+    assert_eq!(
+        bad.get("errors").at(0).keys(),
+        ["line", "column", "message", "help"]
+    );
+    // explain: the term, the report of the one-secret check (in the same
+    // order), the tree, the misses.
+    let (_, out, _) = apisat(&["explain", "--format", "json", "apis/vsm.yaml", "P"]);
+    let e: Ordered = serde_json::from_str(&out).expect("explain prints JSON");
+    assert_eq!(
+        e.keys(),
+        ["term", "report", "tree", "misses", "build", "complete"]
+    );
+    assert_eq!(e.get("report").keys(), REPORT_KEYS);
+    assert_eq!(e.get("tree").keys(), ["term", "how", "children"]);
+}
+
+#[test]
+fn knowledge_json_is_the_set_and_what_it_rests_on() {
+    // No bound cuts pkcs11_wrap_decrypt: the set is complete, and equal to
+    // the text output's, in its order.
+    let (code, out, _) = apisat(&[
+        "knowledge",
+        "--format",
+        "json",
+        "apis/pkcs11_wrap_decrypt.yaml",
+    ]);
+    assert_eq!(code, 1, "k2 leaks");
+    let ordered: Ordered = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        ordered.keys(),
+        [
+            "file",
+            "api",
+            "verdict",
+            "proof",
+            "complete",
+            "rests_on",
+            "bounds",
+            "limit",
+            "known",
+            "knowledge"
+        ]
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["bounds"], serde_json::json!([]));
+    let (_, text_out, _) = apisat(&["knowledge", "apis/pkcs11_wrap_decrypt.yaml"]);
+    let terms: Vec<&str> = v["knowledge"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert_eq!(terms, text_out.lines().collect::<Vec<_>>());
+    assert_eq!(v["known"], terms.len());
+    assert!(terms.contains(&"k2"), "{out}");
+    // The VSM run is cut by input-depth 0: not complete, and it says so.
+    let (_, out, _) = apisat(&["knowledge", "--format", "json", "apis/vsm.yaml"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["bounds"], serde_json::json!(["input-depth 0"]));
+    assert!(
+        v["rests_on"]
+            .as_str()
+            .is_some_and(|s| s.contains("the terms the bounded run obtained")),
+        "{out}"
+    );
+    // A limit: what was known by then.
+    let (code, out, _) = apisat(&[
+        "knowledge",
+        "--format",
+        "json",
+        "--max-facts",
+        "5",
+        "apis/vsm.yaml",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["limit"]["limit"], "facts");
 }

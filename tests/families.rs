@@ -516,3 +516,198 @@ fn variant_patterns_pick_variants_for_check_and_batch() {
         batch.stdout
     );
 }
+
+#[test]
+fn counts_of_one_are_singular() {
+    // A one-call attack: the table says `1 call`, not `1 calls`, and the
+    // totals `1 variant from 1 file`; `test` counts `1 expectation`.
+    let dir = scratch("singular");
+    let file = dir.join("one_call.yaml");
+    std::fs::write(
+        &file,
+        "names: {secret: [K, S]}\nknowledge: [\"{S}K\"]\nfunctions:\n  - name: Decrypt\n    inputs: [\"{x}K\"]\n    outputs: [x]\nsecrets: [S]\nexpect: {S: within 1 call}\n",
+    )
+    .expect("scratch file");
+    let path = file.display().to_string();
+    let batch = apisat(&["batch", "--no-time", &path]);
+    assert_eq!(batch.code, 1, "{}", batch.stderr);
+    assert!(
+        batch.stdout.contains("ATTACK   1 call "),
+        "{}",
+        batch.stdout
+    );
+    assert!(!batch.stdout.contains("1 calls"), "{}", batch.stdout);
+    assert!(
+        batch.stdout.contains("1 variant from 1 file: 1 attack"),
+        "{}",
+        batch.stdout
+    );
+    let check = apisat(&["check", &path]);
+    assert!(
+        check.stdout.contains("DERIVABLE with 1 API call\n"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("(1 of 1 secret derivable)"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("1 rule instance, 1 function\n"),
+        "{}",
+        check.stdout
+    );
+    let test = apisat(&["test", &path]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+    assert!(
+        test.stdout.contains(
+            "1 passed; 0 failed; 0 errors; 0 without expectations (1 expectation checked)"
+        ),
+        "{}",
+        test.stdout
+    );
+}
+
+#[test]
+fn one_variant_for_explain_knowledge_fix_and_diff() {
+    let family = "apis/families/vsm.yaml";
+    // explain: both fixes together make P safe (up to bounds: XOR), the
+    // original leaks it.
+    let fixed = apisat(&["explain", "--variant", "both-fixes", family, "P"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert!(
+        fixed
+            .stdout
+            .starts_with("apis/families/vsm.yaml (VSM fixes / both-fixes): P\nNOT DERIVABLE"),
+        "{}",
+        fixed.stdout
+    );
+    let original = apisat(&["explain", "--variant", "orig*", family, "P"]);
+    assert_eq!(original.code, 1, "{}", original.stderr);
+    assert!(original
+        .stdout
+        .contains("DERIVABLE; the cheapest derivation"));
+    // A family needs a pattern that picks exactly one variant.
+    let none = apisat(&["explain", family, "P"]);
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr
+            .contains("this is a family file of 4 variants, and `apisat explain` takes one API"),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        none.stderr.contains("--> apis/families/vsm.yaml:37:1"),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        none.stderr.contains("pick one with `--variant PATTERN`"),
+        "{}",
+        none.stderr
+    );
+    let several = apisat(&["explain", "--variant", "*", family, "P"]);
+    assert_eq!(several.code, 2);
+    assert!(
+        several.stderr.contains(
+            "`*` matches 4 variants of this family (`original`, `separate-types`, `tagged-shares`, `both-fixes`)"
+        ),
+        "{}",
+        several.stderr
+    );
+    let nothing = apisat(&["knowledge", "--variant", "nope", family]);
+    assert_eq!(nothing.code, 2);
+    assert!(
+        nothing
+            .stderr
+            .contains("no variant of this family is named `nope`"),
+        "{}",
+        nothing.stderr
+    );
+    assert!(nothing.stderr.contains("its variants are `original`"));
+    let api = apisat(&["knowledge", "--variant", "original", "apis/vsm.yaml"]);
+    assert_eq!(api.code, 2);
+    assert!(api.stderr.contains("this is an API file"), "{}", api.stderr);
+    // knowledge: the tagged shares are known only in the variants that
+    // add them; JSON names the variant.
+    let shares = apisat(&["knowledge", "--variant", "tagged-shares", family]);
+    assert_eq!(shares.code, 1);
+    assert!(
+        shares.stdout.lines().any(|l| l == "SHARE1"),
+        "{}",
+        shares.stdout
+    );
+    let base = apisat(&["knowledge", "--variant", "original", family]);
+    assert!(
+        !base.stdout.lines().any(|l| l == "SHARE1"),
+        "{}",
+        base.stdout
+    );
+    let json = apisat(&[
+        "knowledge",
+        "--format",
+        "json",
+        "--variant",
+        "tagged-shares",
+        family,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(v["api"], "VSM fixes / tagged-shares");
+    let terms: Vec<&str> = v["knowledge"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert_eq!(terms, shares.stdout.lines().collect::<Vec<_>>());
+    // fix: one variant's attacks, not the base's.
+    let fix = apisat(&["fix", "--variant", "both-fixes", family]);
+    assert_eq!(fix.code, 0, "{}", fix.stderr);
+    assert!(
+        fix.stdout
+            .starts_with("apis/families/vsm.yaml (VSM fixes / both-fixes): no secret derivable"),
+        "{}",
+        fix.stdout
+    );
+    // diff: two variants of one family.
+    let diff = apisat(&[
+        "diff",
+        "--variant",
+        "original",
+        "--variant-b",
+        "both-fixes",
+        family,
+        family,
+    ]);
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    assert!(
+        diff.stdout
+            .starts_with("A: apis/families/vsm.yaml (VSM fixes / original): ATTACK"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .contains("B: apis/families/vsm.yaml (VSM fixes / both-fixes): SECURE"),
+        "{}",
+        diff.stdout
+    );
+    // --variant applies to the family among A and B; with neither it is
+    // an error.
+    let same = apisat(&["diff", "--variant", "original", family, "apis/vsm.yaml"]);
+    assert_eq!(
+        same.code, 0,
+        "the original variant is the base\n{}",
+        same.stdout
+    );
+    let neither = apisat(&[
+        "diff",
+        "--variant",
+        "original",
+        "apis/vsm.yaml",
+        "apis/vsm_fixed.yaml",
+    ]);
+    assert_eq!(neither.code, 2);
+    assert!(neither.stderr.contains("neither"), "{}", neither.stderr);
+}

@@ -396,7 +396,7 @@ fn test_reports_a_bad_family_without_expectations() {
     );
     assert!(stderr.contains("did you mean `Decrypt`?"), "{stderr}");
     assert!(
-        stdout.contains("1 errors; 1 without expectations"),
+        stdout.contains("1 error; 1 without expectations"),
         "{stdout}"
     );
 }

@@ -9,6 +9,10 @@
 //!   mistake is one of meaning (term syntax, unknown names, arities of
 //!   applications, variables) are listed apart and pass the schema, since
 //!   checking them is `apisat check`'s job.
+//!
+//! The other texts generated from apisat's own definitions are checked here
+//! too: the shell completions and man pages (`apisat completions SHELL`,
+//! `apisat man [COMMAND]`), generated from the clap definitions.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -513,4 +517,73 @@ fn schema_accepts_mistakes_of_meaning() {
         let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{name}: {errors:?}");
     }
+}
+
+/// `apisat ARGS` from the repository root: (exit code, stdout, stderr).
+fn apisat(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(args)
+        .current_dir(ROOT)
+        .output()
+        .expect("apisat runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn completions_are_generated_from_the_cli() {
+    let (code, bash, _) = apisat(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    // A bash completion function registered for apisat, knowing its
+    // commands and their flags.
+    assert!(bash.contains("_apisat()"), "{bash}");
+    assert!(bash.contains("complete -F _apisat"), "{bash}");
+    for word in [
+        "check",
+        "batch",
+        "explain",
+        "knowledge",
+        "--variant",
+        "--max-depth",
+        "--format",
+    ] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    let (code, zsh, _) = apisat(&["completions", "zsh"]);
+    assert_eq!(code, 0);
+    assert!(zsh.starts_with("#compdef apisat"), "{zsh}");
+    let (code, fish, _) = apisat(&["completions", "fish"]);
+    assert_eq!(code, 0);
+    assert!(fish.contains("complete -c apisat"), "{fish}");
+    let (code, _, err) = apisat(&["completions", "tcsh"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("possible values"), "{err}");
+}
+
+#[test]
+fn man_pages_are_generated_from_the_cli() {
+    let (code, page, _) = apisat(&["man"]);
+    assert_eq!(code, 0);
+    // roff: a title line, the sections, every command listed.
+    assert!(page.contains(".TH apisat 1"), "{page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "{section}\n{page}");
+    }
+    for command in ["check", "batch", "explain", "completions", "man"] {
+        assert!(
+            page.contains(&format!("apisat\\-{command}(1)")),
+            "{command}\n{page}"
+        );
+    }
+    // One command's page, with its own flags.
+    let (code, page, _) = apisat(&["man", "check"]);
+    assert_eq!(code, 0);
+    assert!(page.contains(".TH apisat-check 1"), "{page}");
+    assert!(page.contains("\\-\\-variant"), "{page}");
+    let (code, _, err) = apisat(&["man", "chekc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("the commands are: check"), "{err}");
 }

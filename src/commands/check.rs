@@ -1,14 +1,15 @@
 //! `apisat check FILE...`: a verdict per file (per variant of a family
-//! file), as text, JSON or DOT.
+//! file), as text, JSON (one array) or DOT (one graph).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::ExitCode;
 use crate::cli::{emit, Format};
-use crate::diagnostic::{render_all_styled, Diagnostic, Span};
+use crate::diagnostic::{Diagnostic, Span};
 use crate::inputs::{self, Input, VariantPattern};
 use crate::progress::Ticker;
+use crate::report::JsonEntry;
 use crate::style::Palette;
 use crate::verdict::{self, Settings};
 use crate::{check_file, report};
@@ -145,27 +146,7 @@ fn items(
 
 /// Renders diagnostics that may point into several files.
 fn render(diagnostics: &[Diagnostic], sources: &[(String, String)], palette: Palette) -> String {
-    let mut files: Vec<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
-    files.dedup();
-    let mut out = String::new();
-    let mut done: Vec<&str> = Vec::new();
-    for f in files {
-        if done.contains(&f) {
-            continue;
-        }
-        done.push(f);
-        let group: Vec<Diagnostic> = diagnostics
-            .iter()
-            .filter(|d| d.file == f)
-            .cloned()
-            .collect();
-        let source = sources
-            .iter()
-            .find(|(n, _)| n == f)
-            .map(|(_, s)| s.as_str());
-        out.push_str(&render_all_styled(&group, source, palette));
-    }
-    out
+    super::render_in(diagnostics, sources, palette)
 }
 
 /// Checks every file (every variant of a family file); prints reports to
@@ -177,7 +158,11 @@ pub fn run(
     settings: Settings,
 ) -> ExitCode {
     let mut worst = ExitCode::default();
-    let mut json = Vec::new();
+    let mut json: Vec<JsonEntry> = Vec::new();
+    // Every report goes into one DOT graph, printed at the end: several
+    // digraphs in one stream would make `dot -Tsvg` write several SVG
+    // documents into one file.
+    let mut dot: Vec<crate::verdict::Report> = Vec::new();
     let (out, err) = (Palette::for_stdout(), Palette::for_stderr());
     let mut first = true;
     for file in files {
@@ -205,15 +190,15 @@ pub fn run(
                             }
                             emit(&report::text_styled(&report, out));
                         }
-                        Format::Json => json.push(report::json(&report)),
-                        Format::Dot => emit(&crate::dot::graph(&report)),
+                        Format::Json => json.push(JsonEntry::Report(report)),
+                        Format::Dot => dot.push(*report),
                     }
                 }
                 Item::Failed { file, diagnostics } => {
                     eprint!("{}", render(&diagnostics, &sources, err));
                     worst.note(ExitCode::BAD_INPUT);
                     if format == Format::Json {
-                        json.push(report::json_errors(&file, &diagnostics));
+                        json.push(JsonEntry::Errors(report::json_errors(&file, &diagnostics)));
                     }
                 }
             }
@@ -223,6 +208,10 @@ pub fn run(
     if format == Format::Json {
         let text = serde_json::to_string_pretty(&json).unwrap_or_default();
         emit(&format!("{text}\n"));
+    }
+    if !dot.is_empty() {
+        let reports: Vec<&crate::verdict::Report> = dot.iter().collect();
+        emit(&crate::dot::graphs(&reports));
     }
     worst
 }

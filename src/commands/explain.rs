@@ -7,15 +7,23 @@ use std::path::Path;
 use super::ExitCode;
 use crate::cli::{emit, Format};
 use crate::explain::{explain, Explanation, How, Miss, TreeNode};
+use crate::inputs::VariantPattern;
 use crate::lower::parse_ground_term;
 use crate::report::verdict_word;
 use crate::verdict::{Proof, Settings};
 use crate::{dot, lower};
 
-/// Explains `term` in `file`; exit code 1 when derivable, 0 when not,
-/// 3 when a limit stopped the run first, 2 for a bad file or term.
-pub fn run(file: &Path, term: &str, format: Format, settings: Settings) -> ExitCode {
-    let Some(mut loaded) = super::load_api(file) else {
+/// Explains `term` in `file` (in the family variant `variant` picks);
+/// exit code 1 when derivable, 0 when not, 3 when a limit stopped the run
+/// first, 2 for a bad file, variant or term.
+pub fn run(
+    file: &Path,
+    term: &str,
+    format: Format,
+    variant: Option<&VariantPattern>,
+    settings: Settings,
+) -> ExitCode {
+    let Some(mut loaded) = super::load_one(file, variant, "explain") else {
         return ExitCode::BAD_INPUT;
     };
     let goal = match parse_ground_term(&mut loaded, term) {
@@ -126,7 +134,9 @@ fn render_tree(out: &mut String, node: &TreeNode, prefix: &str, last: Option<boo
 }
 
 /// The closest misses: functions that could output the term, and what
-/// they lack; then what building it lacks.
+/// they lack; then what building it lacks. "Cannot obtain" only when that
+/// was established for every attacker ([`Explanation::complete`]: no bound
+/// cut the run, or proof mode judged it); else "within the bounds".
 fn misses(out: &mut String, e: &Explanation) {
     let cannot = if e.complete {
         "the attacker cannot obtain"
@@ -141,7 +151,7 @@ fn misses(out: &mut String, e: &Explanation) {
             "closest misses (API functions with an output of this shape):"
         );
         for m in &e.misses {
-            let _ = writeln!(out, "  {}", miss_line(m, &e.term, cannot));
+            let _ = writeln!(out, "  {}", miss_line(m, &e.term, cannot, e.complete));
         }
     }
     if let Some(b) = &e.build {
@@ -157,7 +167,7 @@ fn misses(out: &mut String, e: &Explanation) {
     }
 }
 
-fn miss_line(m: &Miss, term: &str, cannot: &str) -> String {
+fn miss_line(m: &Miss, term: &str, cannot: &str, complete: bool) -> String {
     let with = if m.binding.is_empty() {
         String::new()
     } else {
@@ -168,10 +178,14 @@ fn miss_line(m: &Miss, term: &str, cannot: &str) -> String {
         m.via, m.output
     );
     if m.missing.is_empty() {
+        let why = if complete {
+            "no call can give it (the inputs do not fit together, or a check fails)"
+        } else {
+            "no call gave it (the inputs do not fit together, a check fails, or a bound cut it)"
+        };
         format!(
             "{head}; apisat finds none of its inputs {} out of the attacker's reach on its \
-             own, but no call gave it (the inputs do not fit together, a check fails, or a \
-             bound cut it)",
+             own, but {why}",
             m.needs.join(", ")
         )
     } else {

@@ -10,19 +10,33 @@ use crate::diagnostic::render_all;
 use crate::fix::{
     necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
 };
-use crate::inputs::Input;
+use crate::inputs::{Input, VariantPattern};
+use crate::summary::plural;
 use crate::verdict::Settings;
 
-/// Loads one file, runs both analyses, prints them; the exit code is the
-/// API's own verdict (0 secure, 1 attack, 3 limit; 2 bad input).
-pub fn run(file: &Path, format: TextOrJson, settings: Settings, limits: FixLimits) -> ExitCode {
-    // A family file: what to fix is asked of its base API; what its
-    // variants' attacks share is in `apisat batch`'s summary.
+/// Loads one file (the family variant `variant` picks), runs both
+/// analyses, prints them; the exit code is the API's own verdict (0
+/// secure, 1 attack, 3 limit; 2 bad input).
+pub fn run(
+    file: &Path,
+    format: TextOrJson,
+    variant: Option<&VariantPattern>,
+    settings: Settings,
+    limits: FixLimits,
+) -> ExitCode {
+    if variant.is_some() {
+        let Some(loaded) = super::load_one(file, variant, "fix") else {
+            return ExitCode::BAD_INPUT;
+        };
+        return analyse(loaded, format, settings, limits);
+    }
+    // A family file without --variant: what to fix is asked of its base
+    // API; what its variants' attacks share is in `apisat batch`'s summary.
     let base;
     let file = match crate::inputs::read(file) {
         Input::Family(family) => {
             eprintln!(
-                "note: {} is a family (\"{}\"); this is what to fix in its base API {}; `apisat batch {}` shows the functions every attack of its variants calls",
+                "note: {} is a family (\"{}\"); this is what to fix in its base API {} (`--variant PATTERN` picks a variant); `apisat batch {}` shows the functions every attack of its variants calls",
                 family.file, family.name, family.base_file, family.file
             );
             base = std::path::PathBuf::from(&family.base_file);
@@ -41,13 +55,32 @@ pub fn run(file: &Path, format: TextOrJson, settings: Settings, limits: FixLimit
     let Some(loaded) = super::load_api(file) else {
         return ExitCode::BAD_INPUT;
     };
+    analyse(loaded, format, settings, limits)
+}
+
+/// Both analyses of a loaded API, printed.
+fn analyse(
+    loaded: crate::lower::Loaded,
+    format: TextOrJson,
+    settings: Settings,
+    limits: FixLimits,
+) -> ExitCode {
     let necessary = necessary_functions(&loaded.program, settings);
     let sets = removal_sets(&loaded.program, settings, limits);
     match format {
         TextOrJson::Text => emit(&text(&necessary, &sets)),
         TextOrJson::Json => {
-            let value = serde_json::json!({ "necessary": necessary, "removal_sets": sets });
-            let json = serde_json::to_string_pretty(&value).unwrap_or_default();
+            // A struct, not `json!`: its fields keep this order.
+            #[derive(serde::Serialize)]
+            struct Both<'a> {
+                necessary: &'a Necessary,
+                removal_sets: &'a RemovalSets,
+            }
+            let both = Both {
+                necessary: &necessary,
+                removal_sets: &sets,
+            };
+            let json = serde_json::to_string_pretty(&both).unwrap_or_default();
             emit(&format!("{json}\n"));
         }
     }
@@ -158,20 +191,25 @@ pub fn text(necessary: &Necessary, sets: &RemovalSets) -> String {
     let search = match &sets.search {
         Search::NothingToFix => "nothing to fix".to_string(),
         Search::Complete => format!(
-            "complete: every minimal removal set is listed{} ({checks} checks)",
+            "complete: every minimal removal set is listed{} ({})",
             if sets.undecided.is_empty() {
                 ""
             } else {
                 ", except those beyond the undecided sets"
-            }
+            },
+            plural(checks as u64, "check")
         ),
         Search::UpToSize { size } => format!(
-            "every minimal removal set of up to {size} functions is listed; larger ones \
-             were not searched ({checks} checks; see --max-size)"
+            "every minimal removal set of up to {} is listed; larger ones \
+             were not searched ({}; see --max-size)",
+            plural(*size as u64, "function"),
+            plural(checks as u64, "check")
         ),
         Search::Budget { size } => format!(
-            "stopped after {checks} checks (--max-checks): every minimal removal set of up \
-             to {size} functions is listed, larger ones may be missing"
+            "stopped after {} (--max-checks): every minimal removal set of up \
+             to {} is listed, larger ones may be missing",
+            plural(checks as u64, "check"),
+            plural(*size as u64, "function")
         ),
     };
     let _ = writeln!(out, "  search: {search}");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::ExitCode;
 use crate::cli::{emit, TextOrJson};
 use crate::outcome::Outcome;
-use crate::summary::{self, Layout};
+use crate::summary::{self, plural, Layout};
 
 /// Reads, checks and prints the joined outcomes.
 pub fn run(files: &[PathBuf], format: TextOrJson, no_time: bool) -> ExitCode {
@@ -76,8 +76,8 @@ fn completeness(outcomes: &[Outcome]) -> Option<String> {
     let total = outcomes.first()?.total;
     if let Some(o) = outcomes.iter().find(|o| o.total != total) {
         return Some(format!(
-            "the outcomes come from different runs: {} variants and {} ({})",
-            total,
+            "the outcomes come from different runs: {} and {} ({})",
+            plural(total, "variant"),
             o.total,
             o.title()
         ));
@@ -98,7 +98,9 @@ fn completeness(outcomes: &[Outcome]) -> Option<String> {
     if count_missing > 0 {
         let shown: Vec<String> = missing.iter().take(5).map(|i| i.to_string()).collect();
         return Some(format!(
-            "{count_missing} of {total} variants are missing (indexes {}{})",
+            "{count_missing} of {} {} missing (indexes {}{})",
+            plural(total, "variant"),
+            if count_missing == 1 { "is" } else { "are" },
             shown.join(", "),
             if count_missing > 5 { ", ..." } else { "" }
         ));

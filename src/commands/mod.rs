@@ -8,6 +8,8 @@
 pub mod batch;
 /// `apisat check`.
 pub mod check;
+/// `apisat completions` and `apisat man`.
+pub mod completions;
 /// `apisat diff`.
 pub mod diff;
 /// `apisat explain`.
@@ -23,10 +25,13 @@ pub mod schema;
 /// `apisat test`.
 pub mod test;
 
+use std::path::Path;
+
 use crate::cli::Command;
-use crate::diagnostic::{render_all, Diagnostic, Span};
-use crate::inputs::VariantPattern;
+use crate::diagnostic::{render_all, render_all_styled, Diagnostic, Span};
+use crate::inputs::{Input, VariantPattern};
 use crate::outcome::Outcome;
+use crate::style::Palette;
 use crate::verdict::Verdict;
 
 /// The worst exit code seen so far across several inputs.
@@ -84,17 +89,29 @@ pub fn run(command: Command) -> ExitCode {
             variant.map(VariantPattern),
             search.settings(),
         ),
-        Command::Knowledge { file, search } => knowledge::run(&file, search.settings()),
+        Command::Knowledge {
+            file,
+            format,
+            variant,
+            search,
+        } => knowledge::run(
+            &file,
+            format,
+            variant.map(VariantPattern).as_ref(),
+            search.settings(),
+        ),
         Command::Schema { family } => schema::run(family),
         Command::Fix {
             file,
             format,
+            variant,
             max_size,
             max_checks,
             search,
         } => fix::run(
             &file,
             format,
+            variant.map(VariantPattern).as_ref(),
             search.settings(),
             crate::fix::FixLimits {
                 max_size: max_size as usize,
@@ -105,14 +122,30 @@ pub fn run(command: Command) -> ExitCode {
             a,
             b,
             format,
+            variant,
+            variant_b,
             search,
-        } => diff::run(&a, &b, format, search.settings()),
+        } => diff::run(
+            &a,
+            &b,
+            format,
+            variant.map(VariantPattern).as_ref(),
+            variant_b.map(VariantPattern).as_ref(),
+            search.settings(),
+        ),
         Command::Explain {
             file,
             term,
             format,
+            variant,
             search,
-        } => explain::run(&file, &term, format, search.settings()),
+        } => explain::run(
+            &file,
+            &term,
+            format,
+            variant.map(VariantPattern).as_ref(),
+            search.settings(),
+        ),
         Command::Batch {
             paths,
             format,
@@ -136,6 +169,8 @@ pub fn run(command: Command) -> ExitCode {
             variant,
             search,
         } => test::run(&paths, jobs, variant.map(VariantPattern), search.settings()),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { command } => completions::man(command.as_deref()),
         Command::Merge {
             files,
             format,
@@ -150,16 +185,217 @@ pub fn load_api(file: &std::path::Path) -> Option<crate::lower::Loaded> {
     match crate::lower::load_file(file) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
-                eprint!("{}", render_all(&loaded.warnings, Some(&loaded.source)));
+                eprint!(
+                    "{}",
+                    render_all_styled(
+                        &loaded.warnings,
+                        Some(&loaded.source),
+                        Palette::for_stderr()
+                    )
+                );
             }
             Some(loaded)
         }
         Err(diagnostics) => {
             let source = std::fs::read_to_string(file).ok();
-            eprint!("{}", render_all(&diagnostics, source.as_deref()));
+            eprint!(
+                "{}",
+                render_all_styled(&diagnostics, source.as_deref(), Palette::for_stderr())
+            );
             None
         }
     }
+}
+
+/// Loads the one API a command works on (explain, knowledge, fix, diff):
+/// an API file, or the variant of a family file that `variant` picks (a
+/// family of one variant needs none). Prints warnings, or every error, to
+/// stderr; `None` means exit code 2.
+pub fn load_one(
+    file: &Path,
+    variant: Option<&VariantPattern>,
+    command: &str,
+) -> Option<crate::lower::Loaded> {
+    load_input(crate::inputs::read(file), file, variant, command)
+}
+
+/// [`load_one`] on a file already read.
+pub fn load_input(
+    input: Input,
+    file: &Path,
+    variant: Option<&VariantPattern>,
+    command: &str,
+) -> Option<crate::lower::Loaded> {
+    let palette = Palette::for_stderr();
+    match input {
+        Input::Api { .. } => match variant {
+            Some(p) => {
+                let name = file.display().to_string();
+                let d = Diagnostic::error(
+                    &name,
+                    Span::new(1, 1, 1),
+                    format!(
+                        "`--variant {}` picks a variant of a family file, and this is an API file",
+                        p.0
+                    ),
+                )
+                .with_help("leave out `--variant`, or give the family file");
+                let source = std::fs::read_to_string(file).ok();
+                eprint!("{}", render_all_styled(&[d], source.as_deref(), palette));
+                None
+            }
+            None => load_api(file),
+        },
+        Input::Broken {
+            diagnostics,
+            source,
+            ..
+        } => {
+            eprint!(
+                "{}",
+                render_all_styled(&diagnostics, source.as_deref(), palette)
+            );
+            None
+        }
+        Input::Family(family) => {
+            let sources = vec![
+                (family.file.clone(), family.source.clone()),
+                (family.base_file.clone(), family.base_source.clone()),
+            ];
+            let index = match pick_variant(&family, variant, command) {
+                Ok(i) => i,
+                Err(d) => {
+                    eprint!("{}", render_in(&[d], &sources, palette));
+                    return None;
+                }
+            };
+            match family.variant(index).loaded {
+                Ok(loaded) => {
+                    if !loaded.warnings.is_empty() {
+                        eprint!("{}", render_in(&loaded.warnings, &sources, palette));
+                    }
+                    Some(loaded)
+                }
+                Err(diagnostics) => {
+                    eprint!("{}", render_in(&diagnostics, &sources, palette));
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// How many matching variants [`pick_variant`] looks for before it stops:
+/// enough to name a few when a pattern matches several.
+const VARIANTS_SHOWN: usize = 5;
+
+/// The index of the one variant `pattern` picks, or why there is none.
+fn pick_variant(
+    family: &crate::family::Family,
+    pattern: Option<&VariantPattern>,
+    command: &str,
+) -> Result<u64, Diagnostic> {
+    let names = |n: u64| -> String {
+        let shown: Vec<String> = (0..family.len().min(n))
+            .map(|i| format!("`{}`", family.variant_name(i)))
+            .collect();
+        let more = if family.len() > n { ", ..." } else { "" };
+        format!("{}{more}", shown.join(", "))
+    };
+    // Located at the `family:` key.
+    let line = family
+        .source
+        .lines()
+        .position(|l| l.starts_with("family:"))
+        .map_or(1, |i| i as u32 + 1);
+    let error = |message: String, help: String| {
+        Diagnostic::error(&family.file, Span::new(line, 1, 6), message).with_help(help)
+    };
+    let Some(pattern) = pattern else {
+        if family.len() == 1 {
+            return Ok(0);
+        }
+        return Err(error(
+            format!(
+                "this is a family file of {} variants, and `apisat {command}` takes one API",
+                family.len()
+            ),
+            format!(
+                "pick one with `--variant PATTERN` (`*` matches any characters); its variants are {}",
+                names(VARIANTS_SHOWN as u64)
+            ),
+        ));
+    };
+    let mut matched: Vec<u64> = Vec::new();
+    for i in 0..family.len() {
+        if pattern.matches(&family.variant_name(i)) {
+            matched.push(i);
+            if matched.len() > VARIANTS_SHOWN {
+                break;
+            }
+        }
+    }
+    match matched.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(error(
+            format!("no variant of this family is named `{}`", pattern.0),
+            format!(
+                "its variants are {}; `*` matches any characters",
+                names(VARIANTS_SHOWN as u64)
+            ),
+        )),
+        several => {
+            let shown: Vec<String> = several
+                .iter()
+                .take(VARIANTS_SHOWN)
+                .map(|i| format!("`{}`", family.variant_name(*i)))
+                .collect();
+            let count = if several.len() > VARIANTS_SHOWN {
+                format!("more than {VARIANTS_SHOWN} variants")
+            } else {
+                format!("{} variants", several.len())
+            };
+            Err(error(
+                format!(
+                    "`{}` matches {count} of this family ({}{}), and `apisat {command}` takes one",
+                    pattern.0,
+                    shown.join(", "),
+                    if several.len() > VARIANTS_SHOWN { ", ..." } else { "" }
+                ),
+                "make the pattern match one variant name; `apisat check --variant` and `apisat batch --variant` take several".to_string(),
+            ))
+        }
+    }
+}
+
+/// Renders diagnostics that may point into several files (a family file
+/// and its base), each group against its file's text.
+pub fn render_in(
+    diagnostics: &[Diagnostic],
+    sources: &[(String, String)],
+    palette: Palette,
+) -> String {
+    let mut files: Vec<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
+    files.dedup();
+    let mut out = String::new();
+    let mut done: Vec<&str> = Vec::new();
+    for f in files {
+        if done.contains(&f) {
+            continue;
+        }
+        done.push(f);
+        let group: Vec<Diagnostic> = diagnostics
+            .iter()
+            .filter(|d| d.file == f)
+            .cloned()
+            .collect();
+        let source = sources
+            .iter()
+            .find(|(n, _)| n == f)
+            .map(|(_, s)| s.as_str());
+        out.push_str(&render_all_styled(&group, source, palette));
+    }
+    out
 }
 
 /// Worker threads: as asked, else one per core.

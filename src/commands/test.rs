@@ -11,6 +11,7 @@ use crate::cli::emit;
 use crate::inputs::{self, VariantPattern};
 use crate::outcome::Outcome;
 use crate::runner::{self, Options};
+use crate::summary::plural;
 use crate::verdict::Settings;
 
 /// Runs every variant and compares its expectations.
@@ -85,7 +86,9 @@ pub fn render(outcomes: &[Outcome]) -> (String, ExitCode) {
     };
     let _ = writeln!(
         out,
-        "\ntest result: {status}. {passed} passed; {failed} failed; {errors} errors; {without} without expectations ({checked} expectations checked)"
+        "\ntest result: {status}. {passed} passed; {failed} failed; {}; {without} without expectations ({} checked)",
+        plural(errors, "error"),
+        plural(checked as u64, "expectation")
     );
     let code = if errors > 0 {
         ExitCode::BAD_INPUT
