@@ -1478,11 +1478,11 @@ struct XDesc {
 
 /// Trees over `leaf` with the standard constructors, and XOR of 2-3
 /// subtrees when `xor`.
-fn xtree(depth: u32, leaf: BoxedStrategy<XT>, xor: bool) -> BoxedStrategy<XT> {
+fn xref_tree(depth: u32, leaf: BoxedStrategy<XT>, xor: bool) -> BoxedStrategy<XT> {
     if depth == 0 {
         return leaf;
     }
-    let sub = xtree(depth - 1, leaf.clone(), xor);
+    let sub = xref_tree(depth - 1, leaf.clone(), xor);
     let apps = prop_oneof![
         3 => leaf,
         1 => sub.clone().prop_map(|a| XT::A(C::H, vec![a])),
@@ -1497,14 +1497,14 @@ fn xtree(depth: u32, leaf: BoxedStrategy<XT>, xor: bool) -> BoxedStrategy<XT> {
     }
 }
 
-fn xground(depth: u32) -> BoxedStrategy<XT> {
-    xtree(depth, any::<u8>().prop_map(XT::N).boxed(), true)
+fn xref_ground(depth: u32) -> BoxedStrategy<XT> {
+    xref_tree(depth, any::<u8>().prop_map(XT::N).boxed(), true)
 }
 
 /// Input patterns: constructors over variables, names and XOR leaves, each
 /// XOR over one solved variable (or the handle's key and a solved one)
 /// and names, or over names alone.
-fn xinput(depth: u32) -> BoxedStrategy<XT> {
+fn xref_input(depth: u32) -> BoxedStrategy<XT> {
     let n = || any::<u8>().prop_map(XT::N);
     let xor_leaf = prop_oneof![
         n().prop_map(|a| XT::X(vec![XT::Solved, a])),
@@ -1519,12 +1519,12 @@ fn xinput(depth: u32) -> BoxedStrategy<XT> {
         1 => xor_leaf,
     ]
     .boxed();
-    xtree(depth, leaf, false)
+    xref_tree(depth, leaf, false)
 }
 
 /// Output and check patterns: anything over variables, names and the
 /// rule's fresh name, XOR anywhere.
-fn xpattern(depth: u32, fresh: bool) -> BoxedStrategy<XT> {
+fn xref_pattern(depth: u32, fresh: bool) -> BoxedStrategy<XT> {
     let leaf = if fresh {
         prop_oneof![
             3 => any::<u8>().prop_map(XT::V),
@@ -1535,30 +1535,30 @@ fn xpattern(depth: u32, fresh: bool) -> BoxedStrategy<XT> {
     } else {
         prop_oneof![3 => any::<u8>().prop_map(XT::V), 1 => any::<u8>().prop_map(XT::N)].boxed()
     };
-    xtree(depth, leaf, true)
+    xref_tree(depth, leaf, true)
 }
 
-fn xcheck() -> impl Strategy<Value = XCheck> {
+fn xref_check() -> impl Strategy<Value = XCheck> {
     let var = any::<u8>().prop_map(XT::V).boxed();
     prop_oneof![
-        (xpattern(1, false), xpattern(1, false)).prop_map(|(a, b)| XCheck::Eq(a, b)),
-        (xpattern(1, false), xpattern(1, false)).prop_map(|(a, b)| XCheck::Ne(a, b)),
-        (var, prop::collection::vec(xground(1), 1..=2)).prop_map(|(a, l)| XCheck::OneOf(a, l)),
+        (xref_pattern(1, false), xref_pattern(1, false)).prop_map(|(a, b)| XCheck::Eq(a, b)),
+        (xref_pattern(1, false), xref_pattern(1, false)).prop_map(|(a, b)| XCheck::Ne(a, b)),
+        (var, prop::collection::vec(xref_ground(1), 1..=2)).prop_map(|(a, l)| XCheck::OneOf(a, l)),
         (
-            xpattern(1, false),
-            prop::collection::vec(xpattern(1, false), 1..=2)
+            xref_pattern(1, false),
+            prop::collection::vec(xref_pattern(1, false), 1..=2)
         )
             .prop_map(|(a, l)| XCheck::OneOf(a, l)),
     ]
 }
 
-fn xrule() -> impl Strategy<Value = XRuleDesc> {
+fn xref_rule() -> impl Strategy<Value = XRuleDesc> {
     (
         prop_oneof![2 => Just(None), 1 => any::<u8>().prop_map(Some)],
         1u8..=3,
-        prop::collection::vec(xinput(2), 1..=2),
-        prop_oneof![1 => Just(Vec::new()), 1 => prop::collection::vec(xcheck(), 1..=1)],
-        prop::collection::vec(xpattern(2, true), 1..=2),
+        prop::collection::vec(xref_input(2), 1..=2),
+        prop_oneof![1 => Just(Vec::new()), 1 => prop::collection::vec(xref_check(), 1..=1)],
+        prop::collection::vec(xref_pattern(2, true), 1..=2),
     )
         .prop_map(|(handle, nvars, inputs, checks, outputs)| XRuleDesc {
             handle,
@@ -1569,13 +1569,13 @@ fn xrule() -> impl Strategy<Value = XRuleDesc> {
         })
 }
 
-fn xdesc() -> impl Strategy<Value = XDesc> {
+fn xref_desc() -> impl Strategy<Value = XDesc> {
     (
         prop::collection::vec(any::<bool>(), 1..=4),
         any::<u8>(),
-        prop::collection::vec(xground(2), 0..=3),
-        prop::collection::vec(xrule(), 1..=3),
-        prop::collection::vec(xground(1), 1..=3),
+        prop::collection::vec(xref_ground(2), 0..=3),
+        prop::collection::vec(xref_rule(), 1..=3),
+        prop::collection::vec(xref_ground(1), 1..=3),
         (3u16..=4, 0u16..=1, 2usize..=3),
     )
         .prop_map(
@@ -1857,7 +1857,7 @@ fn engine_agrees_with_xor_reference() {
     let exercised = Cell::new([0usize; 5]);
     let mut runner = TestRunner::new(xor_config(cases));
     let start = Instant::now();
-    let result = runner.run(&xdesc(), |d| {
+    let result = runner.run(&xref_desc(), |d| {
         let program = build_xor_program(&d);
         let naive = match xor::evaluate_within(&program, d.bounds, XOR_BUDGET) {
             Ok((o, cov)) => {
@@ -2000,7 +2000,7 @@ fn xor_proofs_hold_at_larger_bounds() {
     let unchecked = Cell::new(0usize);
     let attacks = Cell::new(0usize);
     let mut runner = TestRunner::new(xor_config(cases));
-    let result = runner.run(&xdesc(), |d| {
+    let result = runner.run(&xref_desc(), |d| {
         let program = build_xor_program(&d);
         let b = d.bounds;
         // The reference at the engine's bounds first: a program it cannot
