@@ -1783,7 +1783,33 @@ fn build_xor_program(d: &XDesc) -> Program {
     let secrets: Vec<TermId> = d.secrets.iter().map(|s| b.build(s, &[])).collect();
     rules.extend(standard_deductions(&mut store, &ctors));
     knowledge.dedup();
-    xor_program(store, rules, knowledge, secrets)
+    // As lowering does: a program with no XOR term does not use XOR, and
+    // the attacker is then not given `0` (proof mode applies to it).
+    let mut p = xor_program(store, rules, knowledge, secrets);
+    let has_xor = |t: &TermId| has_xor_node(&p.store, *t);
+    let any = p.knowledge.iter().any(has_xor)
+        || p.secrets.iter().any(|s| has_xor(&s.term))
+        || p.rules.iter().any(|r| {
+            r.inputs.iter().chain(&r.outputs).any(has_xor)
+                || r.checks.iter().any(|c| match c {
+                    Check::Equal(a, b) | Check::NotEqual(a, b) => has_xor(a) || has_xor(b),
+                    Check::OneOf(a, l) => has_xor(a) || l.iter().any(has_xor),
+                })
+        });
+    if !any {
+        let zero = p.store.zero();
+        p.knowledge.retain(|t| *t != zero);
+        p.uses_xor = false;
+    }
+    p
+}
+
+fn has_xor_node(store: &TermStore, t: TermId) -> bool {
+    match store.get(t) {
+        apisat::term::Term::Xor(_) | apisat::term::Term::Zero => true,
+        apisat::term::Term::App(_, args) => args.iter().any(|a| has_xor_node(store, *a)),
+        _ => false,
+    }
 }
 
 /// Random XOR programs compared per `cargo test` run;
