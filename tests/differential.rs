@@ -1865,9 +1865,10 @@ fn xor_config(cases: u32) -> ProptestConfig {
 ///     engine_agrees_with_xor_reference -- --nocapture
 /// ```
 ///
-/// At ff9b704 (merged with main at 927f78c) it compared 100,000 programs
-/// (6,163 more discarded over budget) in 507 s on 2 shared cores, after an
-/// 8-minute release build, with no disagreement; 28,943 of them obtained
+/// At 9504330 (main at c1e11df merged) it compared 100,000 programs (6,163
+/// more discarded over budget) in 289 s on 2 shared cores (507 s under
+/// load, at 5c546a8), after the release build, with no disagreement and no
+/// plan-budget cut; 28,943 of them obtained
 /// atoms by XOR analysis, 5,405 matched XOR nodes, 15,044 chose an input
 /// through its XOR, 3,984 drew a free variable from X, and 3,528 supplied
 /// an XOR derivable by the span alone.
