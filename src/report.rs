@@ -101,7 +101,7 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                             );
                         }
                         _ => {
-                            let op = if step.result.first().is_some_and(|t| t.contains(" ⊕ ")) {
+                            let op = if step.result.first().is_some_and(|t| is_xor(t)) {
                                 "XOR of"
                             } else {
                                 "builds it from"
@@ -211,4 +211,22 @@ pub fn json_errors(file: &str, diagnostics: &[Diagnostic]) -> serde_json::Value 
         })
         .collect();
     serde_json::json!({ "file": file, "errors": errors })
+}
+
+/// True when a printed term is an XOR at its top (`a ⊕ b`, `(a, b) ⊕ c`),
+/// not a term with an XOR inside (`(a ⊕ b, c)`, `senc(a ⊕ b, k)`): a build
+/// step's label says "XOR of" only for the former.
+pub fn is_xor(printed: &str) -> bool {
+    let mut depth = 0usize;
+    let mut prev = ' ';
+    for c in printed.chars() {
+        match c {
+            '(' | '{' | '[' => depth += 1,
+            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            '⊕' if depth == 0 && prev == ' ' => return true,
+            _ => {}
+        }
+        prev = c;
+    }
+    false
 }

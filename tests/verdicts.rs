@@ -247,3 +247,36 @@ secrets: ["(e0, s3)"]
         "f1(h(e0)) then decrypt with senc(e0, e0)"
     );
 }
+
+/// The attacker builds the secret tuple `(A ⊕ K, A)` from the call's
+/// result `A ⊕ K` and the public `A`: the step is a tuple build, not an
+/// XOR, in the text trace and the DOT graph alike (as the JSON's `build`
+/// says). Issue 15: the text labelled it "XOR of" because the tuple holds an
+/// XOR.
+#[test]
+fn trace_labels_a_tuple_build_holding_an_xor_as_a_build() {
+    let r = check(
+        r#"
+names: {public: [A], secret: [K]}
+functions:
+  - {name: Mask, inputs: [x], outputs: ["x xor K"]}
+secrets: ["(A xor K, A)"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    let text = apisat::report::text(&r);
+    assert!(
+        text.contains("        attacker: (A ⊕ K, A) builds it from A ⊕ K, A\n"),
+        "{text}"
+    );
+    assert!(!text.contains("XOR of"), "{text}");
+    let dot = apisat::dot::graph(&r);
+    assert!(dot.contains("label=\"attacker: build\""), "{dot}");
+    assert!(!dot.contains("attacker: XOR"), "{dot}");
+    // A step that builds an XOR at the top is still labelled one.
+    assert!(apisat::report::is_xor("A ⊕ K"));
+    assert!(apisat::report::is_xor("(A, B) ⊕ senc(K, A)"));
+    assert!(!apisat::report::is_xor("(A ⊕ K, A)"));
+    assert!(!apisat::report::is_xor("senc(A ⊕ K, B)"));
+}
