@@ -1012,6 +1012,27 @@ impl Lowerer {
         }
     }
 
+    /// The error for a file with no secret to check: at its `secrets:`
+    /// key if written empty, else at `names:`, else where the file starts.
+    fn no_secrets(&mut self, spec: &Spec) {
+        let message = if spec.empty {
+            "nothing to check: the file is empty".to_string()
+        } else if spec.secrets_key.is_some() {
+            "nothing to check: `secrets` is empty and no name is declared `secret`".to_string()
+        } else {
+            "nothing to check: the API declares no secret".to_string()
+        };
+        let span = spec
+            .secrets_key
+            .or(spec.names_key)
+            .unwrap_or(if spec.empty { Span::new(1, 1, 1) } else { spec.start });
+        self.error(
+            span,
+            message,
+            "no secrets: declare `secrets:` or a `secret` name, e.g. `names: {secret: [K]}`; a file with nothing to check would pass as SECURE",
+        );
+    }
+
     /// Every expectation names a secret, once.
     fn expected_labels(&mut self, spec: &Spec) {
         let labels: Vec<String> = self.secrets.iter().map(|s| s.label.clone()).collect();
@@ -1065,6 +1086,13 @@ impl Lowerer {
     /// Adds tuple projections, assembles the program, or returns every
     /// error.
     fn finish(mut self, file: &str, spec: &Spec, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+        // With nothing to check, every run would end "SECURE (proved)": an
+        // empty or truncated file must not pass. Other errors may be why no
+        // secret was read (a misspelt `secrets`, a list at the top level),
+        // so this is said only when there is no other.
+        if self.error_count() == 0 && self.secrets.is_empty() {
+            self.no_secrets(spec);
+        }
         if self.error_count() > 0 {
             return Err(sorted(self.diags));
         }
@@ -1279,7 +1307,8 @@ mod tests {
 
     #[test]
     fn builtin_rules_lower_cleanly() {
-        let loaded = load("");
+        // The smallest file with something to check.
+        let loaded = load("names: {secret: [K]}\n");
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
         let p = &loaded.program;
         for (name, arity) in [

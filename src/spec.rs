@@ -257,6 +257,15 @@ pub struct Spec {
     pub secrets: Option<Vec<SecretDecl>>,
     /// What the author expects of each secret (`expect`), for `apisat test`.
     pub expect: Vec<ExpectDecl>,
+    /// Where the top level starts (its first key; 1:1 for an empty file).
+    pub start: Span,
+    /// True when the document holds nothing: an empty or comment-only
+    /// file, `null`, `~` or a bare `---`.
+    pub empty: bool,
+    /// The `names:` key, when written.
+    pub names_key: Option<Span>,
+    /// The `secrets:` key, when written (even with an empty list).
+    pub secrets_key: Option<Span>,
 }
 
 /// A constructor declaration.
@@ -528,8 +537,12 @@ impl Reader<'_> {
     }
 
     fn spec(&mut self, root: &Node) -> Spec {
-        let mut spec = Spec::default();
+        let mut spec = Spec {
+            start: root.span,
+            ..Spec::default()
+        };
         if root.kind == NodeKind::Null {
+            spec.empty = true;
             return spec;
         }
         let Some(fields) = self.fields(root, "the top level of an API file", TOP_FIELDS) else {
@@ -547,7 +560,10 @@ impl Reader<'_> {
                         }
                     }
                 }
-                "names" => spec.names = self.names(value),
+                "names" => {
+                    spec.names_key = Some(key.span);
+                    spec.names = self.names(value);
+                }
                 "knowledge" => spec.knowledge = self.scalars(key, value, "a term string"),
                 "functions" => {
                     for item in self.list(key, value) {
@@ -565,6 +581,7 @@ impl Reader<'_> {
                 }
                 "expect" => spec.expect = self.expectations(value),
                 "secrets" => {
+                    spec.secrets_key = Some(key.span);
                     let secrets: Vec<SecretDecl> = self
                         .list(key, value)
                         .iter()

@@ -20,6 +20,7 @@ const INVALID: &[(&str, u32, u32)] = &[
     ("builtin_constructor_redeclared.yaml", 2, 11),
     ("duplicate_function.yaml", 7, 11),
     ("duplicate_key.yaml", 7, 5),
+    ("empty_file.yaml", 1, 1),
     ("fresh_generated_twice.yaml", 9, 13),
     ("fresh_not_generated.yaml", 10, 17),
     ("invalid_name.yaml", 2, 12),
@@ -27,6 +28,7 @@ const INVALID: &[(&str, u32, u32)] = &[
     ("name_is_constructor.yaml", 3, 12),
     ("name_public_and_secret.yaml", 3, 16),
     ("no_outputs.yaml", 4, 11),
+    ("no_secrets.yaml", 2, 1),
     ("private_ctor_in_deduction.yaml", 10, 16),
     ("private_ctor_taken_apart.yaml", 5, 15),
     ("top_level_list.yaml", 1, 1),
@@ -179,5 +181,89 @@ fn every_api_file_loads_without_errors() {
                 render_all(&diags, source.as_deref())
             );
         }
+    }
+}
+
+// ----- issue 15: inputs with nothing to check, odd encodings, absurd sizes
+
+/// Runs the binary; returns its exit code, stdout and stderr.
+fn apisat(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every way of writing nothing, and an API with no secret, is one located
+/// error that says how to fix it, never "SECURE (proved)".
+#[test]
+fn nothing_to_check_is_an_error() {
+    let cases: &[(&str, (u32, u32))] = &[
+        ("", (1, 1)),
+        ("\n\n", (1, 1)),
+        ("# only a comment\n", (1, 1)),
+        ("null\n", (1, 1)),
+        ("~\n", (1, 1)),
+        ("---\n", (1, 1)),
+        ("---\n...\n", (1, 1)),
+        ("\u{feff}", (1, 1)),
+        ("\u{feff}# a comment\n", (1, 1)),
+        ("# an API with no names\nfunctions:\n  - {name: F, inputs: [x], outputs: [x]}\n", (2, 1)),
+        ("name: X\nnames: {public: [A]}\n", (2, 1)),
+        ("names: {public: [A]}\nsecrets: []\n", (2, 1)),
+        ("names: {secret: []}\n", (1, 1)),
+    ];
+    for (src, at) in cases {
+        let diags = match apisat::lower::load_source("x.yaml", src) {
+            Ok(_) => panic!("{src:?} loads, with nothing to check"),
+            Err(d) => d,
+        };
+        let rendered = render_all(&diags, Some(src));
+        assert_eq!(errors(&diags), vec![*at], "{src:?}\n{rendered}");
+        assert!(diags[0].message.starts_with("nothing to check"), "{rendered}");
+        let help = diags[0].help.as_deref().unwrap_or_default();
+        assert!(
+            help.starts_with("no secrets: declare `secrets:` or a `secret` name"),
+            "{rendered}"
+        );
+    }
+    // A secret name alone, or a `secrets` list alone, is something to check.
+    for src in ["names: {secret: [K]}\n", "secrets: [\"0\"]\n"] {
+        assert!(apisat::lower::load_source("x.yaml", src).is_ok(), "{src:?}");
+    }
+}
+
+/// Every command that loads API files refuses one with nothing to check,
+/// with exit code 2 and the located error: an empty file and /dev/null.
+#[test]
+fn every_command_refuses_an_empty_file() {
+    let empty = "tests/invalid/empty_file.yaml";
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["check", empty],
+        vec!["check", "/dev/null"],
+        vec!["check", "--format", "json", empty],
+        vec!["knowledge", empty],
+        vec!["explain", empty, "K"],
+        vec!["batch", empty],
+        vec!["batch", "--format", "json", "/dev/null"],
+        vec!["test", empty],
+        vec!["fix", empty],
+        vec!["diff", empty, "apis/vsm.yaml"],
+        vec!["diff", "apis/vsm.yaml", "/dev/null"],
+    ];
+    for args in runs {
+        let (code, stdout, stderr) = apisat(&args);
+        assert_eq!(code, 2, "{args:?}\n{stdout}\n{stderr}");
+        assert!(stderr.contains("nothing to check: the file is empty"), "{args:?}\n{stderr}");
+        assert!(stderr.contains(":1:1"), "{args:?}\n{stderr}");
+        assert!(!stdout.contains("SECURE ("), "{args:?}\n{stdout}");
+        assert!(!stdout.contains("\"verdict\": \"secure"), "{args:?}\n{stdout}");
     }
 }
