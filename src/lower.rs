@@ -38,27 +38,61 @@ pub struct Loaded {
     pub expect: Vec<spec::ExpectDecl>,
 }
 
+/// Why a file's text could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The system could not read it (missing, a folder, no permission...).
+    Io(std::io::Error),
+    /// It is not UTF-8 text.
+    NotUtf8,
+    /// It is larger than [`yaml::MAX_FILE_BYTES`]: its size, or a lower
+    /// bound of it.
+    TooLarge(u64),
+}
+
+impl ReadError {
+    /// The error as a diagnostic at `at` in `file`.
+    pub fn diagnostic(&self, file: &str, at: Span) -> Diagnostic {
+        match self {
+            ReadError::TooLarge(bytes) => yaml::too_large(file, at, *bytes),
+            ReadError::NotUtf8 => {
+                Diagnostic::error(file, at, "cannot read the file: it is not UTF-8 text")
+                    .with_help("save the API file as UTF-8")
+            }
+            ReadError::Io(e) => Diagnostic::error(file, at, format!("cannot read the file: {e}"))
+                .with_help("check the path and the file's permissions"),
+        }
+    }
+}
+
+/// Reads a file's text, refusing one larger than [`yaml::MAX_FILE_BYTES`]
+/// without reading more than that (a file that grows, a device or a pipe
+/// included).
+pub fn read_source(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let cap = yaml::MAX_FILE_BYTES as u64;
+    if let Ok(meta) = file.metadata() {
+        if meta.len() > cap {
+            return Err(ReadError::TooLarge(meta.len()));
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > cap {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)
+}
+
 /// Reads and checks an API file. An unreadable file is a diagnostic too.
 pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match read_source(path) {
         Ok(src) => load_source(&file, &src),
-        Err(e) => {
-            let (message, help) = if e.kind() == std::io::ErrorKind::InvalidData {
-                (
-                    "cannot read the file: it is not UTF-8 text".to_string(),
-                    "save the API file as UTF-8",
-                )
-            } else {
-                (
-                    format!("cannot read the file: {e}"),
-                    "check the path and the file's permissions",
-                )
-            };
-            Err(vec![
-                Diagnostic::error(&file, Span::new(1, 1, 1), message).with_help(help)
-            ])
-        }
+        Err(e) => Err(vec![e.diagnostic(&file, Span::new(1, 1, 1))]),
     }
 }
 
@@ -78,6 +112,9 @@ pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
         }
     }
     let (spec, diags) = spec::read(file, &node);
+    // The spec holds what lowering needs: the tree goes before lowering
+    // builds its own (peak memory on a large file).
+    drop(node);
     lower_spec(file, &spec, src, diags)
 }
 
