@@ -834,6 +834,33 @@ impl Lowerer {
             };
             self.rule_sites.insert(name.clone(), site);
         }
+        let lists = [
+            (&decl.inputs, "inputs"),
+            (&decl.checks, "checks"),
+            (&decl.fresh, "fresh names"),
+            (&decl.outputs, "outputs"),
+        ];
+        let mut too_long = false;
+        for (list, field) in lists {
+            if let Some(s) = list.get(syntax::MAX_ARITY) {
+                self.error(
+                    s.span,
+                    format!(
+                        "{what} `{name}` has {} {field}, more than {}",
+                        list.len(),
+                        syntax::MAX_ARITY
+                    ),
+                    format!(
+                        "a function or deduction has at most {} inputs, checks, fresh names and outputs (README: Limits); group values into tuples",
+                        syntax::MAX_ARITY
+                    ),
+                );
+                too_long = true;
+            }
+        }
+        if too_long {
+            return None;
+        }
         let mut scope = RuleScope {
             deduction: kind == RuleKind::Deduction,
             incomplete: !decl.intact,
@@ -1073,6 +1100,7 @@ impl Lowerer {
     /// Every expectation names a secret, once.
     fn expected_labels(&mut self, spec: &Spec) {
         let labels: Vec<String> = self.secrets.iter().map(|s| s.label.clone()).collect();
+        let known: HashSet<&str> = labels.iter().map(String::as_str).collect();
         let mut seen = HashSet::new();
         for e in &spec.expect {
             let label = e.label.text.trim();
@@ -1082,7 +1110,7 @@ impl Lowerer {
                     format!("`{label}` is expected twice"),
                     "keep one expectation per secret",
                 );
-            } else if !labels.iter().any(|l| l == label) {
+            } else if !known.contains(label) {
                 let help = match spec::suggest(label, labels.iter().map(String::as_str)) {
                     Some(s) => {
                         format!("did you mean `{s}`? expectations name secrets by their label")

@@ -364,11 +364,22 @@ pub fn read(file: &str, root: &Node) -> (Spec, Vec<Diagnostic>) {
 /// The candidate closest to `word` by edit distance, when it is close
 /// enough to be a likely misspelling (ties: the earliest candidate).
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let n = word.chars().count();
+    // Nobody misspells a name this long, and the edit distance would cost
+    // its length squared per candidate.
+    if n > MAX_SUGGESTED {
+        return None;
+    }
+    let limit = (n / 3).max(1);
     let lower = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         if c == word {
+            continue;
+        }
+        // Lengths further apart than the limit are further apart in edits.
+        let m = c.chars().count();
+        if m.abs_diff(n) > limit {
             continue;
         }
         // Same letters in another case is the closest; otherwise case counts.
@@ -384,6 +395,9 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     }
     best.map(|(_, c)| c)
 }
+
+/// The longest word [`suggest`] looks for a spelling of.
+const MAX_SUGGESTED: usize = 64;
 
 /// Edit distance in characters: insertions, deletions, substitutions and
 /// swaps of two neighbours each cost 1.
