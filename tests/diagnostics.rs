@@ -267,3 +267,130 @@ fn every_command_refuses_an_empty_file() {
         assert!(!stdout.contains("\"verdict\": \"secure"), "{args:?}\n{stdout}");
     }
 }
+
+/// A scratch file for one test, removed by the caller.
+fn scratch(name: &str, content: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apisat-diagnostics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write the scratch file");
+    path
+}
+
+/// Runs `apisat check` on generated text; asserts exit code 2 within a
+/// few seconds (each case took from 15 s to minutes before issue 15), and
+/// returns stderr.
+fn refused(name: &str, content: &[u8]) -> String {
+    let path = scratch(name, content);
+    let shown = path.display().to_string();
+    let t = std::time::Instant::now();
+    let (code, stdout, stderr) = apisat(&["check", &shown]);
+    let took = t.elapsed();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 2, "{name}\n{stdout}\n{stderr:.2000}");
+    assert!(took.as_secs_f64() < 5.0, "{name}: {took:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:.2000}");
+    assert!(stderr.lines().all(|l| l.chars().count() < 400), "{name}: a huge line\n{stderr:.2000}");
+    assert!(stderr.contains("= help: "), "{name}\n{stderr:.2000}");
+    stderr
+}
+
+const HEAD: &str = "names: {public: [A], secret: [K]}\n";
+
+#[test]
+fn deep_yaml_lists_are_refused_quickly() {
+    let n = 100_000;
+    let src = format!("{HEAD}knowledge: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let err = refused("deep_lists.yaml", src.as_bytes());
+    assert!(err.contains("nested too deeply: more than 64 levels"), "{err}");
+    assert!(err.contains("deep_lists.yaml:2:76"), "{err}");
+}
+
+#[test]
+fn deep_yaml_mappings_are_refused_quickly() {
+    let n = 100_000;
+    let src = format!("{HEAD}knowledge: {}b{}\n", "{a: ".repeat(n), "}".repeat(n));
+    let err = refused("deep_maps.yaml", src.as_bytes());
+    assert!(err.contains("nested too deeply: more than 64 levels"), "{err}");
+    assert!(err.contains("deep_maps.yaml:2:268"), "{err}");
+}
+
+#[test]
+fn a_million_element_tuple_is_refused_quickly() {
+    let src = format!("{HEAD}knowledge: [\"({})\"]\n", vec!["A"; 1_000_000].join(", "));
+    let err = refused("wide_tuple.yaml", src.as_bytes());
+    assert!(err.contains("term too large: more than 10000 symbols"), "{err}");
+    // The 10,001st symbol: `(` at column 14, then `A` and `,` alternate,
+    // so symbol 10,001 is the comma after the 5,000th `A`.
+    assert!(err.contains("wide_tuple.yaml:2:15013"), "{err}");
+}
+
+#[test]
+fn a_tuple_past_the_arity_cap_is_refused() {
+    let src = format!("{HEAD}knowledge: [\"({})\"]\n", vec!["A"; 300].join(", "));
+    let err = refused("arity.yaml", src.as_bytes());
+    assert!(err.contains("too many terms: more than 256 in one tuple"), "{err}");
+    assert!(err.contains("arity.yaml:2:783"), "{err}");
+}
+
+#[test]
+fn deep_terms_are_refused_quickly() {
+    let n = 100_000;
+    let src = format!("{HEAD}knowledge: [\"{}A{}\"]\n", "h(".repeat(n), ")".repeat(n));
+    let err = refused("deep_term.yaml", src.as_bytes());
+    assert!(err.contains("term too large"), "{err}");
+    let src = format!("{HEAD}knowledge: [\"{}A{}\"]\n", "h(".repeat(200), ")".repeat(200));
+    let err = refused("deep_term.yaml", src.as_bytes());
+    assert!(err.contains("term nested too deeply (more than 128 levels)"), "{err}");
+}
+
+#[test]
+fn a_function_with_too_many_inputs_is_refused() {
+    // 20,000 inputs overflowed proof mode's stack before.
+    let inputs: Vec<String> = (0..20_000).map(|i| format!("x{i}")).collect();
+    let src = format!(
+        "{HEAD}functions:\n  - {{name: F, inputs: [{}], outputs: [x0]}}\n",
+        inputs.join(", ")
+    );
+    let err = refused("inputs.yaml", src.as_bytes());
+    assert!(err.contains("function `F` has 20000 inputs, more than 256"), "{err}");
+}
+
+#[test]
+fn a_file_over_the_size_cap_is_refused_unread() {
+    let mut src = HEAD.to_string().into_bytes();
+    src.resize(17 << 20, b'\n');
+    let err = refused("huge.yaml", &src);
+    assert!(err.contains("absurd size: the file is 17.0 MiB, and apisat reads files of at most 16 MiB"), "{err}");
+    assert!(err.contains("huge.yaml:1:1"), "{err}");
+}
+
+#[test]
+fn many_errors_print_the_first_hundred() {
+    let names: Vec<String> = (0..20_000).map(|i| format!("U{i}")).collect();
+    let src = format!("{HEAD}knowledge: [{}]\n", names.join(", "));
+    let err = refused("many_errors.yaml", src.as_bytes());
+    assert_eq!(err.matches("error: unknown name").count(), 100);
+    assert!(err.contains("note: 19900 more diagnostics not shown"), "{err:.3000}");
+    assert!(err.contains("20000 errors; nothing was checked"), "{err:.3000}");
+}
+
+#[test]
+fn a_byte_order_mark_before_two_keys_reads_normally() {
+    let path = scratch("bom.yaml", "\u{feff}names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\n".as_bytes());
+    let shown = path.display().to_string();
+    let (code, stdout, stderr) = apisat(&["check", &shown]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("SECURE (proved)"), "{stdout}");
+}
+
+#[test]
+fn cr_only_line_ends_locate_errors_on_their_line() {
+    for (name, nl) in [("cr.yaml", "\r"), ("crlf.yaml", "\r\n")] {
+        let src = ["names:", "  public: [A]", "  secret: [K]", "knowledge: [Z]", ""].join(nl);
+        let err = refused(name, src.as_bytes());
+        assert!(err.contains(&format!("{name}:4:13")), "{err}");
+        assert!(err.contains("4 | knowledge: [Z]\n  |             ^\n"), "{err}");
+    }
+}
