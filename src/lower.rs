@@ -233,6 +233,8 @@ struct Lowerer {
     deductions: Vec<Rule>,
     knowledge: Vec<TermId>,
     secrets: Vec<Secret>,
+    /// What "did you mean" suggestions may still cost in this file.
+    suggestions: spec::SuggestBudget,
 }
 
 /// How a name kind is called in messages.
@@ -279,6 +281,7 @@ impl Lowerer {
             deductions: Vec::new(),
             knowledge: Vec::new(),
             secrets: Vec::new(),
+            suggestions: spec::SuggestBudget::new(),
         }
     }
 
@@ -627,8 +630,12 @@ impl Lowerer {
                 let ids: Vec<Option<TermId>> =
                     args.iter().map(|a| self.term(s, a, mode, scope)).collect();
                 let Some(ctor) = self.ctors.get(f).cloned() else {
-                    let known = self.ctor_order.join(", ");
-                    let help = match spec::suggest(f, self.ctor_order.iter().map(String::as_str)) {
+                    let known = spec::listing(&self.ctor_order);
+                    let help = match spec::suggest_within(
+                        f,
+                        self.ctor_order.iter().map(String::as_str),
+                        &self.suggestions,
+                    ) {
                         Some(c) => format!("did you mean `{c}`? the constructors are: {known}"),
                         None => format!(
                             "the constructors are: {known}; declare your own under `constructors`"
@@ -725,7 +732,11 @@ impl Lowerer {
         }
         match mode {
             Mode::Ground => {
-                let help = match spec::suggest(w, self.name_order.iter().map(String::as_str)) {
+                let help = match spec::suggest_within(
+                    w,
+                    self.name_order.iter().map(String::as_str),
+                    &self.suggestions,
+                ) {
                     Some(n) => format!("did you mean `{n}`? otherwise declare `{w}` under `names`"),
                     None => format!(
                         "declare `{w}` under `names` (public, tags, secret, fresh or attacker)"
@@ -762,13 +773,14 @@ impl Lowerer {
                     } else {
                         "output"
                     };
-                    let bound: Vec<&str> = scope.index.keys().map(String::as_str).collect();
-                    let mut candidates: Vec<&str> =
-                        self.name_order.iter().map(String::as_str).collect();
-                    let mut bound_sorted = bound.clone();
-                    bound_sorted.sort_unstable();
-                    candidates.extend(bound_sorted);
-                    let hint = match spec::suggest(w, candidates) {
+                    let mut bound: Vec<&str> = scope.index.keys().map(String::as_str).collect();
+                    bound.sort_unstable();
+                    let candidates = self
+                        .name_order
+                        .iter()
+                        .map(String::as_str)
+                        .chain(bound.iter().copied());
+                    let hint = match spec::suggest_within(w, candidates, &self.suggestions) {
                         Some(c) => format!("did you mean `{c}`? otherwise "),
                         None => String::new(),
                     };
@@ -920,7 +932,11 @@ impl Lowerer {
         for s in &decl.fresh {
             let w = s.text.as_str();
             let Some(name) = self.names.get(w).cloned() else {
-                let help = match spec::suggest(w, self.name_order.iter().map(String::as_str)) {
+                let help = match spec::suggest_within(
+                    w,
+                    self.name_order.iter().map(String::as_str),
+                    &self.suggestions,
+                ) {
                     Some(n) => {
                         format!("did you mean `{n}`? otherwise add `{w}` under `names: fresh:`")
                     }
@@ -1008,7 +1024,7 @@ impl Lowerer {
             if *count != 1 || name.starts_with('_') {
                 continue;
             }
-            let help = match spec::suggest(name, self.name_order.iter().map(String::as_str)) {
+            let help = match spec::suggest_within(name, self.name_order.iter().map(String::as_str), &self.suggestions) {
                 Some(c) => format!("did you mean the name `{c}`?"),
                 None => format!("a variable matches any value; if `{name}` is meant to be a constant, declare it under `names`"),
             };
@@ -1089,7 +1105,11 @@ impl Lowerer {
         let span = spec
             .secrets_key
             .or(spec.names_key)
-            .unwrap_or(if spec.empty { Span::new(1, 1, 1) } else { spec.start });
+            .unwrap_or(if spec.empty {
+                Span::new(1, 1, 1)
+            } else {
+                spec.start
+            });
         self.error(
             span,
             message,
@@ -1111,13 +1131,17 @@ impl Lowerer {
                     "keep one expectation per secret",
                 );
             } else if !known.contains(label) {
-                let help = match spec::suggest(label, labels.iter().map(String::as_str)) {
+                let help = match spec::suggest_within(
+                    label,
+                    labels.iter().map(String::as_str),
+                    &self.suggestions,
+                ) {
                     Some(s) => {
                         format!("did you mean `{s}`? expectations name secrets by their label")
                     }
                     None => format!(
                         "expectations name secrets by their label; the secrets are: {}",
-                        labels.join(", ")
+                        spec::listing(&labels)
                     ),
                 };
                 self.error(
@@ -1327,7 +1351,7 @@ pub fn parse_ground_term(loaded: &mut Loaded, text: &str) -> Result<TermId, Vec<
         }
         _ => {
             // A TERM cannot declare anything: list the names it may use.
-            let names = lw.name_order.join(", ");
+            let names = spec::listing(&lw.name_order);
             let mut diags = sorted(lw.diags);
             for d in &mut diags {
                 let Some(w) = d.message.strip_prefix("unknown name `") else {

@@ -215,7 +215,10 @@ fn nothing_to_check_is_an_error() {
         ("---\n...\n", (1, 1)),
         ("\u{feff}", (1, 1)),
         ("\u{feff}# a comment\n", (1, 1)),
-        ("# an API with no names\nfunctions:\n  - {name: F, inputs: [x], outputs: [x]}\n", (2, 1)),
+        (
+            "# an API with no names\nfunctions:\n  - {name: F, inputs: [x], outputs: [x]}\n",
+            (2, 1),
+        ),
         ("name: X\nnames: {public: [A]}\n", (2, 1)),
         ("names: {public: [A]}\nsecrets: []\n", (2, 1)),
         ("names: {secret: []}\n", (1, 1)),
@@ -227,7 +230,10 @@ fn nothing_to_check_is_an_error() {
         };
         let rendered = render_all(&diags, Some(src));
         assert_eq!(errors(&diags), vec![*at], "{src:?}\n{rendered}");
-        assert!(diags[0].message.starts_with("nothing to check"), "{rendered}");
+        assert!(
+            diags[0].message.starts_with("nothing to check"),
+            "{rendered}"
+        );
         let help = diags[0].help.as_deref().unwrap_or_default();
         assert!(
             help.starts_with("no secrets: declare `secrets:` or a `secret` name"),
@@ -261,10 +267,16 @@ fn every_command_refuses_an_empty_file() {
     for args in runs {
         let (code, stdout, stderr) = apisat(&args);
         assert_eq!(code, 2, "{args:?}\n{stdout}\n{stderr}");
-        assert!(stderr.contains("nothing to check: the file is empty"), "{args:?}\n{stderr}");
+        assert!(
+            stderr.contains("nothing to check: the file is empty"),
+            "{args:?}\n{stderr}"
+        );
         assert!(stderr.contains(":1:1"), "{args:?}\n{stderr}");
         assert!(!stdout.contains("SECURE ("), "{args:?}\n{stdout}");
-        assert!(!stdout.contains("\"verdict\": \"secure"), "{args:?}\n{stdout}");
+        assert!(
+            !stdout.contains("\"verdict\": \"secure"),
+            "{args:?}\n{stdout}"
+        );
     }
 }
 
@@ -290,7 +302,10 @@ fn refused(name: &str, content: &[u8]) -> String {
     assert_eq!(code, 2, "{name}\n{stdout}\n{stderr:.2000}");
     assert!(took.as_secs_f64() < 5.0, "{name}: {took:?}");
     assert!(!stderr.contains("panicked"), "{stderr:.2000}");
-    assert!(stderr.lines().all(|l| l.chars().count() < 400), "{name}: a huge line\n{stderr:.2000}");
+    assert!(
+        stderr.lines().all(|l| l.chars().count() < 400),
+        "{name}: a huge line\n{stderr:.2000}"
+    );
     assert!(stderr.contains("= help: "), "{name}\n{stderr:.2000}");
     stderr
 }
@@ -302,7 +317,10 @@ fn deep_yaml_lists_are_refused_quickly() {
     let n = 100_000;
     let src = format!("{HEAD}knowledge: {}{}\n", "[".repeat(n), "]".repeat(n));
     let err = refused("deep_lists.yaml", src.as_bytes());
-    assert!(err.contains("nested too deeply: more than 64 levels"), "{err}");
+    assert!(
+        err.contains("nested too deeply: more than 64 levels"),
+        "{err}"
+    );
     assert!(err.contains("deep_lists.yaml:2:76"), "{err}");
 }
 
@@ -311,15 +329,24 @@ fn deep_yaml_mappings_are_refused_quickly() {
     let n = 100_000;
     let src = format!("{HEAD}knowledge: {}b{}\n", "{a: ".repeat(n), "}".repeat(n));
     let err = refused("deep_maps.yaml", src.as_bytes());
-    assert!(err.contains("nested too deeply: more than 64 levels"), "{err}");
+    assert!(
+        err.contains("nested too deeply: more than 64 levels"),
+        "{err}"
+    );
     assert!(err.contains("deep_maps.yaml:2:268"), "{err}");
 }
 
 #[test]
 fn a_million_element_tuple_is_refused_quickly() {
-    let src = format!("{HEAD}knowledge: [\"({})\"]\n", vec!["A"; 1_000_000].join(", "));
+    let src = format!(
+        "{HEAD}knowledge: [\"({})\"]\n",
+        vec!["A"; 1_000_000].join(", ")
+    );
     let err = refused("wide_tuple.yaml", src.as_bytes());
-    assert!(err.contains("term too large: more than 10000 symbols"), "{err}");
+    assert!(
+        err.contains("term too large: more than 10000 symbols"),
+        "{err}"
+    );
     // The 10,001st symbol: `(` at column 14, then `A` and `,` alternate,
     // so symbol 10,001 is the comma after the 5,000th `A`.
     assert!(err.contains("wide_tuple.yaml:2:15013"), "{err}");
@@ -329,19 +356,33 @@ fn a_million_element_tuple_is_refused_quickly() {
 fn a_tuple_past_the_arity_cap_is_refused() {
     let src = format!("{HEAD}knowledge: [\"({})\"]\n", vec!["A"; 300].join(", "));
     let err = refused("arity.yaml", src.as_bytes());
-    assert!(err.contains("too many terms: more than 256 in one tuple"), "{err}");
+    assert!(
+        err.contains("too many terms: more than 256 in one tuple"),
+        "{err}"
+    );
     assert!(err.contains("arity.yaml:2:783"), "{err}");
 }
 
 #[test]
 fn deep_terms_are_refused_quickly() {
     let n = 100_000;
-    let src = format!("{HEAD}knowledge: [\"{}A{}\"]\n", "h(".repeat(n), ")".repeat(n));
+    let src = format!(
+        "{HEAD}knowledge: [\"{}A{}\"]\n",
+        "h(".repeat(n),
+        ")".repeat(n)
+    );
     let err = refused("deep_term.yaml", src.as_bytes());
     assert!(err.contains("term too large"), "{err}");
-    let src = format!("{HEAD}knowledge: [\"{}A{}\"]\n", "h(".repeat(200), ")".repeat(200));
+    let src = format!(
+        "{HEAD}knowledge: [\"{}A{}\"]\n",
+        "h(".repeat(200),
+        ")".repeat(200)
+    );
     let err = refused("deep_term.yaml", src.as_bytes());
-    assert!(err.contains("term nested too deeply (more than 128 levels)"), "{err}");
+    assert!(
+        err.contains("term nested too deeply (more than 128 levels)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -353,7 +394,10 @@ fn a_function_with_too_many_inputs_is_refused() {
         inputs.join(", ")
     );
     let err = refused("inputs.yaml", src.as_bytes());
-    assert!(err.contains("function `F` has 20000 inputs, more than 256"), "{err}");
+    assert!(
+        err.contains("function `F` has 20000 inputs, more than 256"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -361,7 +405,10 @@ fn a_file_over_the_size_cap_is_refused_unread() {
     let mut src = HEAD.to_string().into_bytes();
     src.resize(17 << 20, b'\n');
     let err = refused("huge.yaml", &src);
-    assert!(err.contains("absurd size: the file is 17.0 MiB, and apisat reads files of at most 16 MiB"), "{err}");
+    assert!(
+        err.contains("absurd size: the file is 17.0 MiB, and apisat reads files of at most 16 MiB"),
+        "{err}"
+    );
     assert!(err.contains("huge.yaml:1:1"), "{err}");
 }
 
@@ -371,13 +418,22 @@ fn many_errors_print_the_first_hundred() {
     let src = format!("{HEAD}knowledge: [{}]\n", names.join(", "));
     let err = refused("many_errors.yaml", src.as_bytes());
     assert_eq!(err.matches("error: unknown name").count(), 100);
-    assert!(err.contains("note: 19900 more diagnostics not shown"), "{err:.3000}");
-    assert!(err.contains("20000 errors; nothing was checked"), "{err:.3000}");
+    assert!(
+        err.contains("note: 19900 more diagnostics not shown"),
+        "{err:.3000}"
+    );
+    assert!(
+        err.contains("20000 errors; nothing was checked"),
+        "{err:.3000}"
+    );
 }
 
 #[test]
 fn a_byte_order_mark_before_two_keys_reads_normally() {
-    let path = scratch("bom.yaml", "\u{feff}names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\n".as_bytes());
+    let path = scratch(
+        "bom.yaml",
+        "\u{feff}names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\n".as_bytes(),
+    );
     let shown = path.display().to_string();
     let (code, stdout, stderr) = apisat(&["check", &shown]);
     let _ = std::fs::remove_file(&path);
@@ -388,9 +444,44 @@ fn a_byte_order_mark_before_two_keys_reads_normally() {
 #[test]
 fn cr_only_line_ends_locate_errors_on_their_line() {
     for (name, nl) in [("cr.yaml", "\r"), ("crlf.yaml", "\r\n")] {
-        let src = ["names:", "  public: [A]", "  secret: [K]", "knowledge: [Z]", ""].join(nl);
+        let src = [
+            "names:",
+            "  public: [A]",
+            "  secret: [K]",
+            "knowledge: [Z]",
+            "",
+        ]
+        .join(nl);
         let err = refused(name, src.as_bytes());
         assert!(err.contains(&format!("{name}:4:13")), "{err}");
-        assert!(err.contains("4 | knowledge: [Z]\n  |             ^\n"), "{err}");
+        assert!(
+            err.contains("4 | knowledge: [Z]\n  |             ^\n"),
+            "{err}"
+        );
     }
+}
+
+/// Issue 15: 10,000 unknown names among 10,000 declared ones took a minute
+/// of "did you mean" edit distances; suggestions now spend a budget per
+/// file, and the first mistakes still get theirs.
+#[test]
+fn many_unknown_names_among_many_names_are_reported_quickly() {
+    let n = 10_000;
+    let declared: Vec<String> = (0..n).map(|i| format!("N{i:06}")).collect();
+    let unknown: Vec<String> = (0..n).map(|i| format!("N{i:06}x")).collect();
+    let src = format!(
+        "names: {{public: [{}], secret: [K]}}\nknowledge: [{}]\n",
+        declared.join(", "),
+        unknown.join(", ")
+    );
+    let err = refused("suggestions.yaml", src.as_bytes());
+    assert!(
+        err.contains("error: unknown name `N000000x`"),
+        "{err:.2000}"
+    );
+    assert!(err.contains("did you mean `N000000`?"), "{err:.2000}");
+    assert!(
+        err.contains("10000 errors; nothing was checked"),
+        "{err:.2000}"
+    );
 }
