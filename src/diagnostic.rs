@@ -172,7 +172,9 @@ fn clip(text: &str, col: usize, width: usize) -> (String, usize, usize) {
         return (text.to_string(), col, width);
     }
     let before = MAX_SHOWN_LINE / 3;
-    let start = col.saturating_sub(before).min(n.saturating_sub(MAX_SHOWN_LINE));
+    let start = col
+        .saturating_sub(before)
+        .min(n.saturating_sub(MAX_SHOWN_LINE));
     let end = (start + MAX_SHOWN_LINE).min(n);
     let mut shown = String::new();
     if start > 0 {
@@ -295,7 +297,10 @@ mod tests {
         let col = line.chars().count() as u32 - 1;
         let d = Diagnostic::error("x.yaml", Span::new(1, col, 1), "unknown name `Z`");
         let r = d.render(Some(&line));
-        assert!(r.lines().all(|l| l.chars().count() < MAX_SHOWN_LINE + 20), "{r}");
+        assert!(
+            r.lines().all(|l| l.chars().count() < MAX_SHOWN_LINE + 20),
+            "{r}"
+        );
         assert!(r.contains("A, Z]\n"), "{r}");
         let shown: Vec<char> = r.lines().nth(3).expect("source line").chars().collect();
         let marker = r.lines().nth(4).expect("marker line");
@@ -306,7 +311,10 @@ mod tests {
             .collect();
         let r = render_all(&many, Some(&line));
         assert_eq!(r.matches("error: m").count(), MAX_RENDERED);
-        assert!(r.contains("note: 900 more diagnostics not shown"), "{r:.300}");
+        assert!(
+            r.contains("note: 900 more diagnostics not shown"),
+            "{r:.300}"
+        );
         assert!(r.ends_with("error: x.yaml: 1000 errors; nothing was checked\n"));
     }
 

@@ -79,7 +79,10 @@ fn cluster(out: &mut String, i: usize, s: &SecretReport) {
             }
             "deduction" => ("ellipse", format!("attacker: {}", step.call)),
             _ => {
-                let xor = step.result.first().is_some_and(|t| crate::report::is_xor(t));
+                let xor = step
+                    .result
+                    .first()
+                    .is_some_and(|t| crate::report::is_xor(t));
                 (
                     "ellipse",
                     if xor {

@@ -781,8 +781,15 @@ mod tests {
             (format!("{{{}}}K", list(MAX_ARITY + 1)), "encryption"),
         ] {
             let e = parse_term(&text).unwrap_err();
-            assert!(e.message.contains("too many terms") && e.message.contains(what), "{e}");
-            assert_eq!(e.offset, past + usize::from(what == "application"), "{text:.20}: {e}");
+            assert!(
+                e.message.contains("too many terms") && e.message.contains(what),
+                "{e}"
+            );
+            assert_eq!(
+                e.offset,
+                past + usize::from(what == "application"),
+                "{text:.20}: {e}"
+            );
             assert_eq!(e.len, 1);
         }
         let e = parse_term(&vec!["A"; MAX_ARITY + 1].join(" xor ")).unwrap_err();

@@ -146,9 +146,9 @@ pub fn parse(file: &str, src: &str) -> Result<Node, Vec<Diagnostic>> {
                 }
             }
             if text.contains("recursion limit exceeded") {
-                let at = err
-                    .location()
-                    .map_or(Span::new(1, 1, 1), |l| Span::new(l.line() as u32, l.column() as u32, 1));
+                let at = err.location().map_or(Span::new(1, 1, 1), |l| {
+                    Span::new(l.line() as u32, l.column() as u32, 1)
+                });
                 return Err(vec![too_deep(file, at)]);
             }
             Err(vec![syntax_error(file, &err)])
@@ -348,7 +348,9 @@ fn deep_flow(src: &str, max: usize) -> Option<(usize, usize)> {
                 node_start = true;
                 i += 1;
             }
-            b':' if is_blank(i + 1) || (depth > 0 && matches!(b[i + 1], b',' | b'[' | b']' | b'{' | b'}')) => {
+            b':' if is_blank(i + 1)
+                || (depth > 0 && matches!(b[i + 1], b',' | b'[' | b']' | b'{' | b'}')) =>
+            {
                 node_start = true;
                 i += 1;
             }
@@ -358,7 +360,10 @@ fn deep_flow(src: &str, max: usize) -> Option<(usize, usize)> {
                 i = to_eol(i);
             }
             b'&' | b'!' if node_start => {
-                while i < n && !is_blank(i) && !(depth > 0 && matches!(b[i], b',' | b'[' | b']' | b'{' | b'}')) {
+                while i < n
+                    && !is_blank(i)
+                    && !(depth > 0 && matches!(b[i], b',' | b'[' | b']' | b'{' | b'}'))
+                {
                     i += 1;
                 }
             }
@@ -1611,7 +1616,14 @@ mod tests {
     #[test]
     fn cr_and_crlf_line_ends_count_lines() {
         for nl in ["\r", "\r\n", "\n"] {
-            let src = ["names:", "  public: [A]", "  secret: [K]", "knowledge: [Z, \"{A}K\"]", ""].join(nl);
+            let src = [
+                "names:",
+                "  public: [A]",
+                "  secret: [K]",
+                "knowledge: [Z, \"{A}K\"]",
+                "",
+            ]
+            .join(nl);
             let root = parse_ok(&src);
             let k = get(&root, "knowledge");
             assert_eq!(key_span(&root, "knowledge"), Span::new(4, 1, 9), "{nl:?}");
@@ -1635,7 +1647,11 @@ mod tests {
             assert_eq!(err.len(), 1);
             assert!(err[0].message.contains("nested too deeply"), "{:?}", err[0]);
             let col = 4 + MAX_NESTING * open.chars().count();
-            assert_eq!((err[0].span.line, err[0].span.col as usize), (1, col), "{open}");
+            assert_eq!(
+                (err[0].span.line, err[0].span.col as usize),
+                (1, col),
+                "{open}"
+            );
         }
         // Block style, more than serde_yaml's own limit.
         let dashes = format!("k:\n  {}x\n", "- ".repeat(100_000));
@@ -1663,9 +1679,18 @@ mod tests {
         };
         assert!(parse("t.yaml", &nested(MAX_NESTING)).is_ok());
         let err = parse("t.yaml", &nested(MAX_NESTING + 1)).unwrap_err();
-        assert!(err[0].message.contains("more than 64 levels"), "{:?}", err[0]);
+        assert!(
+            err[0].message.contains("more than 64 levels"),
+            "{:?}",
+            err[0]
+        );
         // The innermost list, on the line of `z`.
-        assert_eq!(err[0].span.line as usize, (MAX_NESTING + 1) / 2, "{:?}", err[0]);
+        assert_eq!(
+            err[0].span.line as usize,
+            MAX_NESTING.div_ceil(2),
+            "{:?}",
+            err[0]
+        );
     }
 
     /// Brackets in quotes, comments, block scalars and plain text are not
@@ -1700,7 +1725,13 @@ mod tests {
         let big = format!("a: b\n{}", "#\n".repeat(MAX_FILE_BYTES / 2));
         let err = parse("t.yaml", &big).unwrap_err();
         assert_eq!((err[0].span.line, err[0].span.col), (1, 1));
-        assert!(err[0].message.starts_with("absurd size: the file is 16.0 MiB"), "{}", err[0].message);
+        assert!(
+            err[0]
+                .message
+                .starts_with("absurd size: the file is 16.0 MiB"),
+            "{}",
+            err[0].message
+        );
         assert!(err[0].help.as_deref().unwrap_or("").contains("16 MiB"));
     }
 

@@ -135,7 +135,10 @@ fn batch_json_no_time_prints_the_same_bytes_twice() {
     assert_eq!(first.code, 1, "{}", first.stderr);
     assert_eq!(first.stdout.lines().count(), 5, "{}", first.stdout);
     assert!(!first.stdout.contains("elapsed_ms"), "{}", first.stdout);
-    assert_eq!(first.stdout, second.stdout, "the same input, the same bytes");
+    assert_eq!(
+        first.stdout, second.stdout,
+        "the same input, the same bytes"
+    );
     // Timed, every line says how long its variant took.
     let timed = run_strings(&with(
         &["batch", "--format", "json"],
