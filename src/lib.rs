@@ -102,7 +102,7 @@ pub struct LoadFailure {
 
 /// Reads, checks and verdicts one API file: the whole pipeline.
 pub fn check_file(path: &Path, settings: verdict::Settings) -> Result<Checked, LoadFailure> {
-    let source = std::fs::read_to_string(path).ok();
+    let source = lower::read_source(path).ok();
     let loaded = lower::load_file(path).map_err(|diagnostics| LoadFailure {
         diagnostics,
         source: source.clone(),

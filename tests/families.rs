@@ -120,6 +120,49 @@ fn batch_json_is_one_valid_object_per_variant_per_line() {
     assert_eq!(tagged["family"], "VSM fixes");
 }
 
+/// `--no-time` promises the same bytes for the same input: with
+/// `--format json` the lines carry no `elapsed_ms` (issue 15), and merge
+/// reads such lines back (and, asked for `--no-time`, leaves the field out
+/// too).
+#[test]
+fn batch_json_no_time_prints_the_same_bytes_twice() {
+    let args = with(
+        &["batch", "--format", "json", "--no-time"],
+        &["apis/families/vsm.yaml", "apis/vsm.yaml"],
+    );
+    let first = run_strings(&args);
+    let second = run_strings(&args);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert_eq!(first.stdout.lines().count(), 5, "{}", first.stdout);
+    assert!(!first.stdout.contains("elapsed_ms"), "{}", first.stdout);
+    assert_eq!(
+        first.stdout, second.stdout,
+        "the same input, the same bytes"
+    );
+    // Timed, every line says how long its variant took.
+    let timed = run_strings(&with(
+        &["batch", "--format", "json"],
+        &["apis/families/vsm.yaml", "apis/vsm.yaml"],
+    ));
+    for line in timed.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        assert!(v["elapsed_ms"].is_number(), "{line}");
+    }
+    assert_eq!(untimed(&timed.stdout), untimed(&first.stdout));
+    // Merge reads untimed lines, and keeps them untimed under --no-time.
+    let dir = scratch("no-time");
+    let file = dir.join("all.jsonl");
+    std::fs::write(&file, &first.stdout).expect("write");
+    let path = file.display().to_string();
+    let merged = apisat(&["merge", "--format", "json", "--no-time", &path]);
+    assert_eq!(merged.code, 1, "{}", merged.stderr);
+    assert_eq!(merged.stdout, first.stdout);
+    let table = apisat(&["merge", "--no-time", &path]);
+    assert_eq!(table.code, 1, "{}", table.stderr);
+    assert!(table.stdout.contains("original"), "{}", table.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_bad_file_is_reported_and_the_rest_go_on() {
     let run = apisat(&[

@@ -473,3 +473,34 @@ fn checks_have_a_default_time_limit_and_no_progress_line_in_a_pipe() {
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("time limit of 1500 ms"));
 }
+
+/// The attacker builds the secret tuple `(A ⊕ K, A)` from the call's
+/// result `A ⊕ K` and the public `A`: the step is a tuple build, not an
+/// XOR, in the text trace and the DOT graph alike (as the JSON's `build`
+/// says). Issue 15: the text labelled it "XOR of" because the tuple holds an
+/// XOR.
+#[test]
+fn trace_labels_a_tuple_build_holding_an_xor_as_a_build() {
+    let r = check(
+        r#"
+names: {public: [A], secret: [K]}
+functions:
+  - {name: Mask, inputs: [x], outputs: ["x xor K"]}
+secrets: ["(A xor K, A)"]
+"#,
+        Settings::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Attack);
+    let text = apisat::report::text(&r);
+    assert!(
+        text.contains("        attacker: (A ⊕ K, A) builds it from A ⊕ K, A\n"),
+        "{text}"
+    );
+    assert!(!text.contains("XOR of"), "{text}");
+    let dot = apisat::dot::graph(&r);
+    assert!(dot.contains("label=\"attacker: build\""), "{dot}");
+    assert!(!dot.contains("attacker: XOR"), "{dot}");
+    // The label comes from the step's kind (`build`), not from its text.
+    let step = r.secrets[0].trace.last().unwrap();
+    assert_eq!(step.kind, "build");
+}
