@@ -951,6 +951,9 @@ impl Lowerer {
                 format!("list what the {what} returns under `outputs`"),
             );
         }
+        if self.error_count() == errors {
+            self.cancelled_variables(decl, &inputs, &checks, &outputs, &scope);
+        }
         if self.error_count() > errors {
             return None;
         }
@@ -965,6 +968,47 @@ impl Lowerer {
             fresh: scope.fresh,
             span: decl.name.span,
         })
+    }
+
+    /// A variable written in an input can vanish from it under XOR (`x xor
+    /// x xor A` is `A`): then no input binds it, and an output or check
+    /// that uses it has no value. Reported at the input that cancels it.
+    fn cancelled_variables(
+        &mut self,
+        decl: &RuleDecl,
+        inputs: &[TermId],
+        checks: &[Check],
+        outputs: &[TermId],
+        scope: &RuleScope,
+    ) {
+        let bound: Vec<u32> = inputs.iter().flat_map(|t| self.store.vars(*t)).collect();
+        let mut used: Vec<u32> = Vec::new();
+        let check_terms = checks.iter().flat_map(|c| match c {
+            Check::Equal(a, b) | Check::NotEqual(a, b) => vec![*a, *b],
+            Check::OneOf(a, list) => std::iter::once(*a).chain(list.iter().copied()).collect(),
+        });
+        for t in outputs.iter().copied().chain(check_terms) {
+            for v in self.store.vars(t) {
+                if !bound.contains(&v) && !used.contains(&v) {
+                    used.push(v);
+                }
+            }
+        }
+        for v in used {
+            let Some(var) = scope.vars.get(v as usize).cloned() else {
+                continue;
+            };
+            let at = decl
+                .inputs
+                .iter()
+                .find(|s| s.text.contains(var.as_str()))
+                .map_or(decl.name.span, |s| s.span);
+            self.error(
+                at,
+                format!("variable `{var}` cancels out of the inputs under XOR (`{var} xor {var}` is 0), so no input binds it"),
+                format!("write `{var}` once in the XOR, or bind it in another input, before using it in an output or check"),
+            );
+        }
     }
 
     fn fresh(&mut self, decl: &RuleDecl, function: &str, scope: &mut RuleScope) {

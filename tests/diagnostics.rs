@@ -44,6 +44,7 @@ const INVALID: &[(&str, u32, u32)] = &[
     ("wildcard_in_output.yaml", 6, 18),
     ("wrong_arity.yaml", 6, 16),
     ("wrong_shape.yaml", 4, 3),
+    ("xor_cancels_variable.yaml", 7, 14),
     ("yaml_syntax.yaml", 6, 18),
     ("zero_number.yaml", 4, 7),
 ];
