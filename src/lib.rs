@@ -26,10 +26,10 @@ pub mod expect;
 pub mod explain;
 /// Family files: a base API and its variants.
 pub mod family;
-/// Linear algebra over GF(2): spans of XOR terms.
-pub mod gf2;
 /// What to fix: necessary functions and minimal removal sets.
 pub mod fix;
+/// Linear algebra over GF(2): spans of XOR terms.
+pub mod gf2;
 /// Batch inputs: API and family files, in canonical order.
 pub mod inputs;
 /// Checking a spec into a program.

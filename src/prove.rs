@@ -34,16 +34,18 @@
 //! to the XOR-free case in the Horn theory based approach", CCS 2008; JAR
 //! 46, 2011), checked as it goes rather than on the rules' text:
 //!
-//! * *Facts* are ⊕-linear: in every XOR of a fact at most one operand holds
-//!   a variable, and a fact is never an XOR with a variable at the top,
-//!   except that before a fact is added, an operand known to be derivable
-//!   is dropped from a top-level XOR (`c ⊕ x`, `x` any derivable term,
-//!   becomes `c`: the derivable set is closed under XOR, so the instances
-//!   of `c ⊕ x` are derivable iff `c` is, take `x = 0`), and an XOR inside
-//!   a fact whose variable `x` occurs nowhere else absorbs its other
-//!   derivable operands (`senc(x ⊕ y, K)` is `senc(x, K)`). A fact still
-//!   outside the fragment (`K ⊕ senc(x, M)`) is not added, and recorded as
-//!   a [`ProofCut::Xor`].
+//! * *Facts* are ⊕-linear: in every XOR inside a fact at most one operand
+//!   holds variables, and an XOR at a fact's top is ground. A rule's result
+//!   is normalised before it is added, without changing what it stands
+//!   for: a top-level XOR drops the operands derivable in every instance,
+//!   the ground rest too when derivable (`c ⊕ x`, `x` any derivable term,
+//!   becomes `c`: derivable terms are closed under XOR, so `c ⊕ d` is
+//!   derivable for every derivable `d` iff `c` is; take `d = 0`); an XOR
+//!   inside a fact with a variable `x` occurring nowhere else absorbs its
+//!   other operands with variables when those are always derivable
+//!   (`senc(x ⊕ y, K)` is `senc(x, K)`); a ground XOR already derivable is
+//!   not added. A result still outside the fragment (`K ⊕ senc(x, M)`) is
+//!   not added, and is recorded as a [`ProofCut::Xor`].
 //! * *Unification* modulo XOR solves `a ⊕ b = 0` for a variable operand
 //!   that occurs nowhere else in the equation (`kek ⊕ t = c` gives
 //!   `kek := c ⊕ t`: the most general unifier, unitary); with one unknown
@@ -53,7 +55,8 @@
 //!   a cut.
 //! * *A goal `c ⊕ u`* (the attacker supplies a term equal to it) drops every
 //!   operand already known derivable (a deferred variable, a public
-//!   constructor over those: `c ⊕ x ∈ D` iff `c ∈ D` when `x ∈ D`); what
+//!   constructor over those, a derivable ground rest: `c ⊕ x ∈ D` iff
+//!   `c ∈ D` when `x ∈ D`); what
 //!   is left is a ground goal, a single goal, or holds a variable `x`
 //!   occurring once, solved as `x := rest ⊕ z` with `z` a new deferred
 //!   variable (the attacker supplies `z`, the HSM solves for `x`: exact). A
@@ -76,10 +79,14 @@
 //! constructors and XOR. Every term derivable in the concrete, unbounded
 //! model is in `S(F)` at the fixpoint, by induction on its derivation:
 //! XOR and building are closure steps; for a rule, each concrete input is
-//! in `S(F)`, and goal solving is complete for that: an atom of `S(F)` is
-//! an instance of a fact or built (the atoms in the span of the XOR facts
-//! are facts themselves, by the closure above; any other atom in the span
-//! of `S(F)` would have to come from the XOR facts), unification modulo XOR
+//! in `S(F)`, and goal solving is complete for that. `S(F)` is the span of
+//! its atoms that are instances of facts or built, together with the
+//! ground XOR facts (that set is closed already), so an atom of `S(F)`
+//! that is neither is a sum of those holding some XOR fact, and hence an
+//! operand of an XOR fact: the closure above made it a fact. So every atom
+//! of `S(F)` is an instance of a fact or built (a deduction's input, which
+//! must be obtained, is a fact's instance, or built and then teaches
+//! nothing new); unification modulo XOR
 //! returns a most general unifier whenever it does not cut, a dropped XOR
 //! operand is derivable in every solution, and the XOR solutions above are
 //! exact. The most general solution is more general than the concrete
@@ -355,11 +362,17 @@ impl Facts {
                 store.ctor(c).public && args.iter().all(|a| self.always_derivable(store, *a, memo))
             }
             Term::Xor(ops) => {
-                let ground: Vec<TermId> =
-                    ops.iter().copied().filter(|o| store.is_ground(*o)).collect();
+                let ground: Vec<TermId> = ops
+                    .iter()
+                    .copied()
+                    .filter(|o| store.is_ground(*o))
+                    .collect();
                 let g = store.xor(&ground);
-                let open: Vec<TermId> =
-                    ops.iter().copied().filter(|o| !store.is_ground(*o)).collect();
+                let open: Vec<TermId> = ops
+                    .iter()
+                    .copied()
+                    .filter(|o| !store.is_ground(*o))
+                    .collect();
                 self.derivable(store, g, memo)
                     && open.iter().all(|o| self.always_derivable(store, *o, memo))
             }
@@ -525,7 +538,8 @@ fn resolve(store: &mut TermStore, t: TermId, s: &Subst) -> TermId {
 type Gap = &'static str;
 
 const GAP_SPLIT: Gap = "matching it modulo XOR leaves several unknown operands under one XOR";
-const GAP_OCCURS: Gap = "matching it modulo XOR asks a variable to equal a term holding it under XOR";
+const GAP_OCCURS: Gap =
+    "matching it modulo XOR asks a variable to equal a term holding it under XOR";
 
 /// Extends `s` to a most general unifier of `a` and `b` modulo XOR: `Ok`
 /// with whether they unify, or the gap when the equation is outside the
@@ -592,8 +606,7 @@ fn unify_xor(store: &mut TermStore, a: TermId, b: TermId, s: &mut Subst) -> Resu
         s.insert(v, value);
         return Ok(true);
     }
-    let (ground, open): (Vec<TermId>, Vec<TermId>) =
-        ops.iter().partition(|o| store.is_ground(**o));
+    let (ground, open): (Vec<TermId>, Vec<TermId>) = ops.iter().partition(|o| store.is_ground(**o));
     let g = store.xor(&ground);
     match open.len() {
         // An application (an atom whatever its variables) equal to the
@@ -862,9 +875,13 @@ impl Solver<'_> {
                 open.push(op);
             }
         }
-        let g = store.xor(&ground);
+        let mut g = store.xor(&ground);
         if open.is_empty() {
             return XorGoal::Ground(g);
+        }
+        // A derivable ground rest changes nothing either.
+        if !matches!(store.get(g), Term::Zero) && self.facts.derivable(store, g, &mut self.memo) {
+            g = store.zero();
         }
         if open.len() == 1 && matches!(store.get(g), Term::Zero) {
             return XorGoal::Single(open[0]);
@@ -1082,7 +1099,13 @@ fn normalise_fact(
                     open.push(op);
                 }
             }
-            let g = store.xor(&ground);
+            let mut g = store.xor(&ground);
+            if !open.is_empty()
+                && !matches!(store.get(g), Term::Zero)
+                && facts.derivable(store, g, &mut memo)
+            {
+                g = store.zero(); // `d ⊕ f(x)` with d derivable is `f(x)`
+            }
             match open.len() {
                 0 => return Ok((!matches!(store.get(g), Term::Zero)).then_some(g)),
                 1 if matches!(store.get(g), Term::Zero) => open[0],
@@ -1140,9 +1163,10 @@ fn linear(
                 rest.push(inner);
                 return Some(store.xor(&rest));
             }
-            let x = open.iter().copied().find(|o| {
-                matches!(store.get(*o), Term::Var(v) if counts.get(v) == Some(&1))
-            })?;
+            let x = open
+                .iter()
+                .copied()
+                .find(|o| matches!(store.get(*o), Term::Var(v) if counts.get(v) == Some(&1)))?;
             for o in &open {
                 if *o != x && !facts.always_derivable(store, *o, memo) {
                     return None;
@@ -1524,6 +1548,29 @@ functions:
         let (mut p, r) = run(&typed);
         assert!(r.is_exact(), "{:?}", r.cuts);
         assert!(!derivable_name(&mut p, &r, "S"));
+    }
+
+    /// A fact `senc(x ⊕ A, K)` for every derivable x, A public, is every
+    /// `senc(v, K)`: a deduction taking a pair apart matches it by solving
+    /// `x = (m, n) ⊕ A`, and the derivable A drops out of the goal.
+    #[test]
+    fn a_derivable_ground_part_drops_out_of_an_xor_goal() {
+        let (mut p, run) = run(r#"
+names: { public: [A], secret: [K, S] }
+knowledge: ["{S}K"]
+functions:
+  - name: Encrypt
+    inputs: [x]
+    outputs: ["{x xor A}K"]
+  - name: Open
+    inputs: ["{(m, n)}K"]
+    outputs: [m]
+"#);
+        assert!(run.is_exact(), "{:?}", run.cuts);
+        assert!(!derivable_name(&mut p, &run, "S"));
+        assert!(!derivable_name(&mut p, &run, "K"));
+        let shown: Vec<String> = run.facts.iter().map(|f| p.store.show(*f)).collect();
+        assert!(shown.contains(&"senc(?0 ⊕ A, K)".to_string()), "{shown:?}");
     }
 
     /// Two variables under XOR that nothing else binds: which split the

@@ -418,7 +418,9 @@ fn proof_cuts(run: &prove::ProofRun) -> String {
         if xor.len() > SHOWN {
             list.push_str(&format!("; and {} more", xor.len() - SHOWN));
         }
-        why.push(format!("XOR is used outside the fragment it handles ({list})"));
+        why.push(format!(
+            "XOR is used outside the fragment it handles ({list})"
+        ));
     }
     for c in &run.cuts {
         match c {

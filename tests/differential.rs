@@ -565,9 +565,9 @@ fn build_program(d: &Desc) -> Program {
     rules.extend(standard_deductions(&mut store, &ctors));
     // As lowering does: an API using XOR gives the attacker `0`.
     let xor = d.knowledge.iter().chain(&d.secrets).any(uses_xor)
-        || d.rules.iter().any(|r| {
-            r.inputs.iter().chain(&r.outputs).any(uses_xor)
-        });
+        || d.rules
+            .iter()
+            .any(|r| r.inputs.iter().chain(&r.outputs).any(uses_xor));
     if xor {
         knowledge.push(store.zero());
     }
@@ -1150,7 +1150,11 @@ fn proofs_never_contradict(
         // An input `x ⊕ x` is `0`: x is then bound by no input, which the
         // generator (checking variables before XOR cancels them) misses, and
         // neither does lowering yet (the bounded engine then panics).
-        if let Some(r) = program.rules.iter().find(|r| unbound_after_xor(&program, r)) {
+        if let Some(r) = program
+            .rules
+            .iter()
+            .find(|r| unbound_after_xor(&program, r))
+        {
             return Err(TestCaseError::reject(format!(
                 "{}: XOR cancels a variable its outputs or checks use",
                 r.name

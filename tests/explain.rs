@@ -226,7 +226,9 @@ functions:
     );
     assert!(out.contains("bound xor-width 3 [Combine]"), "{out}");
     assert!(
-        out.contains("Combine: input 1 a ⊕ b has two variables under XOR that no other input binds"),
+        out.contains(
+            "Combine: input 1 a ⊕ b has two variables under XOR that no other input binds"
+        ),
         "{out}"
     );
     assert!(
