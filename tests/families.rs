@@ -94,9 +94,9 @@ fn batch_prints_a_table_and_exits_1_when_the_run_holds_attacks() {
     // The table's header names each secret of the file.
     assert!(run
         .stdout
-        .contains("  verdict  attack   PIN        P          TMK1   s\n  ATTACK   2 calls  leaks (2)  leaks (2)  up-to  up-to\n"));
+        .contains("  verdict  attack   PIN        P          TMK1    s\n  ATTACK   2 calls  leaks (2)  leaks (2)  proved  proved\n"));
     assert!(run.stdout.contains(
-        "11 variants from 8 files: 6 attack, 5 secure (2 proved, 3 up to bounds), 0 limit, 0 errors"
+        "11 variants from 8 files: 6 attack, 5 secure (5 proved, 0 up to bounds), 0 limit, 0 errors"
     ));
     // Deterministic: the same bytes again, with one worker or two.
     let again = run_strings(&with(&["batch", "--no-time", "--jobs", "1"], SMALL_RUN));
@@ -483,7 +483,7 @@ fn pkcs11_family_matches_the_token_oracle_and_its_summary() {
             .collect();
         assert_eq!(got, expected, "{}", o.title());
         // No variant stops at a limit; a secure one is proved (the family
-        // has no XOR, so proof mode applies).
+        // is in proof mode's fragment).
         assert!(
             o.verdict == "attack" || o.proof.as_deref() == Some("proved"),
             "{}",
