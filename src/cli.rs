@@ -154,8 +154,8 @@ pub enum Command {
         /// `apisat merge`.
         #[arg(long, value_name = "I/N")]
         shard: Option<Shard>,
-        /// Leave out the time column, so that the same input prints the same
-        /// bytes.
+        /// Leave out the time column (with `--format json`, the
+        /// `elapsed_ms` field), so that the same input prints the same bytes.
         #[arg(long)]
         no_time: bool,
         /// Only the family variants whose name matches (`*` matches any
@@ -205,7 +205,8 @@ pub enum Command {
         /// `text`: the summary table; `json`: the joined JSON Lines, in order.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
-        /// Leave out the time column.
+        /// Leave out the time column (with `--format json`, the
+        /// `elapsed_ms` field).
         #[arg(long)]
         no_time: bool,
     },

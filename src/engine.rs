@@ -32,7 +32,7 @@ use ascent::ascent_run;
 use crate::matching::{empty_binding, instantiate, match_term, Binding, UNBOUND};
 use crate::plan::{Plan, Step};
 use crate::program::{Check, Program, RuleId};
-use crate::span::XorBasis;
+use crate::gf2::{Basis, Vector};
 use crate::term::{CtorId, Term, TermId, TermStore};
 
 /// The bounds that keep saturation finite. Each one that cuts a rule
@@ -162,7 +162,8 @@ struct Ctx<'a> {
     memory_base: isize,
 }
 
-/// The attacker's XOR reasoning during saturation (see [`crate::span`]).
+/// The attacker's XOR reasoning during saturation (see [`crate::gf2`];
+/// atoms are `TermId`s).
 ///
 /// Generators of the span: every obtained XOR term, and every derivable
 /// atom that is an operand of an obtained or needed XOR term. An atom that
@@ -172,11 +173,16 @@ struct Ctx<'a> {
 /// grows when a generator arrives.
 #[derive(Default)]
 struct XorState {
-    basis: XorBasis,
+    basis: Basis,
     /// Operands of obtained XOR terms: the atoms XOR analysis may obtain.
     analysed: FxHashSet<TermId>,
-    /// Needed XOR terms not yet found in the span, with their operands.
-    pending: Vec<(TermId, Vec<TermId>)>,
+    /// Needed XOR terms not yet found in the span, with their vectors.
+    pending: Vec<(TermId, Vector)>,
+}
+
+/// The GF(2) vector of a term's XOR operands.
+fn vector(operands: &[TermId]) -> Vector {
+    Vector::from_atoms(operands.iter().map(|t| t.0))
 }
 
 /// What a change to the XOR span gives: an atom obtained, or a needed term
@@ -507,21 +513,21 @@ impl<'a> Ctx<'a> {
         if obtained_xor {
             // An operand already in the span is obtained now.
             for &a in &operands {
-                if xor.analysed.insert(a) && xor.basis.has_atom(a) {
+                if xor.analysed.insert(a) && xor.basis.contains_atom(a.0) {
                     out.push((XOR_OBTAINED, a));
                 }
             }
         }
-        let rank = xor.basis.rank();
-        for a in xor.basis.add(&operands) {
+        let (grew, units) = xor.basis.insert_with_units(&vector(&operands));
+        for a in units.into_iter().map(TermId) {
             if xor.analysed.contains(&a) {
                 out.push((XOR_OBTAINED, a));
             }
         }
-        if xor.basis.rank() > rank && !xor.pending.is_empty() {
+        if grew.is_some() && !xor.pending.is_empty() {
             let basis = &xor.basis;
-            xor.pending.retain(|(need, ops)| {
-                if basis.contains(ops) {
+            xor.pending.retain(|(need, v)| {
+                if basis.contains(v) {
                     out.push((XOR_DERIVABLE, *need));
                     false
                 } else {
@@ -545,10 +551,11 @@ impl<'a> Ctx<'a> {
             return false;
         }
         let mut xor = self.xor.borrow_mut();
-        if xor.basis.contains(&operands) {
+        let v = vector(&operands);
+        if xor.basis.contains(&v) {
             return true;
         }
-        xor.pending.push((t, operands));
+        xor.pending.push((t, v));
         false
     }
 

@@ -127,7 +127,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Reads one file far enough to know whether it is a family.
 pub fn read(path: &Path) -> Input {
     let file = path.display().to_string();
-    let source = match std::fs::read_to_string(path) {
+    let source = match crate::lower::read_source(path) {
         Ok(s) => s,
         Err(_) => {
             let diagnostics = crate::lower::load_file(path).err().unwrap_or_default();

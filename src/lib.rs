@@ -28,6 +28,8 @@ pub mod explain;
 pub mod family;
 /// What to fix: necessary functions and minimal removal sets.
 pub mod fix;
+/// Linear algebra over GF(2): spans of XOR terms.
+pub mod gf2;
 /// Batch inputs: API and family files, in canonical order.
 pub mod inputs;
 /// Checking a spec into a program.
@@ -58,8 +60,6 @@ pub mod schema;
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
-/// The attacker's XOR reasoning: an incremental GF(2) basis over atoms.
-pub mod span;
 /// Colour on terminals (plain by default).
 pub mod style;
 /// Batch summaries: a table per file, totals.
@@ -102,7 +102,7 @@ pub struct LoadFailure {
 
 /// Reads, checks and verdicts one API file: the whole pipeline.
 pub fn check_file(path: &Path, settings: verdict::Settings) -> Result<Checked, LoadFailure> {
-    let source = std::fs::read_to_string(path).ok();
+    let source = lower::read_source(path).ok();
     let loaded = lower::load_file(path).map_err(|diagnostics| LoadFailure {
         diagnostics,
         source: source.clone(),

@@ -38,27 +38,61 @@ pub struct Loaded {
     pub expect: Vec<spec::ExpectDecl>,
 }
 
+/// Why a file's text could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The system could not read it (missing, a folder, no permission...).
+    Io(std::io::Error),
+    /// It is not UTF-8 text.
+    NotUtf8,
+    /// It is larger than [`yaml::MAX_FILE_BYTES`]: its size, or a lower
+    /// bound of it.
+    TooLarge(u64),
+}
+
+impl ReadError {
+    /// The error as a diagnostic at `at` in `file`.
+    pub fn diagnostic(&self, file: &str, at: Span) -> Diagnostic {
+        match self {
+            ReadError::TooLarge(bytes) => yaml::too_large(file, at, *bytes),
+            ReadError::NotUtf8 => {
+                Diagnostic::error(file, at, "cannot read the file: it is not UTF-8 text")
+                    .with_help("save the API file as UTF-8")
+            }
+            ReadError::Io(e) => Diagnostic::error(file, at, format!("cannot read the file: {e}"))
+                .with_help("check the path and the file's permissions"),
+        }
+    }
+}
+
+/// Reads a file's text, refusing one larger than [`yaml::MAX_FILE_BYTES`]
+/// without reading more than that (a file that grows, a device or a pipe
+/// included).
+pub fn read_source(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let cap = yaml::MAX_FILE_BYTES as u64;
+    if let Ok(meta) = file.metadata() {
+        if meta.len() > cap {
+            return Err(ReadError::TooLarge(meta.len()));
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > cap {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)
+}
+
 /// Reads and checks an API file. An unreadable file is a diagnostic too.
 pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match read_source(path) {
         Ok(src) => load_source(&file, &src),
-        Err(e) => {
-            let (message, help) = if e.kind() == std::io::ErrorKind::InvalidData {
-                (
-                    "cannot read the file: it is not UTF-8 text".to_string(),
-                    "save the API file as UTF-8",
-                )
-            } else {
-                (
-                    format!("cannot read the file: {e}"),
-                    "check the path and the file's permissions",
-                )
-            };
-            Err(vec![
-                Diagnostic::error(&file, Span::new(1, 1, 1), message).with_help(help)
-            ])
-        }
+        Err(e) => Err(vec![e.diagnostic(&file, Span::new(1, 1, 1))]),
     }
 }
 
@@ -78,6 +112,9 @@ pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
         }
     }
     let (spec, diags) = spec::read(file, &node);
+    // The spec holds what lowering needs: the tree goes before lowering
+    // builds its own (peak memory on a large file).
+    drop(node);
     lower_spec(file, &spec, src, diags)
 }
 
@@ -198,6 +235,8 @@ struct Lowerer {
     secrets: Vec<Secret>,
     /// Labels of secrets whose term could not be read (each has its error).
     unreadable_secrets: Vec<String>,
+    /// What "did you mean" suggestions may still cost in this file.
+    suggestions: spec::SuggestBudget,
 }
 
 /// How a name kind is called in messages.
@@ -281,6 +320,7 @@ impl Lowerer {
             knowledge: Vec::new(),
             secrets: Vec::new(),
             unreadable_secrets: Vec::new(),
+            suggestions: spec::SuggestBudget::new(),
         }
     }
 
@@ -629,8 +669,12 @@ impl Lowerer {
                 let ids: Vec<Option<TermId>> =
                     args.iter().map(|a| self.term(s, a, mode, scope)).collect();
                 let Some(ctor) = self.ctors.get(f).cloned() else {
-                    let known = self.ctor_order.join(", ");
-                    let help = match spec::suggest(f, self.ctor_order.iter().map(String::as_str)) {
+                    let known = spec::listing(&self.ctor_order);
+                    let help = match spec::suggest_within(
+                        f,
+                        self.ctor_order.iter().map(String::as_str),
+                        &self.suggestions,
+                    ) {
                         Some(c) => format!("did you mean `{c}`? the constructors are: {known}"),
                         None => format!(
                             "the constructors are: {known}; declare your own under `constructors`"
@@ -727,7 +771,11 @@ impl Lowerer {
         }
         match mode {
             Mode::Ground => {
-                let help = match spec::suggest(w, self.name_order.iter().map(String::as_str)) {
+                let help = match spec::suggest_within(
+                    w,
+                    self.name_order.iter().map(String::as_str),
+                    &self.suggestions,
+                ) {
                     Some(n) => format!("did you mean `{n}`? otherwise declare `{w}` under `names`"),
                     None => format!(
                         "declare `{w}` under `names` (public, tags, secret, fresh or attacker)"
@@ -764,13 +812,14 @@ impl Lowerer {
                     } else {
                         "output"
                     };
-                    let bound: Vec<&str> = scope.index.keys().map(String::as_str).collect();
-                    let mut candidates: Vec<&str> =
-                        self.name_order.iter().map(String::as_str).collect();
-                    let mut bound_sorted = bound.clone();
-                    bound_sorted.sort_unstable();
-                    candidates.extend(bound_sorted);
-                    let hint = match spec::suggest(w, candidates) {
+                    let mut bound: Vec<&str> = scope.index.keys().map(String::as_str).collect();
+                    bound.sort_unstable();
+                    let candidates = self
+                        .name_order
+                        .iter()
+                        .map(String::as_str)
+                        .chain(bound.iter().copied());
+                    let hint = match spec::suggest_within(w, candidates, &self.suggestions) {
                         Some(c) => format!("did you mean `{c}`? otherwise "),
                         None => String::new(),
                     };
@@ -836,6 +885,33 @@ impl Lowerer {
             };
             self.rule_sites.insert(name.clone(), site);
         }
+        let lists = [
+            (&decl.inputs, "inputs"),
+            (&decl.checks, "checks"),
+            (&decl.fresh, "fresh names"),
+            (&decl.outputs, "outputs"),
+        ];
+        let mut too_long = false;
+        for (list, field) in lists {
+            if let Some(s) = list.get(syntax::MAX_ARITY) {
+                self.error(
+                    s.span,
+                    format!(
+                        "{what} `{name}` has {} {field}, more than {}",
+                        list.len(),
+                        syntax::MAX_ARITY
+                    ),
+                    format!(
+                        "a function or deduction has at most {} inputs, checks, fresh names and outputs (README: Limits); group values into tuples",
+                        syntax::MAX_ARITY
+                    ),
+                );
+                too_long = true;
+            }
+        }
+        if too_long {
+            return None;
+        }
         let mut scope = RuleScope {
             deduction: kind == RuleKind::Deduction,
             incomplete: !decl.intact,
@@ -875,6 +951,9 @@ impl Lowerer {
                 format!("list what the {what} returns under `outputs`"),
             );
         }
+        if self.error_count() == errors {
+            self.cancelled_variables(decl, &inputs, &checks, &outputs, &scope);
+        }
         if self.error_count() > errors {
             return None;
         }
@@ -891,11 +970,56 @@ impl Lowerer {
         })
     }
 
+    /// A variable written in an input can vanish from it under XOR (`x xor
+    /// x xor A` is `A`): then no input binds it, and an output or check
+    /// that uses it has no value. Reported at the input that cancels it.
+    fn cancelled_variables(
+        &mut self,
+        decl: &RuleDecl,
+        inputs: &[TermId],
+        checks: &[Check],
+        outputs: &[TermId],
+        scope: &RuleScope,
+    ) {
+        let bound: Vec<u32> = inputs.iter().flat_map(|t| self.store.vars(*t)).collect();
+        let mut used: Vec<u32> = Vec::new();
+        let check_terms = checks.iter().flat_map(|c| match c {
+            Check::Equal(a, b) | Check::NotEqual(a, b) => vec![*a, *b],
+            Check::OneOf(a, list) => std::iter::once(*a).chain(list.iter().copied()).collect(),
+        });
+        for t in outputs.iter().copied().chain(check_terms) {
+            for v in self.store.vars(t) {
+                if !bound.contains(&v) && !used.contains(&v) {
+                    used.push(v);
+                }
+            }
+        }
+        for v in used {
+            let Some(var) = scope.vars.get(v as usize).cloned() else {
+                continue;
+            };
+            let at = decl
+                .inputs
+                .iter()
+                .find(|s| s.text.contains(var.as_str()))
+                .map_or(decl.name.span, |s| s.span);
+            self.error(
+                at,
+                format!("variable `{var}` cancels out of the inputs under XOR (`{var} xor {var}` is 0), so no input binds it"),
+                format!("write `{var}` once in the XOR, or bind it in another input, before using it in an output or check"),
+            );
+        }
+    }
+
     fn fresh(&mut self, decl: &RuleDecl, function: &str, scope: &mut RuleScope) {
         for s in &decl.fresh {
             let w = s.text.as_str();
             let Some(name) = self.names.get(w).cloned() else {
-                let help = match spec::suggest(w, self.name_order.iter().map(String::as_str)) {
+                let help = match spec::suggest_within(
+                    w,
+                    self.name_order.iter().map(String::as_str),
+                    &self.suggestions,
+                ) {
                     Some(n) => {
                         format!("did you mean `{n}`? otherwise add `{w}` under `names: fresh:`")
                     }
@@ -988,9 +1112,13 @@ impl Lowerer {
             }
             let misspelt = misspelt_name(name, &self.name_order).map(str::to_string);
             if *count == 1 {
-                let suggestion = spec::suggest(name, self.name_order.iter().map(String::as_str))
-                    .map(str::to_string)
-                    .or(misspelt);
+                let suggestion = spec::suggest_within(
+                    name,
+                    self.name_order.iter().map(String::as_str),
+                    &self.suggestions,
+                )
+                .map(str::to_string)
+                .or(misspelt);
                 let help = match suggestion {
                     Some(c) => format!("did you mean the name `{c}`?"),
                     None => format!("a variable matches any value; if `{name}` is meant to be a constant, declare it under `names`"),
@@ -1071,12 +1199,42 @@ impl Lowerer {
         }
     }
 
+    /// The error for a file with no secret to check: at its `secrets:`
+    /// key if written empty, else at `names:`, else where the file starts.
+    fn no_secrets(&mut self, spec: &Spec) {
+        let message = if spec.empty {
+            "nothing to check: the file is empty".to_string()
+        } else if spec.secrets_key.is_some() {
+            "nothing to check: `secrets` is empty and no name is declared `secret`".to_string()
+        } else {
+            "nothing to check: the API declares no secret".to_string()
+        };
+        let span = spec
+            .secrets_key
+            .or(spec.names_key)
+            .unwrap_or(if spec.empty {
+                Span::new(1, 1, 1)
+            } else {
+                spec.start
+            });
+        self.error(
+            span,
+            message,
+            "no secrets: declare `secrets:` or a `secret` name, e.g. `names: {secret: [K]}`; a file with nothing to check would pass as SECURE",
+        );
+    }
+
     /// Every expectation names a secret, once. An expectation of a secret
     /// whose term could not be read is not an error of its own: the
     /// secret's error is reported.
     fn expected_labels(&mut self, spec: &Spec) {
         let labels: Vec<String> = self.secrets.iter().map(|s| s.label.clone()).collect();
         let unreadable = self.unreadable_secrets.clone();
+        let known: HashSet<&str> = labels
+            .iter()
+            .chain(&unreadable)
+            .map(String::as_str)
+            .collect();
         let mut seen = HashSet::new();
         for e in &spec.expect {
             let label = e.label.text.trim();
@@ -1086,9 +1244,9 @@ impl Lowerer {
                     format!("`{label}` is expected twice"),
                     "keep one expectation per secret",
                 );
-            } else if !labels.iter().chain(&unreadable).any(|l| l == label) {
+            } else if !known.contains(label) {
                 let every = labels.iter().chain(&unreadable).map(String::as_str);
-                let help = match spec::suggest(label, every) {
+                let help = match spec::suggest_within(label, every, &self.suggestions) {
                     Some(s) if unreadable.iter().any(|u| u == s) => format!(
                         "did you mean `{s}`? that secret's term could not be read (see its error); expectations name secrets by their label"
                     ),
@@ -1108,7 +1266,7 @@ impl Lowerer {
                     ),
                     None => format!(
                         "expectations name secrets by their label; the secrets are: {}",
-                        labels.join(", ")
+                        spec::listing(&labels)
                     ),
                 };
                 self.error(
@@ -1142,6 +1300,13 @@ impl Lowerer {
     /// Adds tuple projections, assembles the program, or returns every
     /// error.
     fn finish(mut self, file: &str, spec: &Spec, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+        // With nothing to check, every run would end "SECURE (proved)": an
+        // empty or truncated file must not pass. Other errors may be why no
+        // secret was read (a misspelt `secrets`, a list at the top level),
+        // so this is said only when there is no other.
+        if self.error_count() == 0 && self.secrets.is_empty() {
+            self.no_secrets(spec);
+        }
         if self.error_count() > 0 {
             return Err(sorted(self.diags));
         }
@@ -1311,7 +1476,7 @@ pub fn parse_ground_term(loaded: &mut Loaded, text: &str) -> Result<TermId, Vec<
         }
         _ => {
             // A TERM cannot declare anything: list the names it may use.
-            let names = lw.name_order.join(", ");
+            let names = spec::listing(&lw.name_order);
             let mut diags = sorted(lw.diags);
             for d in &mut diags {
                 let Some(w) = d.message.strip_prefix("unknown name `") else {
@@ -1356,7 +1521,8 @@ mod tests {
 
     #[test]
     fn builtin_rules_lower_cleanly() {
-        let loaded = load("");
+        // The smallest file with something to check.
+        let loaded = load("names: {secret: [K]}\n");
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
         let p = &loaded.program;
         for (name, arity) in [

@@ -88,8 +88,10 @@ pub struct Outcome {
     /// Why the file could not be checked.
     pub errors: Vec<ErrorOutcome>,
     /// Wall time of this variant, in milliseconds (the one field that
-    /// differs between runs).
-    pub elapsed_ms: f64,
+    /// differs between runs); `None` under `--no-time`, and then left out
+    /// of the JSON line, so that the same input prints the same bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<f64>,
 }
 
 /// Where an outcome sits in the run: its index, the run's size, its file
@@ -131,7 +133,7 @@ impl Outcome {
             expectations: 0,
             failures: Vec::new(),
             errors: Vec::new(),
-            elapsed_ms: 0.0,
+            elapsed_ms: None,
         }
     }
 

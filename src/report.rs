@@ -254,3 +254,4 @@ pub fn json_errors(file: &str, diagnostics: &[Diagnostic]) -> FileErrors {
         errors,
     }
 }
+

@@ -183,6 +183,6 @@ fn check_one(input: &Input, variant: u64, index: u64, total: u64, options: Optio
             }
         }
     };
-    outcome.elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    outcome.elapsed_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
     outcome
 }

@@ -257,6 +257,15 @@ pub struct Spec {
     pub secrets: Option<Vec<SecretDecl>>,
     /// What the author expects of each secret (`expect`), for `apisat test`.
     pub expect: Vec<ExpectDecl>,
+    /// Where the top level starts (its first key; 1:1 for an empty file).
+    pub start: Span,
+    /// True when the document holds nothing: an empty or comment-only
+    /// file, `null`, `~` or a bare `---`.
+    pub empty: bool,
+    /// The `names:` key, when written.
+    pub names_key: Option<Span>,
+    /// The `secrets:` key, when written (even with an empty list).
+    pub secrets_key: Option<Span>,
 }
 
 /// A constructor declaration.
@@ -355,12 +364,70 @@ pub fn read(file: &str, root: &Node) -> (Spec, Vec<Diagnostic>) {
 /// The candidate closest to `word` by edit distance, when it is close
 /// enough to be a likely misspelling (ties: the earliest candidate).
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    suggest_within(word, candidates, &SuggestBudget::new())
+}
+
+/// The work suggestions may do for one file: a file of a million unknown
+/// names among a million declared ones would otherwise cost a million
+/// edit distances a name (issue 15: 10k unknown among 10k names took a
+/// minute). Once spent, mistakes are reported without a suggestion.
+#[derive(Debug)]
+pub struct SuggestBudget(std::cell::Cell<usize>);
+
+impl SuggestBudget {
+    /// The budget of one file: [`SUGGEST_WORK`] steps.
+    pub fn new() -> Self {
+        SuggestBudget(std::cell::Cell::new(SUGGEST_WORK))
+    }
+
+    /// Takes `cost` steps; false (and nothing left) when there are fewer.
+    fn spend(&self, cost: usize) -> bool {
+        let left = self.0.get();
+        self.0.set(left.saturating_sub(cost));
+        left >= cost
+    }
+}
+
+impl Default for SuggestBudget {
+    fn default() -> Self {
+        SuggestBudget::new()
+    }
+}
+
+/// Steps (candidates looked at, plus edit-distance cells) that the
+/// suggestions for one file may take: some tens of milliseconds.
+pub const SUGGEST_WORK: usize = 20_000_000;
+
+/// [`suggest`], spending `budget`: each candidate costs a step, each edit
+/// distance its table's size; with the budget spent, `None`.
+pub fn suggest_within<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    budget: &SuggestBudget,
+) -> Option<&'a str> {
+    let n = word.chars().count();
+    // Nobody misspells a name this long, and the edit distance would cost
+    // its length squared per candidate.
+    if n > MAX_SUGGESTED {
+        return None;
+    }
+    let limit = (n / 3).max(1);
     let lower = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        if !budget.spend(1) {
+            return None;
+        }
         if c == word {
             continue;
+        }
+        // Lengths further apart than the limit are further apart in edits.
+        let m = c.chars().count();
+        if m.abs_diff(n) > limit {
+            continue;
+        }
+        if !budget.spend((n + 1) * (m + 1)) {
+            return None;
         }
         // Same letters in another case is the closest; otherwise case counts.
         let d = if lower == c.to_lowercase() {
@@ -368,13 +435,38 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         } else {
             edit_distance(word, c)
         };
-        let shortest = word.chars().count().min(c.chars().count());
+        let shortest = n.min(m);
         if d <= limit && d < shortest && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, c));
         }
     }
     best.map(|(_, c)| c)
 }
+
+/// The most items a help text lists (the names of an API, its functions,
+/// its knowledge...); the rest are counted, so that a thousand mistakes in
+/// a file of a thousand names do not print a million.
+pub const MAX_LISTED: usize = 50;
+
+/// `items` joined with commas: the first [`MAX_LISTED`], then how many
+/// more there are.
+pub fn listing<S: AsRef<str>>(items: &[S]) -> String {
+    listing_of(items.iter().map(AsRef::as_ref), items.len())
+}
+
+/// [`listing`] of the first items of an iterator of `total` items (only
+/// the first [`MAX_LISTED`] are taken from it).
+pub fn listing_of<'a>(items: impl IntoIterator<Item = &'a str>, total: usize) -> String {
+    let shown: Vec<&str> = items.into_iter().take(MAX_LISTED).collect();
+    let mut out = shown.join(", ");
+    if total > MAX_LISTED {
+        out.push_str(&format!(", and {} more", total - MAX_LISTED));
+    }
+    out
+}
+
+/// The longest word [`suggest`] looks for a spelling of.
+const MAX_SUGGESTED: usize = 64;
 
 /// Edit distance in characters: insertions, deletions, substitutions and
 /// swaps of two neighbours each cost 1.
@@ -528,8 +620,12 @@ impl Reader<'_> {
     }
 
     fn spec(&mut self, root: &Node) -> Spec {
-        let mut spec = Spec::default();
+        let mut spec = Spec {
+            start: root.span,
+            ..Spec::default()
+        };
         if root.kind == NodeKind::Null {
+            spec.empty = true;
             return spec;
         }
         let Some(fields) = self.fields(root, "the top level of an API file", TOP_FIELDS) else {
@@ -547,7 +643,10 @@ impl Reader<'_> {
                         }
                     }
                 }
-                "names" => spec.names = self.names(value),
+                "names" => {
+                    spec.names_key = Some(key.span);
+                    spec.names = self.names(value);
+                }
                 "knowledge" => spec.knowledge = self.scalars(key, value, "a term string"),
                 "functions" => {
                     for item in self.list(key, value) {
@@ -565,6 +664,7 @@ impl Reader<'_> {
                 }
                 "expect" => spec.expect = self.expectations(value),
                 "secrets" => {
+                    spec.secrets_key = Some(key.span);
                     let secrets: Vec<SecretDecl> = self
                         .list(key, value)
                         .iter()

@@ -96,7 +96,7 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
     if layout.time {
         let ms: f64 = outcomes
             .iter()
-            .map(|o| o.elapsed_ms)
+            .filter_map(|o| o.elapsed_ms)
             .fold(0.0, |a, b| a + b);
         let _ = writeln!(
             out,
@@ -182,7 +182,7 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
             });
         }
         if layout.time {
-            cells.push(duration(o.elapsed_ms));
+            cells.push(o.elapsed_ms.map_or_else(|| "-".to_string(), duration));
         }
         if let Some(e) = o.errors.first() {
             let place = if family {

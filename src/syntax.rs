@@ -16,6 +16,16 @@ use std::fmt;
 /// Deepest nesting of parentheses and braces accepted in one term.
 pub const MAX_NESTING: usize = 128;
 
+/// The most symbols (names, `0`, `_`, operators, brackets, commas) in one
+/// term or check string; lexing stops at the first one past it, so a huge
+/// string costs no more than this.
+pub const MAX_SYMBOLS: usize = 10_000;
+
+/// The most terms in one list: a tuple's components, an application's
+/// arguments, the fields of `{...}`, the operands of one XOR, the
+/// alternatives of `in [...]`.
+pub const MAX_ARITY: usize = 256;
+
 /// A parsed term with its place in the string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Term {
@@ -207,38 +217,57 @@ fn describe(t: &Token) -> String {
 }
 
 fn lex(text: &str) -> Result<(Vec<Token>, usize), SyntaxError> {
-    let chars: Vec<char> = text.chars().collect();
+    let mut chars = text.chars().peekable();
     let mut tokens = Vec::new();
+    // Offset of the next character, in characters.
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(c) = chars.next() {
         let start = i;
+        i += 1;
+        if c.is_whitespace() {
+            continue;
+        }
+        if tokens.len() >= MAX_SYMBOLS {
+            return Err(SyntaxError {
+                offset: start,
+                len: 1,
+                message: format!("term too large: more than {MAX_SYMBOLS} symbols"),
+                help: Some(format!(
+                    "a term or check holds at most {MAX_SYMBOLS} names, operators, brackets and commas (README: Limits); split it, or give the parts names"
+                )),
+            });
+        }
         let single = |tok| Token {
             tok,
             offset: start,
             len: 1,
         };
         match c {
-            _ if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
             'A'..='Z' | 'a'..='z' | '_' => {
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                let mut word = String::from(c);
+                while let Some(&d) = chars.peek() {
+                    if !(d.is_ascii_alphanumeric() || d == '_') {
+                        break;
+                    }
+                    word.push(d);
+                    chars.next();
                     i += 1;
                 }
-                let word: String = chars[start..i].iter().collect();
+                let len = i - start;
                 let tok = if word == "xor" { Tok::Xor(word) } else { Tok::Ident(word) };
-                tokens.push(Token { tok, offset: start, len: i - start });
-                continue;
+                tokens.push(Token { tok, offset: start, len });
             }
             '0'..='9' => {
-                while i < chars.len() && chars[i].is_ascii_alphanumeric() {
+                let mut word = String::from(c);
+                while let Some(&d) = chars.peek() {
+                    if !d.is_ascii_alphanumeric() {
+                        break;
+                    }
+                    word.push(d);
+                    chars.next();
                     i += 1;
                 }
-                let word: String = chars[start..i].iter().collect();
                 tokens.push(Token { tok: Tok::Number(word), offset: start, len: i - start });
-                continue;
             }
             '⊕' | '^' => tokens.push(single(Tok::Xor(c.to_string()))),
             '(' => tokens.push(single(Tok::LParen)),
@@ -248,11 +277,11 @@ fn lex(text: &str) -> Result<(Vec<Token>, usize), SyntaxError> {
             '[' => tokens.push(single(Tok::LBracket)),
             ']' => tokens.push(single(Tok::RBracket)),
             ',' => tokens.push(single(Tok::Comma)),
-            '=' | '!' if chars.get(i + 1) == Some(&'=') => {
+            '=' | '!' if chars.peek() == Some(&'=') => {
+                chars.next();
+                i += 1;
                 let tok = if c == '=' { Tok::EqEq } else { Tok::NotEq };
                 tokens.push(Token { tok, offset: start, len: 2 });
-                i += 2;
-                continue;
             }
             '=' => {
                 return Err(SyntaxError {
@@ -274,9 +303,21 @@ fn lex(text: &str) -> Result<(Vec<Token>, usize), SyntaxError> {
                 })
             }
         }
-        i += 1;
     }
-    Ok((tokens, chars.len()))
+    Ok((tokens, i))
+}
+
+/// The error for a list of more than [`MAX_ARITY`] terms, at the first
+/// term past it.
+fn too_many(at: &Term, what: &str) -> SyntaxError {
+    SyntaxError {
+        offset: at.offset,
+        len: at.len.max(1),
+        message: format!("too many terms: more than {MAX_ARITY} in one {what}"),
+        help: Some(format!(
+            "a tuple, an application, the fields of `{{...}}`, an XOR and an `in [...]` list each hold at most {MAX_ARITY} terms (README: Limits); group them into nested tuples"
+        )),
+    }
 }
 
 // ----- parser ----------------------------------------------------------
@@ -370,7 +411,11 @@ impl Parser {
                     Some("XOR needs a term on each side: `a xor b`"),
                 ));
             }
-            operands.push(self.operand(depth)?);
+            let operand = self.operand(depth)?;
+            if operands.len() == MAX_ARITY {
+                return Err(too_many(&operand, "XOR"));
+            }
+            operands.push(operand);
         }
         let last = operands.last().map_or(offset, |t| t.offset + t.len);
         Ok(Term {
@@ -412,7 +457,16 @@ impl Parser {
                             Some("remove the trailing `,` or add a term"),
                         ));
                     }
-                    items.push(self.term(depth + 1)?);
+                    let item = self.term(depth + 1)?;
+                    if items.len() == MAX_ARITY {
+                        let what = match close_text {
+                            ")" => "tuple",
+                            "}" => "encryption's fields `{...}`",
+                            _ => "`in [...]` list",
+                        };
+                        return Err(too_many(&item, what));
+                    }
+                    items.push(item);
                 }
                 _ => {
                     return Err(self.error_here(
@@ -540,7 +594,11 @@ impl Parser {
     fn args(&mut self, depth: usize) -> Result<Vec<Term>, SyntaxError> {
         let mut args = Vec::new();
         loop {
-            args.push(self.term(depth + 1)?);
+            let arg = self.term(depth + 1)?;
+            if args.len() == MAX_ARITY {
+                return Err(too_many(&arg, "application's arguments"));
+            }
+            args.push(arg);
             match self.peek() {
                 Some(Token {
                     tok: Tok::RParen, ..
@@ -691,13 +749,65 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
-        assert!(parse_term(&deep)
-            .unwrap_err()
-            .message
-            .contains("nested too deeply"));
+        let deep = format!("{}a{}", "(".repeat(4_000), ")".repeat(4_000));
+        let e = parse_term(&deep).unwrap_err();
+        assert!(e.message.contains("nested too deeply"), "{e}");
+        assert_eq!(e.offset, MAX_NESTING + 1);
         let deep = format!("{}a", "{".repeat(50_000));
         assert!(parse_term(&deep).is_err());
+        // Deeper than the symbol cap: lexing stops there.
+        let deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        let e = parse_term(&deep).unwrap_err();
+        assert!(e.message.contains("term too large"), "{e}");
+    }
+
+    /// Issue 15: the caps on one string hold, each a located error, and
+    /// one past a cap costs no more than the cap (the 1M-element tuple took
+    /// minutes before).
+    #[test]
+    fn size_and_arity_caps_are_located_errors() {
+        let list = |n: usize| vec!["A"; n].join(", ");
+        // At the caps, fine.
+        assert!(parse_term(&format!("({})", list(MAX_ARITY))).is_ok());
+        assert!(parse_term(&format!("f({})", list(MAX_ARITY))).is_ok());
+        assert!(parse_term(&format!("{{{}}}K", list(MAX_ARITY))).is_ok());
+        assert!(parse_term(&vec!["A"; MAX_ARITY].join(" xor ")).is_ok());
+        assert!(parse_check(&format!("t in [{}]", list(MAX_ARITY))).is_ok());
+        // One past: the error is at the first term too many.
+        let past = MAX_ARITY * 3 + 1; // offset of term 257 in "(A, A, ..."
+        for (text, what) in [
+            (format!("({})", list(MAX_ARITY + 1)), "tuple"),
+            (format!("f({})", list(MAX_ARITY + 1)), "application"),
+            (format!("{{{}}}K", list(MAX_ARITY + 1)), "encryption"),
+        ] {
+            let e = parse_term(&text).unwrap_err();
+            assert!(
+                e.message.contains("too many terms") && e.message.contains(what),
+                "{e}"
+            );
+            assert_eq!(
+                e.offset,
+                past + usize::from(what == "application"),
+                "{text:.20}: {e}"
+            );
+            assert_eq!(e.len, 1);
+        }
+        let e = parse_term(&vec!["A"; MAX_ARITY + 1].join(" xor ")).unwrap_err();
+        assert!(e.message.contains("XOR"), "{e}");
+        assert_eq!(e.offset, MAX_ARITY * 6);
+        let e = parse_check(&format!("t in [{}]", list(MAX_ARITY + 1))).unwrap_err();
+        assert!(e.message.contains("`in [...]`"), "{e}");
+        // Symbols: the first one past the cap is marked.
+        let big = format!("({})", list(MAX_SYMBOLS));
+        let e = parse_term(&big).unwrap_err();
+        assert!(e.message.contains("term too large"), "{e}");
+        // A million-element tuple is refused at once.
+        let huge = format!("({})", list(1_000_000));
+        let t = std::time::Instant::now();
+        assert!(parse_term(&huge).is_err());
+        assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
+        // A long name is one symbol.
+        assert!(parse_term(&"A".repeat(100_000)).is_ok());
     }
 
     #[test]

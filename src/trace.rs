@@ -15,7 +15,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use crate::engine::{Firing, Saturation};
 use crate::matching::instantiate;
 use crate::program::{Program, RuleId, RuleKind};
-use crate::span::XorBasis;
+use crate::gf2::{Basis, Vector};
 use crate::term::{Term, TermId, TermStore};
 
 /// Cost of a derivation: API calls first, then all steps.
@@ -386,6 +386,11 @@ fn build_children(store: &TermStore, t: TermId) -> Option<Vec<TermId>> {
     }
 }
 
+/// The GF(2) vector of XOR operands (atoms are `TermId`s).
+fn operands_vector(ops: &[TermId]) -> Vector {
+    Vector::from_atoms(ops.iter().map(|t| t.0))
+}
+
 /// XOR derivations found while Dijkstra finalises terms in cost order.
 ///
 /// Generators are the obtained XOR terms and the atoms of obtained or
@@ -399,10 +404,10 @@ fn build_children(store: &TermStore, t: TermId) -> Option<Vec<TermId>> {
 /// too when one appears.
 struct XorEdges {
     generators: HashSet<TermId>,
-    /// Finalised generators, in the order they joined the basis.
+    /// Finalised generators that grew the span, by generator id.
     joined: Vec<TermId>,
-    basis: XorBasis,
-    targets: Vec<(TermId, Vec<TermId>)>,
+    basis: Basis,
+    targets: Vec<(TermId, Vector)>,
 }
 
 impl XorEdges {
@@ -425,18 +430,18 @@ impl XorEdges {
         for t in wanted {
             let ops = store.xor_operands(t);
             atoms.extend(ops.iter().copied());
-            targets.push((t, ops));
+            targets.push((t, operands_vector(&ops)));
         }
         atoms.sort_unstable();
         atoms.dedup();
         for a in atoms {
             generators.insert(a);
-            targets.push((a, vec![a]));
+            targets.push((a, Vector::unit(a.0)));
         }
         XorEdges {
             generators,
             joined: Vec::new(),
-            basis: XorBasis::with_combinations(),
+            basis: Basis::new(),
             targets,
         }
     }
@@ -451,18 +456,16 @@ impl XorEdges {
         if !self.generators.contains(&t) {
             return Vec::new();
         }
-        let rank = self.basis.rank();
-        self.basis.add(&store.xor_operands(t));
-        self.joined.push(t);
-        if self.basis.rank() == rank {
+        if self.basis.insert(&operands_vector(&store.xor_operands(t))).is_none() {
             return Vec::new();
         }
+        self.joined.push(t);
         let mut out = Vec::new();
         self.targets.retain(|(head, ops)| {
             if done.contains(head) {
                 return false;
             }
-            if let Some(combination) = self.basis.express(ops) {
+            if let Some(combination) = self.basis.combination(ops) {
                 let mut inputs: Vec<TermId> = combination
                     .iter()
                     .map(|i| self.joined[*i as usize])

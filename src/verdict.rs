@@ -182,8 +182,9 @@ pub struct Report {
     /// Per secret.
     pub secrets: Vec<SecretReport>,
     /// When a secret is "not derivable" only up to bounds: why proof mode
-    /// did not prove it (it does not handle XOR, it hit a cut, or it finds
-    /// a derivation it cannot rule out).
+    /// did not prove it (XOR outside the fragment it handles, located by
+    /// function and input; another cut; a limit; or a derivation it cannot
+    /// rule out).
     pub proof_gap: Option<String>,
     /// Sizes.
     pub stats: Stats,
@@ -305,7 +306,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             for &i in &open {
                 secrets[i].proof = Some(Proof::Proved);
             }
-        } else if prove::applies(&program) {
+        } else {
             let run = prove::prove(&mut program, settings.bounds, settings.limits);
             let terms: Vec<_> = open.iter().map(|i| program.secrets[*i].term).collect();
             let found = prove::derivable_all(&mut program, &run, &terms);
@@ -319,27 +320,9 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             if by_proof_mode {
                 bounds.clear();
             } else if !run.is_exact() {
-                let why: Vec<String> = run
-                    .cuts
-                    .iter()
-                    .map(|c| match c {
-                        prove::ProofCut::MaxDepth(r) => {
-                            format!("it dropped facts deeper than max-depth ({r})")
-                        }
-                        prove::ProofCut::SearchSteps(r) => format!("its search for {r} was cut"),
-                    })
-                    .chain(match run.stop {
-                        StopReason::Saturated => None,
-                        StopReason::FactLimit(_) => Some("it hit the fact limit".to_string()),
-                        StopReason::TimeLimit(_) => Some("it hit the time limit".to_string()),
-                        StopReason::MemoryLimit(_) => {
-                            Some("it hit the memory limit".to_string())
-                        }
-                    })
-                    .collect();
                 proof_gap = Some(format!(
                     "proof mode did not reach an exact fixpoint: {}",
-                    why.join(", ")
+                    proof_cuts(&run)
                 ));
             } else {
                 proof_gap = Some(
@@ -348,11 +331,6 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
                         .to_string(),
                 );
             }
-        } else {
-            for &i in &open {
-                secrets[i].proof = Some(Proof::UpTo);
-            }
-            proof_gap = Some("proof mode, which needs no bounds, does not handle XOR".to_string());
         }
     }
     let limit = match sat.stop {
@@ -452,6 +430,40 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         proof_gap,
         elapsed: sat.elapsed,
     }
+}
+
+/// What cut a proof run short, in words: the XOR uses outside the fragment
+/// proof mode handles (at most three, then how many more), the rules whose
+/// facts or search were cut, and the limit.
+fn proof_cuts(run: &prove::ProofRun) -> String {
+    const SHOWN: usize = 3;
+    let mut why: Vec<String> = Vec::new();
+    let xor = run.xor_gaps();
+    if !xor.is_empty() {
+        let mut list = xor[..xor.len().min(SHOWN)].join("; ");
+        if xor.len() > SHOWN {
+            list.push_str(&format!("; and {} more", xor.len() - SHOWN));
+        }
+        why.push(format!(
+            "XOR is used outside the fragment it handles ({list})"
+        ));
+    }
+    for c in &run.cuts {
+        match c {
+            prove::ProofCut::MaxDepth(r) => {
+                why.push(format!("it dropped facts deeper than max-depth ({r})"))
+            }
+            prove::ProofCut::SearchSteps(r) => why.push(format!("its search for {r} was cut")),
+            prove::ProofCut::Xor(_) => {}
+        }
+    }
+    match run.stop {
+        StopReason::Saturated => {}
+        StopReason::FactLimit(_) => why.push("it hit the fact limit".to_string()),
+        StopReason::TimeLimit(_) => why.push("it hit the time limit".to_string()),
+        StopReason::MemoryLimit(_) => why.push("it hit the memory limit".to_string()),
+    }
+    why.join(", ")
 }
 
 /// Canonical order of printed terms: shorter first, then by text.

@@ -99,15 +99,42 @@ impl Node {
     }
 }
 
+/// The largest file apisat reads, in bytes (16 MiB). API and family files
+/// are a few KiB; anything near this is generated or not an API file, and
+/// is refused before it is parsed.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+
+/// The deepest nesting of lists and mappings accepted (block or flow
+/// style); API and family files need fewer than 10 levels.
+pub const MAX_NESTING: usize = 64;
+
 /// Parses a YAML document into a [`Node`] tree with positions. A syntax
 /// error is one diagnostic at serde_yaml's location; duplicate mapping keys
 /// are one diagnostic each, at the second key.
+///
+/// A UTF-8 byte-order mark is skipped, and `\r\n` or a lone `\r` ends a
+/// line like `\n`. Work and memory are linear in the text: files larger
+/// than [`MAX_FILE_BYTES`] and nesting deeper than [`MAX_NESTING`] are
+/// refused (before serde_yaml sees deep flow nesting, which it handles in
+/// quadratic time).
 pub fn parse(file: &str, src: &str) -> Result<Node, Vec<Diagnostic>> {
+    if src.len() > MAX_FILE_BYTES {
+        return Err(vec![too_large(file, Span::new(1, 1, 1), src.len() as u64)]);
+    }
+    let src = normalise(src);
+    let src = src.as_ref();
+    if let Some((line, col)) = deep_flow(src, MAX_NESTING) {
+        return Err(vec![too_deep(file, span(line, col, 1))]);
+    }
     let scanner = Scanner::new(src);
     match serde_yaml::from_str::<Value>(src) {
         Ok(value) => {
             let positions = scanner.root();
-            Ok(build(&value, Some(&positions), Span::new(1, 1, 1)))
+            let node = build(&value, Some(&positions), Span::new(1, 1, 1));
+            match deepest(&node, 1) {
+                Some(at) => Err(vec![too_deep(file, at)]),
+                None => Ok(node),
+            }
         }
         Err(err) => {
             let text = err.to_string();
@@ -118,9 +145,235 @@ pub fn parse(file: &str, src: &str) -> Result<Node, Vec<Diagnostic>> {
                     return Err(diags);
                 }
             }
+            if text.contains("recursion limit exceeded") {
+                let at = err.location().map_or(Span::new(1, 1, 1), |l| {
+                    Span::new(l.line() as u32, l.column() as u32, 1)
+                });
+                return Err(vec![too_deep(file, at)]);
+            }
             Err(vec![syntax_error(file, &err)])
         }
     }
+}
+
+/// The diagnostic for a file larger than [`MAX_FILE_BYTES`]; `bytes` is
+/// its size (or a lower bound of it).
+pub fn too_large(file: &str, at: Span, bytes: u64) -> Diagnostic {
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    Diagnostic::error(
+        file,
+        at,
+        format!(
+            "absurd size: the file is {:.1} MiB, and apisat reads files of at most {} MiB",
+            mib(bytes),
+            MAX_FILE_BYTES >> 20
+        ),
+    )
+    .with_help(format!(
+        "API and family files are a few KiB; check that this is the file you meant, or split a generated API into smaller ones (the {} MiB cap keeps a stray file from exhausting the machine; README: Limits)",
+        MAX_FILE_BYTES >> 20
+    ))
+}
+
+/// The diagnostic for nesting deeper than [`MAX_NESTING`], at the first
+/// collection too deep.
+fn too_deep(file: &str, at: Span) -> Diagnostic {
+    Diagnostic::error(
+        file,
+        at,
+        format!("lists and mappings nested too deeply: more than {MAX_NESTING} levels"),
+    )
+    .with_help(format!(
+        "API files need a few levels; check for unbalanced `[` or `{{`, e.g. an unquoted term (apisat reads at most {MAX_NESTING} levels; README: Limits)"
+    ))
+}
+
+/// The text with a byte-order mark removed and every line break made
+/// `\n` (`\r\n` and a lone `\r` each end one line): what both serde_yaml
+/// and the position scanner read, so that they count the same lines.
+/// Columns do not move, since only line ends change.
+fn normalise(src: &str) -> std::borrow::Cow<'_, str> {
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    if !src.contains('\r') {
+        return std::borrow::Cow::Borrowed(src);
+    }
+    let mut out = String::with_capacity(src.len());
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The first node (in file order) nested deeper than [`MAX_NESTING`]
+/// lists and mappings, `depth` counting `node` itself.
+fn deepest(node: &Node, depth: usize) -> Option<Span> {
+    let children: Box<dyn Iterator<Item = &Node>> = match &node.kind {
+        NodeKind::Map(entries) => Box::new(entries.iter().map(|(_, v)| v)),
+        NodeKind::Seq(items) => Box::new(items.iter()),
+        _ => return None,
+    };
+    if depth > MAX_NESTING {
+        return Some(node.span);
+    }
+    for child in children {
+        if let Some(at) = deepest(child, depth + 1) {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Where the first flow collection (`[` or `{`) nested more than `max`
+/// levels opens (0-based line and character column), in one pass over the
+/// text. A linear guard before serde_yaml, whose scanner takes time
+/// quadratic in the depth of flow nesting (100k nested `[` took a minute):
+/// it follows quotes, comments, block scalars and where a node may start,
+/// well enough that brackets in plain text are not counted, and never
+/// counts more levels than there are ([`deepest`] then checks the exact
+/// nesting, block style included).
+fn deep_flow(src: &str, max: usize) -> Option<(usize, usize)> {
+    let b = src.as_bytes();
+    let n = b.len();
+    let is_blank = |i: usize| i >= n || matches!(b[i], b' ' | b'\t' | b'\n');
+    let mut depth = 0usize;
+    let mut node_start = true;
+    let mut line = 0usize;
+    let mut line_start = 0usize;
+    let mut line_indent = 0usize;
+    let mut begin = true;
+    // The indentation of the line holding a block scalar's `|` or `>`:
+    // deeper lines (and blank ones) are its text.
+    let mut block_scalar: Option<usize> = None;
+    let mut i = 0;
+    let to_eol = |mut i: usize| {
+        while i < n && b[i] != b'\n' {
+            i += 1;
+        }
+        i
+    };
+    while i < n {
+        if begin {
+            begin = false;
+            let mut j = i;
+            while j < n && b[j] == b' ' {
+                j += 1;
+            }
+            let indent = j - i;
+            let blank = {
+                let mut k = j;
+                while k < n && b[k] == b'\t' {
+                    k += 1;
+                }
+                k >= n || b[k] == b'\n'
+            };
+            if let Some(bi) = block_scalar {
+                if blank || indent > bi {
+                    i = to_eol(j);
+                    continue;
+                }
+                block_scalar = None;
+            }
+            line_indent = indent;
+            if depth == 0 {
+                node_start = true;
+                // `--- ` may be followed by the document's first node.
+                if indent == 0 && b[j..].starts_with(b"---") && is_blank(j + 3) {
+                    j += 3;
+                }
+            }
+            i = j;
+            continue;
+        }
+        let c = b[i];
+        match c {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+                begin = true;
+                i += 1;
+            }
+            b' ' | b'\t' => i += 1,
+            b'#' if i == line_start || matches!(b[i - 1], b' ' | b'\t') => i = to_eol(i),
+            b'"' | b'\'' if node_start => {
+                let mut j = i + 1;
+                while j < n {
+                    if c == b'"' && b[j] == b'\\' {
+                        if j + 1 < n && b[j + 1] == b'\n' {
+                            line += 1;
+                            line_start = j + 2;
+                        }
+                        j += 2;
+                        continue;
+                    }
+                    if b[j] == c {
+                        if c == b'\'' && j + 1 < n && b[j + 1] == b'\'' {
+                            j += 2;
+                            continue;
+                        }
+                        j += 1;
+                        break;
+                    }
+                    if b[j] == b'\n' {
+                        line += 1;
+                        line_start = j + 1;
+                    }
+                    j += 1;
+                }
+                i = j;
+                node_start = false;
+            }
+            b'[' | b'{' if depth > 0 || node_start => {
+                depth += 1;
+                if depth > max {
+                    let col = src[line_start..i].chars().count();
+                    return Some((line, col));
+                }
+                node_start = true;
+                i += 1;
+            }
+            b']' | b'}' if depth > 0 => {
+                depth -= 1;
+                node_start = false;
+                i += 1;
+            }
+            b',' if depth > 0 => {
+                node_start = true;
+                i += 1;
+            }
+            b':' if is_blank(i + 1)
+                || (depth > 0 && matches!(b[i + 1], b',' | b'[' | b']' | b'{' | b'}')) =>
+            {
+                node_start = true;
+                i += 1;
+            }
+            b'-' | b'?' if node_start && is_blank(i + 1) => i += 1,
+            b'|' | b'>' if depth == 0 && node_start => {
+                block_scalar = Some(line_indent);
+                i = to_eol(i);
+            }
+            b'&' | b'!' if node_start => {
+                while i < n
+                    && !is_blank(i)
+                    && !(depth > 0 && matches!(b[i], b',' | b'[' | b']' | b'{' | b'}'))
+                {
+                    i += 1;
+                }
+            }
+            _ => {
+                node_start = false;
+                i += 1;
+            }
+        }
+    }
+    None
 }
 
 /// Turns a serde_yaml error into a located diagnostic.
@@ -186,8 +439,11 @@ fn location_len(s: &str) -> usize {
 fn duplicates(file: &str, node: &PNode, out: &mut Vec<Diagnostic>) {
     match &node.kind {
         PKind::Map(entries) => {
-            for (i, (key, value)) in entries.iter().enumerate() {
-                if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.text == key.text) {
+            // The first use of each key: one pass, however many keys.
+            let mut first_use: std::collections::HashMap<&str, &PKey> =
+                std::collections::HashMap::with_capacity(entries.len());
+            for (key, value) in entries {
+                if let Some(first) = first_use.get(key.text.as_str()).copied() {
                     out.push(
                         Diagnostic::error(
                             file,
@@ -199,6 +455,8 @@ fn duplicates(file: &str, node: &PNode, out: &mut Vec<Diagnostic>) {
                         )
                         .with_help("a key may appear once in a mapping: merge the two entries or remove one"),
                     );
+                } else {
+                    first_use.insert(key.text.as_str(), key);
                 }
                 duplicates(file, value, out);
             }
@@ -247,13 +505,33 @@ fn build(value: &Value, pos: Option<&PNode>, fallback: Span) -> Node {
             };
             let mut used = vec![false; scanned.len()];
             let mut entries = Vec::with_capacity(map.len());
+            // Where each key text was scanned, built on the first entry
+            // that is not where expected (so a mapping costs one pass).
+            let mut by_text: Option<std::collections::HashMap<&str, Vec<usize>>> = None;
             for (i, (k, v)) in map.iter().enumerate() {
                 let text = key_text(k);
                 let same_place = scanned.get(i).is_some_and(|(pk, _)| pk.text == text) && !used[i];
                 let found = if same_place {
                     Some(i)
                 } else {
-                    (0..scanned.len()).find(|&j| !used[j] && scanned[j].0.text == text)
+                    let index = by_text.get_or_insert_with(|| {
+                        let mut index: std::collections::HashMap<&str, Vec<usize>> =
+                            std::collections::HashMap::new();
+                        for (j, (pk, _)) in scanned.iter().enumerate().rev() {
+                            index.entry(pk.text.as_str()).or_default().push(j);
+                        }
+                        index
+                    });
+                    // Each list holds its indexes last first: pop the
+                    // earliest not yet used.
+                    index.get_mut(text.as_str()).and_then(|js| {
+                        while let Some(j) = js.pop() {
+                            if !used[j] {
+                                return Some(j);
+                            }
+                        }
+                        None
+                    })
                 };
                 let entry = match found {
                     Some(j) => {
@@ -348,9 +626,13 @@ struct Quoted {
     escaped: bool,
 }
 
-/// The source split in lines of characters.
+/// The source split in lines of characters: one array of every line's
+/// characters (line breaks left out) and where each line starts, so that a
+/// file of millions of short lines costs a few bytes a line.
 struct Scanner {
-    lines: Vec<Vec<char>>,
+    chars: Vec<char>,
+    /// `starts[l]..starts[l + 1]` are line `l`'s characters.
+    starts: Vec<u32>,
 }
 
 fn is_ws(c: char) -> bool {
@@ -362,21 +644,45 @@ fn span(l: usize, c: usize, len: usize) -> Span {
 }
 
 impl Scanner {
+    /// The scanner of a normalised source (see [`normalise`]: no
+    /// byte-order mark, every line break `\n`).
     fn new(src: &str) -> Self {
-        let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-        let lines = src
-            .split('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l).chars().collect())
-            .collect();
-        Scanner { lines }
+        let mut chars = Vec::with_capacity(src.len());
+        let mut starts = vec![0u32];
+        for c in src.chars() {
+            if c == '\n' {
+                starts.push(chars.len() as u32);
+            } else {
+                chars.push(c);
+            }
+        }
+        starts.push(chars.len() as u32);
+        Scanner { chars, starts }
+    }
+
+    /// How many lines there are.
+    fn nlines(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Line `l`'s characters, if there is such a line.
+    fn line_opt(&self, l: usize) -> Option<&[char]> {
+        let start = *self.starts.get(l)? as usize;
+        let end = *self.starts.get(l + 1)? as usize;
+        Some(&self.chars[start..end])
+    }
+
+    /// Line `l`'s characters (none past the last line).
+    fn line(&self, l: usize) -> &[char] {
+        self.line_opt(l).unwrap_or(&[])
     }
 
     fn ch(&self, l: usize, c: usize) -> Option<char> {
-        self.lines.get(l).and_then(|line| line.get(c)).copied()
+        self.line_opt(l).and_then(|line| line.get(c)).copied()
     }
 
     fn len(&self, l: usize) -> usize {
-        self.lines.get(l).map_or(0, |line| line.len())
+        self.line_opt(l).map_or(0, |line| line.len())
     }
 
     /// True when `c` is past the end of line `l` or a blank.
@@ -402,16 +708,16 @@ impl Scanner {
     /// lines.
     fn indent(&self, l: usize) -> Option<usize> {
         let c = self.skip_ws(l, 0);
-        if l >= self.lines.len() || self.rest_blank(l, c) {
+        if l >= self.nlines() || self.rest_blank(l, c) {
             None
         } else {
-            Some(self.lines[l].iter().take_while(|&&ch| ch == ' ').count())
+            Some(self.line(l).iter().take_while(|&&ch| ch == ' ').count())
         }
     }
 
     /// The first line at or after `l` with content.
     fn next_content(&self, l: usize) -> Option<usize> {
-        (l..self.lines.len()).find(|&i| self.indent(i).is_some())
+        (l..self.nlines()).find(|&i| self.indent(i).is_some())
     }
 
     /// True when `-` at `(l, c)` starts a list item.
@@ -428,7 +734,7 @@ impl Scanner {
             }
             n = i + 1;
         }
-        self.lines.len()
+        self.nlines()
     }
 
     /// The root node.
@@ -448,7 +754,7 @@ impl Scanner {
         };
         let mut c = self.indent(start).unwrap_or(0);
         let marker =
-            c == 0 && self.lines[start].starts_with(&['-', '-', '-']) && self.ws_or_eol(start, 3);
+            c == 0 && self.line(start).starts_with(&['-', '-', '-']) && self.ws_or_eol(start, 3);
         if !marker {
             return self.block_node(start, c, -1, 0).0;
         }
@@ -541,7 +847,7 @@ impl Scanner {
                 if self.ch(l, colon) != Some(':') || !self.ws_or_eol(l, colon + 1) {
                     return None;
                 }
-                let raw: String = self.lines[l][c + 1..quoted.end.1 - 1].iter().collect();
+                let raw: String = self.line(l)[c + 1..quoted.end.1 - 1].iter().collect();
                 let text = match (q, quoted.inner) {
                     (_, Some(inner)) if !quoted.escaped => inner,
                     ('\'', _) => raw.replace("''", "'"),
@@ -554,7 +860,7 @@ impl Scanner {
                 Some((key, colon + 1))
             }
             _ => {
-                let line = &self.lines[l];
+                let line = self.line(l);
                 let mut i = c;
                 while i < line.len() {
                     if line[i] == ':' && self.ws_or_eol(l, i + 1) {
@@ -664,8 +970,8 @@ impl Scanner {
     fn block_scalar(&self, l: usize, c: usize, parent: isize) -> (PNode, usize) {
         let mut n = l + 1;
         let mut content_indent: Option<usize> = None;
-        while n < self.lines.len() {
-            let line = &self.lines[n];
+        while n < self.nlines() {
+            let line = self.line(n);
             let lead = line.iter().take_while(|&&ch| ch == ' ').count();
             if line[lead..].iter().all(|&ch| is_ws(ch)) {
                 n += 1;
@@ -718,7 +1024,7 @@ impl Scanner {
                 end_line + 1,
             );
         }
-        let line = &self.lines[l];
+        let line = self.line(l);
         let mut end = c;
         while end < line.len() && !(line[end] == '#' && end > c && is_ws(line[end - 1])) {
             end += 1;
@@ -752,8 +1058,8 @@ impl Scanner {
         let (mut line, mut i) = (l, c + 1);
         let mut escaped = false;
         loop {
-            if line >= self.lines.len() {
-                let last = self.lines.len().saturating_sub(1);
+            if line >= self.nlines() {
+                let last = self.nlines().saturating_sub(1);
                 return Quoted {
                     end: (last, self.len(last)),
                     inner: None,
@@ -770,7 +1076,7 @@ impl Scanner {
                 escaped = true;
                 i += 2;
             } else if ch == q {
-                let inner = (line == l).then(|| self.lines[l][c + 1..i].iter().collect());
+                let inner = (line == l).then(|| self.line(l)[c + 1..i].iter().collect());
                 return Quoted {
                     end: (line, i + 1),
                     inner,
@@ -786,7 +1092,7 @@ impl Scanner {
 
     /// Skips blanks, line ends and comments in flow context.
     fn flow_skip(&self, mut l: usize, mut c: usize) -> (usize, usize) {
-        while l < self.lines.len() {
+        while l < self.nlines() {
             match self.ch(l, c) {
                 None => {
                     l += 1;
@@ -987,7 +1293,7 @@ impl Scanner {
     fn flow_end_line(&self, l: usize, c: usize) -> usize {
         let mut depth = 0usize;
         let (mut line, mut i) = (l, c);
-        while line < self.lines.len() {
+        while line < self.nlines() {
             let Some(ch) = self.ch(line, i) else {
                 line += 1;
                 i = 0;
@@ -1015,7 +1321,7 @@ impl Scanner {
             }
             i += 1;
         }
-        self.lines.len().saturating_sub(1)
+        self.nlines().saturating_sub(1)
     }
 
     /// A list item in flow context; `key: value` makes a one-pair mapping.
@@ -1097,7 +1403,7 @@ impl Scanner {
 
     /// A plain scalar in flow context: its text and the column after it.
     fn flow_plain(&self, l: usize, c: usize) -> (String, usize) {
-        let line = &self.lines[l.min(self.lines.len().saturating_sub(1))];
+        let line = self.line(l.min(self.nlines().saturating_sub(1)));
         let mut i = c;
         while i < line.len() {
             let ch = line[i];
@@ -1290,6 +1596,143 @@ mod tests {
         assert_eq!(at, vec![(4, 5), (5, 1)]);
         assert!(err[0].message.contains("line 3"), "{}", err[0].message);
         assert!(err[1].message.contains("line 1"), "{}", err[1].message);
+    }
+
+    /// Issue 15: a byte-order mark before a mapping of two keys read as
+    /// "more than one document"; it is skipped, and columns do not count it.
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let root = parse_ok("\u{feff}name: X\nsecrets: [K]\n");
+        assert_eq!(key_span(&root, "name"), Span::new(1, 1, 4));
+        assert_eq!(sc(get(&root, "name")).span, Span::new(1, 7, 1));
+        assert_eq!(at(item(get(&root, "secrets"), 0)), (2, 11));
+        let with = parse("t.yaml", "\u{feff}a: [x, {k}K]\nb: c\n").unwrap_err();
+        let without = parse("t.yaml", "a: [x, {k}K]\nb: c\n").unwrap_err();
+        assert_eq!(with, without);
+    }
+
+    /// Issue 15: with CR-only line ends everything was on "line 1"; `\r`,
+    /// `\r\n` and `\n` each end a line, for positions and YAML errors.
+    #[test]
+    fn cr_and_crlf_line_ends_count_lines() {
+        for nl in ["\r", "\r\n", "\n"] {
+            let src = [
+                "names:",
+                "  public: [A]",
+                "  secret: [K]",
+                "knowledge: [Z, \"{A}K\"]",
+                "",
+            ]
+            .join(nl);
+            let root = parse_ok(&src);
+            let k = get(&root, "knowledge");
+            assert_eq!(key_span(&root, "knowledge"), Span::new(4, 1, 9), "{nl:?}");
+            assert_eq!(at(item(k, 0)), (4, 13), "{nl:?}");
+            assert_eq!(sc(item(k, 1)).content, Some(Span::new(4, 17, 4)), "{nl:?}");
+            let bad = ["a: b", "c: d", "e: f", "g: [x, {k}K]", ""].join(nl);
+            let err = parse("t.yaml", &bad).unwrap_err();
+            assert_eq!(err[0].span.line, 4, "{nl:?}: {err:?}");
+        }
+    }
+
+    /// Issue 15: deep flow nesting took serde_yaml quadratic time (100k
+    /// `[` over a minute); it is refused in one pass, at the first
+    /// bracket too deep.
+    #[test]
+    fn deep_nesting_is_refused_at_once_and_located() {
+        let t = std::time::Instant::now();
+        for (open, close) in [("[", "]"), ("{a: ", "}")] {
+            let src = format!("k: {}x{}\n", open.repeat(100_000), close.repeat(100_000));
+            let err = parse("t.yaml", &src).unwrap_err();
+            assert_eq!(err.len(), 1);
+            assert!(err[0].message.contains("nested too deeply"), "{:?}", err[0]);
+            let col = 4 + MAX_NESTING * open.chars().count();
+            assert_eq!(
+                (err[0].span.line, err[0].span.col as usize),
+                (1, col),
+                "{open}"
+            );
+        }
+        // Block style, more than serde_yaml's own limit.
+        let dashes = format!("k:\n  {}x\n", "- ".repeat(100_000));
+        let err = parse("t.yaml", &dashes).unwrap_err();
+        assert!(err[0].message.contains("nested too deeply"), "{:?}", err[0]);
+        assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
+        // At the cap, fine; one deeper, in block and flow style mixed, is
+        // refused at the first node too deep.
+        let nested = |levels: usize| {
+            // The top mapping, block - 2 mappings under it, the mapping
+            // of `z`, then flow lists: `levels` in all.
+            let block = levels / 2;
+            let mut src = String::from("k:\n");
+            for i in 0..block - 2 {
+                src.push_str(&format!("{}a{i}:\n", " ".repeat(2 * (i + 1))));
+            }
+            let flow = levels - block;
+            src.push_str(&format!(
+                "{}z: {}x{}\n",
+                " ".repeat(2 * block),
+                "[".repeat(flow),
+                "]".repeat(flow)
+            ));
+            src
+        };
+        assert!(parse("t.yaml", &nested(MAX_NESTING)).is_ok());
+        let err = parse("t.yaml", &nested(MAX_NESTING + 1)).unwrap_err();
+        assert!(
+            err[0].message.contains("more than 64 levels"),
+            "{:?}",
+            err[0]
+        );
+        // The innermost list, on the line of `z`.
+        assert_eq!(
+            err[0].span.line as usize,
+            MAX_NESTING.div_ceil(2),
+            "{:?}",
+            err[0]
+        );
+    }
+
+    /// Brackets in quotes, comments, block scalars and plain text are not
+    /// nesting: only collections are counted.
+    #[test]
+    fn brackets_in_text_are_not_nesting() {
+        let many = "[".repeat(200);
+        let src = format!(
+            "a: \"{many}\"\nb: '{many}'\n# {many}\nc: |\n  {many}\n  {many}\nd: text {many}\ne: [x, \"{many}\", y]\n"
+        );
+        let root = parse_ok(&src);
+        assert_eq!(sc(get(&root, "d")).text, format!("text {many}"));
+        assert_eq!(at(item(get(&root, "e"), 2)), (8, 212));
+    }
+
+    /// A mapping of many keys with duplicates is reported in one pass (it
+    /// took seconds for 40k keys), each duplicate at its second use.
+    #[test]
+    fn many_duplicate_keys_are_linear() {
+        let n = 50_000;
+        let mut src: String = (0..n).map(|i| format!("k{i}: 1\n")).collect();
+        src.push_str("k0: 2\nk1: 3\n");
+        let t = std::time::Instant::now();
+        let err = parse("t.yaml", &src).unwrap_err();
+        assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
+        let at: Vec<_> = err.iter().map(|d| d.span.line as usize).collect();
+        assert_eq!(at, vec![n + 1, n + 2]);
+    }
+
+    #[test]
+    fn files_over_the_size_cap_are_refused() {
+        let big = format!("a: b\n{}", "#\n".repeat(MAX_FILE_BYTES / 2));
+        let err = parse("t.yaml", &big).unwrap_err();
+        assert_eq!((err[0].span.line, err[0].span.col), (1, 1));
+        assert!(
+            err[0]
+                .message
+                .starts_with("absurd size: the file is 16.0 MiB"),
+            "{}",
+            err[0].message
+        );
+        assert!(err[0].help.as_deref().unwrap_or("").contains("16 MiB"));
     }
 
     #[test]

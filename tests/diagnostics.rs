@@ -20,6 +20,7 @@ const INVALID: &[(&str, u32, u32)] = &[
     ("builtin_constructor_redeclared.yaml", 2, 11),
     ("duplicate_function.yaml", 7, 11),
     ("duplicate_key.yaml", 7, 5),
+    ("empty_file.yaml", 1, 1),
     ("fresh_generated_twice.yaml", 9, 13),
     ("fresh_not_generated.yaml", 10, 17),
     ("invalid_name.yaml", 2, 12),
@@ -27,6 +28,7 @@ const INVALID: &[(&str, u32, u32)] = &[
     ("name_is_constructor.yaml", 3, 12),
     ("name_public_and_secret.yaml", 3, 16),
     ("no_outputs.yaml", 4, 11),
+    ("no_secrets.yaml", 2, 1),
     ("private_ctor_in_deduction.yaml", 10, 16),
     ("private_ctor_taken_apart.yaml", 5, 15),
     ("top_level_list.yaml", 1, 1),
@@ -42,6 +44,7 @@ const INVALID: &[(&str, u32, u32)] = &[
     ("wildcard_in_output.yaml", 6, 18),
     ("wrong_arity.yaml", 6, 16),
     ("wrong_shape.yaml", 4, 3),
+    ("xor_cancels_variable.yaml", 7, 14),
     ("yaml_syntax.yaml", 6, 18),
     ("zero_number.yaml", 4, 7),
 ];
@@ -181,4 +184,306 @@ fn every_api_file_loads_without_errors() {
             );
         }
     }
+}
+
+// ----- issue 15: inputs with nothing to check, odd encodings, absurd sizes
+
+/// Runs the binary; returns its exit code, stdout and stderr.
+fn apisat(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every way of writing nothing, and an API with no secret, is one located
+/// error that says how to fix it, never "SECURE (proved)".
+#[test]
+fn nothing_to_check_is_an_error() {
+    let cases: &[(&str, (u32, u32))] = &[
+        ("", (1, 1)),
+        ("\n\n", (1, 1)),
+        ("# only a comment\n", (1, 1)),
+        ("null\n", (1, 1)),
+        ("~\n", (1, 1)),
+        ("---\n", (1, 1)),
+        ("---\n...\n", (1, 1)),
+        ("\u{feff}", (1, 1)),
+        ("\u{feff}# a comment\n", (1, 1)),
+        (
+            "# an API with no names\nfunctions:\n  - {name: F, inputs: [x], outputs: [x]}\n",
+            (2, 1),
+        ),
+        ("name: X\nnames: {public: [A]}\n", (2, 1)),
+        ("names: {public: [A]}\nsecrets: []\n", (2, 1)),
+        ("names: {secret: []}\n", (1, 1)),
+    ];
+    for (src, at) in cases {
+        let diags = match apisat::lower::load_source("x.yaml", src) {
+            Ok(_) => panic!("{src:?} loads, with nothing to check"),
+            Err(d) => d,
+        };
+        let rendered = render_all(&diags, Some(src));
+        assert_eq!(errors(&diags), vec![*at], "{src:?}\n{rendered}");
+        assert!(
+            diags[0].message.starts_with("nothing to check"),
+            "{rendered}"
+        );
+        let help = diags[0].help.as_deref().unwrap_or_default();
+        assert!(
+            help.starts_with("no secrets: declare `secrets:` or a `secret` name"),
+            "{rendered}"
+        );
+    }
+    // A secret name alone, or a `secrets` list alone, is something to check.
+    for src in ["names: {secret: [K]}\n", "secrets: [\"0\"]\n"] {
+        assert!(apisat::lower::load_source("x.yaml", src).is_ok(), "{src:?}");
+    }
+}
+
+/// Every command that loads API files refuses one with nothing to check,
+/// with exit code 2 and the located error: an empty file and /dev/null.
+#[test]
+fn every_command_refuses_an_empty_file() {
+    let empty = "tests/invalid/empty_file.yaml";
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["check", empty],
+        vec!["check", "/dev/null"],
+        vec!["check", "--format", "json", empty],
+        vec!["knowledge", empty],
+        vec!["explain", empty, "K"],
+        vec!["batch", empty],
+        vec!["batch", "--format", "json", "/dev/null"],
+        vec!["test", empty],
+        vec!["fix", empty],
+        vec!["diff", empty, "apis/vsm.yaml"],
+        vec!["diff", "apis/vsm.yaml", "/dev/null"],
+    ];
+    for args in runs {
+        let (code, stdout, stderr) = apisat(&args);
+        assert_eq!(code, 2, "{args:?}\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("nothing to check: the file is empty"),
+            "{args:?}\n{stderr}"
+        );
+        assert!(stderr.contains(":1:1"), "{args:?}\n{stderr}");
+        assert!(!stdout.contains("SECURE ("), "{args:?}\n{stdout}");
+        assert!(
+            !stdout.contains("\"verdict\": \"secure"),
+            "{args:?}\n{stdout}"
+        );
+    }
+}
+
+/// A scratch file for one test, removed by the caller.
+fn scratch(name: &str, content: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apisat-diagnostics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write the scratch file");
+    path
+}
+
+/// Runs `apisat check` on generated text; asserts exit code 2 within a
+/// few seconds (each case took from 15 s to minutes before issue 15), and
+/// returns stderr.
+fn refused(name: &str, content: &[u8]) -> String {
+    let path = scratch(name, content);
+    let shown = path.display().to_string();
+    let t = std::time::Instant::now();
+    let (code, stdout, stderr) = apisat(&["check", &shown]);
+    let took = t.elapsed();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 2, "{name}\n{stdout}\n{stderr:.2000}");
+    assert!(took.as_secs_f64() < 5.0, "{name}: {took:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:.2000}");
+    assert!(
+        stderr.lines().all(|l| l.chars().count() < 400),
+        "{name}: a huge line\n{stderr:.2000}"
+    );
+    assert!(stderr.contains("= help: "), "{name}\n{stderr:.2000}");
+    stderr
+}
+
+const HEAD: &str = "names: {public: [A], secret: [K]}\n";
+
+#[test]
+fn deep_yaml_lists_are_refused_quickly() {
+    let n = 100_000;
+    let src = format!("{HEAD}knowledge: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let err = refused("deep_lists.yaml", src.as_bytes());
+    assert!(
+        err.contains("nested too deeply: more than 64 levels"),
+        "{err}"
+    );
+    assert!(err.contains("deep_lists.yaml:2:76"), "{err}");
+}
+
+#[test]
+fn deep_yaml_mappings_are_refused_quickly() {
+    let n = 100_000;
+    let src = format!("{HEAD}knowledge: {}b{}\n", "{a: ".repeat(n), "}".repeat(n));
+    let err = refused("deep_maps.yaml", src.as_bytes());
+    assert!(
+        err.contains("nested too deeply: more than 64 levels"),
+        "{err}"
+    );
+    assert!(err.contains("deep_maps.yaml:2:268"), "{err}");
+}
+
+#[test]
+fn a_million_element_tuple_is_refused_quickly() {
+    let src = format!(
+        "{HEAD}knowledge: [\"({})\"]\n",
+        vec!["A"; 1_000_000].join(", ")
+    );
+    let err = refused("wide_tuple.yaml", src.as_bytes());
+    assert!(
+        err.contains("term too large: more than 10000 symbols"),
+        "{err}"
+    );
+    // The 10,001st symbol: `(` at column 14, then `A` and `,` alternate,
+    // so symbol 10,001 is the comma after the 5,000th `A`.
+    assert!(err.contains("wide_tuple.yaml:2:15013"), "{err}");
+}
+
+#[test]
+fn a_tuple_past_the_arity_cap_is_refused() {
+    let src = format!("{HEAD}knowledge: [\"({})\"]\n", vec!["A"; 300].join(", "));
+    let err = refused("arity.yaml", src.as_bytes());
+    assert!(
+        err.contains("too many terms: more than 256 in one tuple"),
+        "{err}"
+    );
+    assert!(err.contains("arity.yaml:2:783"), "{err}");
+}
+
+#[test]
+fn deep_terms_are_refused_quickly() {
+    let n = 100_000;
+    let src = format!(
+        "{HEAD}knowledge: [\"{}A{}\"]\n",
+        "h(".repeat(n),
+        ")".repeat(n)
+    );
+    let err = refused("deep_term.yaml", src.as_bytes());
+    assert!(err.contains("term too large"), "{err}");
+    let src = format!(
+        "{HEAD}knowledge: [\"{}A{}\"]\n",
+        "h(".repeat(200),
+        ")".repeat(200)
+    );
+    let err = refused("deep_term.yaml", src.as_bytes());
+    assert!(
+        err.contains("term nested too deeply (more than 128 levels)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_function_with_too_many_inputs_is_refused() {
+    // 20,000 inputs overflowed proof mode's stack before.
+    let inputs: Vec<String> = (0..20_000).map(|i| format!("x{i}")).collect();
+    let src = format!(
+        "{HEAD}functions:\n  - {{name: F, inputs: [{}], outputs: [x0]}}\n",
+        inputs.join(", ")
+    );
+    let err = refused("inputs.yaml", src.as_bytes());
+    assert!(
+        err.contains("function `F` has 20000 inputs, more than 256"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_over_the_size_cap_is_refused_unread() {
+    let mut src = HEAD.to_string().into_bytes();
+    src.resize(17 << 20, b'\n');
+    let err = refused("huge.yaml", &src);
+    assert!(
+        err.contains("absurd size: the file is 17.0 MiB, and apisat reads files of at most 16 MiB"),
+        "{err}"
+    );
+    assert!(err.contains("huge.yaml:1:1"), "{err}");
+}
+
+#[test]
+fn many_errors_print_the_first_hundred() {
+    let names: Vec<String> = (0..20_000).map(|i| format!("U{i}")).collect();
+    let src = format!("{HEAD}knowledge: [{}]\n", names.join(", "));
+    let err = refused("many_errors.yaml", src.as_bytes());
+    assert_eq!(err.matches("error: unknown name").count(), 100);
+    assert!(
+        err.contains("note: 19900 more diagnostics not shown"),
+        "{err:.3000}"
+    );
+    assert!(
+        err.contains("20000 errors; nothing was checked"),
+        "{err:.3000}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_before_two_keys_reads_normally() {
+    let path = scratch(
+        "bom.yaml",
+        "\u{feff}names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\n".as_bytes(),
+    );
+    let shown = path.display().to_string();
+    let (code, stdout, stderr) = apisat(&["check", &shown]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("SECURE (proved)"), "{stdout}");
+}
+
+#[test]
+fn cr_only_line_ends_locate_errors_on_their_line() {
+    for (name, nl) in [("cr.yaml", "\r"), ("crlf.yaml", "\r\n")] {
+        let src = [
+            "names:",
+            "  public: [A]",
+            "  secret: [K]",
+            "knowledge: [Z]",
+            "",
+        ]
+        .join(nl);
+        let err = refused(name, src.as_bytes());
+        assert!(err.contains(&format!("{name}:4:13")), "{err}");
+        assert!(
+            err.contains("4 | knowledge: [Z]\n  |             ^\n"),
+            "{err}"
+        );
+    }
+}
+
+/// Issue 15: 10,000 unknown names among 10,000 declared ones took a minute
+/// of "did you mean" edit distances; suggestions now spend a budget per
+/// file, and the first mistakes still get theirs.
+#[test]
+fn many_unknown_names_among_many_names_are_reported_quickly() {
+    let n = 10_000;
+    let declared: Vec<String> = (0..n).map(|i| format!("N{i:06}")).collect();
+    let unknown: Vec<String> = (0..n).map(|i| format!("N{i:06}x")).collect();
+    let src = format!(
+        "names: {{public: [{}], secret: [K]}}\nknowledge: [{}]\n",
+        declared.join(", "),
+        unknown.join(", ")
+    );
+    let err = refused("suggestions.yaml", src.as_bytes());
+    assert!(
+        err.contains("error: unknown name `N000000x`"),
+        "{err:.2000}"
+    );
+    assert!(err.contains("did you mean `N000000`?"), "{err:.2000}");
+    assert!(
+        err.contains("10000 errors; nothing was checked"),
+        "{err:.2000}"
+    );
 }

@@ -210,22 +210,49 @@ fn pkcs11_k1_closest_miss_is_decrypt_needing_k1_wrapped() {
 }
 
 #[test]
-fn vsm_tmk1_rests_on_bounds_and_no_function_outputs_a_name() {
+fn vsm_tmk1_is_proved_and_no_function_outputs_a_name() {
     // Every VSM function outputs an encryption {..}.., never a bare name,
     // so none could give TMK1. The bounded run cut EncryptCommsKey's free
-    // input and proof mode does not handle XOR: "within the bounds", not
-    // proved.
+    // input; proof mode (XOR in its ⊕-linear fragment) proves it.
     let e = explain_file("apis/vsm.yaml", "TMK1");
     assert_eq!(e.derivable(), Some(false));
-    assert_eq!(e.report.secrets[0].proof, Some(Proof::UpTo));
+    assert_eq!(e.report.secrets[0].proof, Some(Proof::Proved));
     assert!(e.misses.is_empty());
+    let out = text(&e);
+    assert!(out.contains("NOT DERIVABLE (proved)"), "{out}");
+    assert!(
+        out.contains("no API function outputs a term of this shape"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_term_within_the_bounds_names_the_bound_and_the_proof_gap() {
+    // `a xor b` with neither bound elsewhere is outside proof mode's XOR
+    // fragment, so the bounded run's cut stands: "within the bounds", the
+    // bound listed, and the proof gap located.
+    let e = explain_source(
+        r#"
+names: { secret: [K, TMK1] }
+functions:
+  - name: Combine
+    inputs: ["a xor b"]
+    outputs: ["{a}K"]
+"#,
+        "TMK1",
+    );
+    assert_eq!(e.derivable(), Some(false));
+    assert_eq!(e.report.secrets[0].proof, Some(Proof::UpTo));
     let out = text(&e);
     assert!(
         out.contains("NOT DERIVABLE within the bounds below"),
         "{out}"
     );
+    assert!(out.contains("bound xor-width 3 [Combine]"), "{out}");
     assert!(
-        out.contains("bound input-depth 0 [EncryptCommsKey]"),
+        out.contains(
+            "Combine: input 1 a ⊕ b has two variables under XOR that no other input binds"
+        ),
         "{out}"
     );
     assert!(

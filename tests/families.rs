@@ -94,9 +94,9 @@ fn batch_prints_a_table_and_exits_1_when_the_run_holds_attacks() {
     // The table's header names each secret of the file.
     assert!(run
         .stdout
-        .contains("  verdict  attack   PIN        P          TMK1   s\n  ATTACK   2 calls  leaks (2)  leaks (2)  up-to  up-to\n"));
+        .contains("  verdict  attack   PIN        P          TMK1    s\n  ATTACK   2 calls  leaks (2)  leaks (2)  proved  proved\n"));
     assert!(run.stdout.contains(
-        "11 variants from 8 files: 6 attack, 5 secure (2 proved, 3 up to bounds), 0 limit, 0 errors"
+        "11 variants from 8 files: 6 attack, 5 secure (5 proved, 0 up to bounds), 0 limit, 0 errors"
     ));
     // Deterministic: the same bytes again, with one worker or two.
     let again = run_strings(&with(&["batch", "--no-time", "--jobs", "1"], SMALL_RUN));
@@ -118,6 +118,49 @@ fn batch_json_is_one_valid_object_per_variant_per_line() {
     let tagged: serde_json::Value = serde_json::from_str(lines[4]).expect("JSON");
     assert_eq!(tagged["variant"], "tagged-shares");
     assert_eq!(tagged["family"], "VSM fixes");
+}
+
+/// `--no-time` promises the same bytes for the same input: with
+/// `--format json` the lines carry no `elapsed_ms` (issue 15), and merge
+/// reads such lines back (and, asked for `--no-time`, leaves the field out
+/// too).
+#[test]
+fn batch_json_no_time_prints_the_same_bytes_twice() {
+    let args = with(
+        &["batch", "--format", "json", "--no-time"],
+        &["apis/families/vsm.yaml", "apis/vsm.yaml"],
+    );
+    let first = run_strings(&args);
+    let second = run_strings(&args);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert_eq!(first.stdout.lines().count(), 5, "{}", first.stdout);
+    assert!(!first.stdout.contains("elapsed_ms"), "{}", first.stdout);
+    assert_eq!(
+        first.stdout, second.stdout,
+        "the same input, the same bytes"
+    );
+    // Timed, every line says how long its variant took.
+    let timed = run_strings(&with(
+        &["batch", "--format", "json"],
+        &["apis/families/vsm.yaml", "apis/vsm.yaml"],
+    ));
+    for line in timed.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        assert!(v["elapsed_ms"].is_number(), "{line}");
+    }
+    assert_eq!(untimed(&timed.stdout), untimed(&first.stdout));
+    // Merge reads untimed lines, and keeps them untimed under --no-time.
+    let dir = scratch("no-time");
+    let file = dir.join("all.jsonl");
+    std::fs::write(&file, &first.stdout).expect("write");
+    let path = file.display().to_string();
+    let merged = apisat(&["merge", "--format", "json", "--no-time", &path]);
+    assert_eq!(merged.code, 1, "{}", merged.stderr);
+    assert_eq!(merged.stdout, first.stdout);
+    let table = apisat(&["merge", "--no-time", &path]);
+    assert_eq!(table.code, 1, "{}", table.stderr);
+    assert!(table.stdout.contains("original"), "{}", table.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -440,7 +483,7 @@ fn pkcs11_family_matches_the_token_oracle_and_its_summary() {
             .collect();
         assert_eq!(got, expected, "{}", o.title());
         // No variant stops at a limit; a secure one is proved (the family
-        // has no XOR, so proof mode applies).
+        // is in proof mode's fragment).
         assert!(
             o.verdict == "attack" || o.proof.as_deref() == Some("proved"),
             "{}",

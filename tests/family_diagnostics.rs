@@ -413,3 +413,57 @@ fn test_reports_a_family_that_does_not_load() {
     );
     assert!(stdout.contains("ERROR"), "{stdout}");
 }
+
+/// Issue 15: edits are applied in time linear in the edits and the base,
+/// and their help texts list a bounded number of items. A family removing
+/// 20,000 functions (one of them absent) from a base of 20,000, and 20,000
+/// absent knowledge terms, is checked in seconds, each mistake located.
+#[test]
+fn large_edit_lists_are_linear() {
+    let n = 20_000;
+    let dir = std::env::temp_dir().join(format!("apisat-family-edits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut base = String::from("names: {public: [A], secret: [K]}\nknowledge: [A]\nfunctions:\n");
+    for i in 0..n {
+        base.push_str(&format!(
+            "  - {{name: F{i}, inputs: [x], outputs: [h(x)]}}\n"
+        ));
+    }
+    std::fs::write(dir.join("base.yaml"), base).expect("write base");
+    let removed: Vec<String> = (1..n)
+        .map(|i| format!("F{i}"))
+        .chain(["Nope".into()])
+        .collect();
+    let absent: Vec<String> = (0..n).map(|i| format!("\"h(B{i})\"")).collect();
+    let family = format!(
+        "family: big\nbase: base.yaml\nvariants:\n  - name: v\n    remove_functions: [{}]\n    remove_knowledge: [{}]\n",
+        removed.join(", "),
+        absent.join(", ")
+    );
+    let path = dir.join("family.yaml");
+    std::fs::write(&path, family).expect("write family");
+    let shown = path.display().to_string();
+    let t = std::time::Instant::now();
+    let (code, _, stderr) = apisat(&["batch", &shown]);
+    let took = t.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 2, "{stderr:.3000}");
+    assert!(took.as_secs_f64() < 10.0, "{took:?}");
+    assert!(
+        stderr.contains("cannot remove `Nope`: the API has no such function"),
+        "{stderr:.3000}"
+    );
+    assert!(stderr.contains("family.yaml:5:"), "{stderr:.3000}");
+    assert!(
+        stderr.contains("cannot remove `h(B0)`: it is not in the initial knowledge"),
+        "{stderr:.3000}"
+    );
+    assert!(
+        stderr.contains("note: 19901 more diagnostics not shown"),
+        "{stderr:.3000}"
+    );
+    assert!(
+        stderr.lines().all(|l| l.chars().count() < 1000),
+        "a help line lists too much"
+    );
+}

@@ -104,9 +104,16 @@ fn vsm_pin_key_by_xor_to_null() {
         .trace
         .iter()
         .any(|t| t.kind == "deduction" && t.args == ["senc(P, 0)", "0"] && t.result == ["P"]));
-    // A genuine TMK and the shares stay secret (reasoning in apis/vsm.yaml).
-    assert_eq!(secret(&r, "TMK1").derivable, Some(false));
-    assert_eq!(secret(&r, "s").derivable, Some(false));
+    // A genuine TMK and the shares stay secret (reasoning in apis/vsm.yaml),
+    // proved for every attacker by proof mode (XOR in its ⊕-linear
+    // fragment); the attacked secrets are never "proved".
+    for label in ["TMK1", "s"] {
+        assert_eq!(secret(&r, label).derivable, Some(false), "{label}");
+        assert_eq!(secret(&r, label).proof, Some(Proof::Proved), "{label}");
+    }
+    for label in ["PIN", "P"] {
+        assert_eq!(secret(&r, label).proof, None, "{label}");
+    }
     assert_replayed(&r);
 }
 
@@ -123,6 +130,8 @@ fn cca_pin_by_key_part_import() {
     assert_eq!(c[0].1[0], "DATA ⊕ PIN ⊕ k3", "the doctored last part");
     assert_eq!(c[2].1[0], "PAN");
     assert_eq!(secret(&r, "KM").derivable, Some(false));
+    assert_eq!(secret(&r, "KM").proof, Some(Proof::Proved));
+    assert_eq!(pin.proof, None);
     assert_replayed(&r);
 }
 
@@ -141,7 +150,9 @@ fn pkcs11_wrap_then_decrypt() {
 
 #[test]
 fn fixed_variants_are_secure() {
-    // Each *_fixed.yaml argues in its header why no secret leaks.
+    // Each *_fixed.yaml argues in its header why no secret leaks; proof
+    // mode proves it for every attacker (the VSM and CCA fixes use XOR,
+    // within proof mode's ⊕-linear fragment).
     for file in [
         "apis/vsm_fixed.yaml",
         "apis/cca_key_part_import_fixed.yaml",
@@ -149,9 +160,11 @@ fn fixed_variants_are_secure() {
     ] {
         let r = check(file);
         assert_eq!(r.verdict, Verdict::Secure, "{file}");
-        assert!(
-            r.secrets.iter().all(|s| s.derivable == Some(false)),
-            "{file}"
-        );
+        assert_eq!(r.proof, Some(Proof::Proved), "{file}: {}", r.rests_on);
+        assert!(r.bounds.is_empty(), "{file}");
+        for s in &r.secrets {
+            assert_eq!(s.derivable, Some(false), "{file}: {}", s.label);
+            assert_eq!(s.proof, Some(Proof::Proved), "{file}: {}", s.label);
+        }
     }
 }

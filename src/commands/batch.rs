@@ -32,7 +32,7 @@ pub fn run(
     };
     let mut worst = ExitCode::default();
     let mut all: Vec<Outcome> = Vec::new();
-    runner::run(&inputs, options, |round| {
+    runner::run(&inputs, options, |mut round| {
         for o in &round {
             worst.note(ExitCode::of_outcome(o));
         }
@@ -40,7 +40,10 @@ pub fn run(
         match format {
             TextOrJson::Json => {
                 let mut text = String::new();
-                for o in &round {
+                for o in &mut round {
+                    if no_time {
+                        o.elapsed_ms = None;
+                    }
                     text.push_str(&serde_json::to_string(o).unwrap_or_default());
                     text.push('\n');
                 }

@@ -61,7 +61,10 @@ pub fn run(files: &[PathBuf], format: TextOrJson, no_time: bool) -> ExitCode {
         TextOrJson::Text => emit(&summary::render(&outcomes, Layout { time: !no_time })),
         TextOrJson::Json => {
             let mut text = String::new();
-            for o in &outcomes {
+            for o in &mut outcomes {
+                if no_time {
+                    o.elapsed_ms = None;
+                }
                 text.push_str(&serde_json::to_string(o).unwrap_or_default());
                 text.push('\n');
             }

@@ -197,7 +197,7 @@ pub fn load_api(file: &std::path::Path) -> Option<crate::lower::Loaded> {
             Some(loaded)
         }
         Err(diagnostics) => {
-            let source = std::fs::read_to_string(file).ok();
+            let source = crate::lower::read_source(file).ok();
             eprint!(
                 "{}",
                 render_all_styled(&diagnostics, source.as_deref(), Palette::for_stderr())
@@ -429,7 +429,7 @@ pub fn print_errors(outcomes: &[Outcome]) {
         }
     }
     for (file, diags) in by_file {
-        let source = std::fs::read_to_string(&file).ok();
+        let source = crate::lower::read_source(std::path::Path::new(&file)).ok();
         eprint!("{}", render_all(&diags, source.as_deref()));
     }
 }

@@ -2,6 +2,8 @@
 //! spans moved into the family's line range, and every edit that names
 //! what the spec does not hold reported at its place.
 
+use std::collections::{HashMap, VecDeque};
+
 use super::{shift, shift_key, Edits};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::spec::{self, NameGroup, RuleDecl, SecretDecl, Spec};
@@ -111,67 +113,99 @@ pub(super) fn substitute(s: &Scalar, params: &[(String, String)]) -> Scalar {
     out
 }
 
-/// Whitespace does not matter when an edit names a term or check.
-fn same_text(a: &str, b: &str) -> bool {
-    a.split_whitespace().eq(b.split_whitespace())
-        || a.chars()
-            .filter(|c| !c.is_whitespace())
-            .eq(b.chars().filter(|c| !c.is_whitespace()))
+/// The key under which an edit names a term or check: its text without
+/// whitespace, which does not matter there.
+fn text_key(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// For each of `wanted`, in order, removes the first item of `items` with
+/// the same key, as `position` then `remove` would, but in time linear in
+/// both lists (a family removing 100k functions of a base of 100k took
+/// minutes that way); returns the wanted entries that matched nothing.
+fn remove_each<'w, T, W>(
+    items: &mut Vec<T>,
+    wanted: &'w [W],
+    item_key: impl Fn(&T) -> String,
+    wanted_key: impl Fn(&W) -> String,
+) -> Vec<&'w W> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let mut at: HashMap<String, VecDeque<usize>> = HashMap::new();
+    for (i, x) in items.iter().enumerate() {
+        at.entry(item_key(x)).or_default().push_back(i);
+    }
+    let mut removed = vec![false; items.len()];
+    let mut missing = Vec::new();
+    for w in wanted {
+        match at.get_mut(&wanted_key(w)).and_then(VecDeque::pop_front) {
+            Some(i) => removed[i] = true,
+            None => missing.push(w),
+        }
+    }
+    let mut i = 0;
+    items.retain(|_| {
+        let keep = !removed[i];
+        i += 1;
+        keep
+    });
+    missing
+}
+
+/// Where each function of the spec is, by name: the first of each name.
+fn function_positions(spec: &Spec) -> HashMap<String, usize> {
+    let mut at = HashMap::with_capacity(spec.functions.len());
+    for (i, f) in spec.functions.iter().enumerate() {
+        at.entry(f.name.text.trim().to_string()).or_insert(i);
+    }
+    at
 }
 
 /// Applies edits to a spec; a mistake (removing what is not there, adding
-/// Where the spec's function named `name` is, if it has one.
-fn function_index(spec: &Spec, name: &str) -> Option<usize> {
-    spec.functions
-        .iter()
-        .position(|f| f.name.text.trim() == name)
-}
-
 /// what is) becomes a diagnostic at the edit, in the family's line range.
+/// Linear in the edits and the spec; the help texts list at most
+/// [`spec::MAX_LISTED`] items, and suggestions spend one budget per
+/// variant.
 pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     let err = |diags: &mut Vec<Diagnostic>, span: Span, message: String, help: String| {
         // The file is filled in by `relocate` (every edit is in the family
         // file's line range).
         diags.push(Diagnostic::error("", span, message).with_help(help));
     };
-    let function_names = |spec: &Spec| -> Vec<String> {
-        spec.functions
-            .iter()
-            .map(|f| f.name.text.trim().to_string())
-            .collect()
-    };
+    let budget = spec::SuggestBudget::new();
     let missing_function = |spec: &Spec, name: &str| {
-        let names = function_names(spec);
-        match spec::suggest(name, names.iter().map(String::as_str)) {
+        let names = spec.functions.iter().map(|f| f.name.text.trim());
+        match spec::suggest_within(name, names, &budget) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("the functions here are: {}", names.join(", ")),
+            None => {
+                let names = spec.functions.iter().map(|f| f.name.text.trim());
+                let listed = spec::listing_of(names, spec.functions.len());
+                format!("the functions here are: {listed}")
+            }
         }
     };
-    for name in &e.remove_functions {
+    let missing = remove_each(
+        &mut spec.functions,
+        &e.remove_functions,
+        |f| f.name.text.trim().to_string(),
+        |w| w.text.trim().to_string(),
+    );
+    for name in missing {
         let text = name.text.trim();
-        match spec
-            .functions
-            .iter()
-            .position(|f| f.name.text.trim() == text)
-        {
-            Some(i) => {
-                spec.functions.remove(i);
-            }
-            None => {
-                let help = missing_function(spec, text);
-                err(
-                    diags,
-                    name.span,
-                    format!("cannot remove `{text}`: the API has no such function"),
-                    help,
-                )
-            }
-        }
+        let help = missing_function(spec, text);
+        err(
+            diags,
+            name.span,
+            format!("cannot remove `{text}`: the API has no such function"),
+            help,
+        )
     }
+    let mut at = function_positions(spec);
     for f in &e.replace_functions {
         let text = f.name.text.trim();
-        match function_index(spec, text) {
-            Some(i) => spec.functions[i] = f.clone(),
+        match at.get(text) {
+            Some(&i) => spec.functions[i] = f.clone(),
             None => {
                 let help = format!(
                     "{} (use `add_functions` for a new one)",
@@ -188,7 +222,7 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
     }
     for f in &e.add_functions {
         let text = f.name.text.trim();
-        if function_index(spec, text).is_some() {
+        if at.contains_key(text) {
             err(
                 diags,
                 f.name.span,
@@ -197,13 +231,14 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
                     .to_string(),
             );
         } else {
+            at.insert(text.to_string(), spec.functions.len());
             spec.functions.push(f.clone());
         }
     }
     // The function whose checks an edit changes, or an error at its name.
     let checked = |spec: &Spec, diags: &mut Vec<Diagnostic>, function: &Key| {
         let text = function.text.trim();
-        let found = function_index(spec, text);
+        let found = at.get(text).copied();
         if found.is_none() {
             let help = missing_function(spec, text);
             err(
@@ -221,27 +256,25 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
             continue;
         };
         let f = &mut spec.functions[i];
-        for c in checks {
-            match f.checks.iter().position(|x| same_text(&x.text, &c.text)) {
-                Some(i) => {
-                    f.checks.remove(i);
-                }
-                None => {
-                    let have: Vec<String> =
-                        f.checks.iter().map(|x| format!("`{}`", x.text)).collect();
-                    let help = if have.is_empty() {
-                        format!("`{text}` has no checks")
-                    } else {
-                        format!("its checks are: {}", have.join(", "))
-                    };
-                    err(
-                        diags,
-                        c.span,
-                        format!("`{text}` has no check `{}`", c.text),
-                        help,
-                    )
-                }
-            }
+        let missing = remove_each(
+            &mut f.checks,
+            checks,
+            |x| text_key(&x.text),
+            |c| text_key(&c.text),
+        );
+        for c in missing {
+            let have: Vec<String> = f.checks.iter().map(|x| format!("`{}`", x.text)).collect();
+            let help = if have.is_empty() {
+                format!("`{text}` has no checks")
+            } else {
+                format!("its checks are: {}", spec::listing(&have))
+            };
+            err(
+                diags,
+                c.span,
+                format!("`{text}` has no check `{}`", c.text),
+                help,
+            )
         }
     }
     for (function, checks) in &e.add_checks {
@@ -249,39 +282,35 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
             spec.functions[i].checks.extend(checks.iter().cloned());
         }
     }
-    for k in &e.remove_knowledge {
-        match spec
+    let missing = remove_each(
+        &mut spec.knowledge,
+        &e.remove_knowledge,
+        |x| text_key(&x.text),
+        |k| text_key(&k.text),
+    );
+    if !missing.is_empty() {
+        let have: Vec<String> = spec
             .knowledge
             .iter()
-            .position(|x| same_text(&x.text, &k.text))
-        {
-            Some(i) => {
-                spec.knowledge.remove(i);
-            }
-            None => {
-                let have: Vec<String> = spec
-                    .knowledge
-                    .iter()
-                    .map(|x| format!("`{}`", x.text))
-                    .collect();
-                let help = if have.is_empty() {
-                    "the initial knowledge is empty".to_string()
-                } else {
-                    format!(
-                        "write the term as `knowledge` does (spaces do not matter); it holds: {}",
-                        have.join(", ")
-                    )
-                };
-                err(
-                    diags,
-                    k.span,
-                    format!(
-                        "cannot remove `{}`: it is not in the initial knowledge",
-                        k.text
-                    ),
-                    help,
-                )
-            }
+            .take(spec::MAX_LISTED)
+            .map(|x| format!("`{}`", x.text))
+            .collect();
+        let help = if have.is_empty() {
+            "the initial knowledge is empty".to_string()
+        } else {
+            let listed = spec::listing_of(have.iter().map(String::as_str), spec.knowledge.len());
+            format!("write the term as `knowledge` does (spaces do not matter); it holds: {listed}")
+        };
+        for k in missing {
+            err(
+                diags,
+                k.span,
+                format!(
+                    "cannot remove `{}`: it is not in the initial knowledge",
+                    k.text
+                ),
+                help.clone(),
+            )
         }
     }
     spec.knowledge.extend(e.add_knowledge.iter().cloned());
@@ -308,22 +337,21 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
-    for label in &e.remove_secrets {
-        let text = label.text.trim();
-        let label_of = |s: &SecretDecl| s.label.as_ref().unwrap_or(&s.term).text.trim().to_string();
-        match secrets.iter().position(|s| label_of(s) == text) {
-            Some(i) => {
-                secrets.remove(i);
-            }
-            None => {
-                let labels: Vec<String> = secrets.iter().map(label_of).collect();
-                err(
-                    diags,
-                    label.span,
-                    format!("cannot remove secret `{text}`: the API has no secret of that label"),
-                    format!("the secrets are: {}", labels.join(", ")),
-                )
-            }
+    let label_of = |s: &SecretDecl| s.label.as_ref().unwrap_or(&s.term).text.trim().to_string();
+    let missing = remove_each(secrets, &e.remove_secrets, label_of, |l| {
+        l.text.trim().to_string()
+    });
+    if !missing.is_empty() {
+        let labels: Vec<String> = secrets.iter().map(label_of).collect();
+        let help = format!("the secrets are: {}", spec::listing(&labels));
+        for label in missing {
+            let text = label.text.trim();
+            err(
+                diags,
+                label.span,
+                format!("cannot remove secret `{text}`: the API has no secret of that label"),
+                help.clone(),
+            )
         }
     }
     secrets.extend(e.add_secrets.iter().cloned());

@@ -145,11 +145,16 @@ fn read_base(
     let at_base = |message: String, help: String| {
         vec![Diagnostic::error(family, written.span, message).with_help(help)]
     };
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        let reason = match e.kind() {
-            std::io::ErrorKind::NotFound => "there is no such file".to_string(),
-            std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-            _ => e.to_string(),
+    let src = lower::read_source(path).map_err(|e| {
+        let reason = match e {
+            lower::ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                "there is no such file".to_string()
+            }
+            lower::ReadError::Io(e) => e.to_string(),
+            lower::ReadError::NotUtf8 => "it is not UTF-8 text".to_string(),
+            lower::ReadError::TooLarge(bytes) => {
+                return vec![yaml::too_large(&file, Span::new(1, 1, 1), bytes)];
+            }
         };
         at_base(
             format!("cannot read the base API `{file}`: {reason}"),

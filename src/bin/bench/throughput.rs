@@ -166,14 +166,14 @@ fn measure(plan: &Plan, p: usize, file: &Path, jobs: usize) -> Row {
     row.per_sec_median = row.variants as f64 / (row.wall_ms_median / 1e3);
     let mut each: Vec<f64> = runs
         .iter()
-        .flat_map(|r| r.outcomes.iter().map(|o| o.elapsed_ms))
+        .flat_map(|r| r.outcomes.iter().filter_map(|o| o.elapsed_ms))
         .collect();
     each.sort_by(f64::total_cmp);
     row.variant_ms_median = median(&each);
     row.variant_ms_p95 = percentile(&each, 0.95);
     let mut sums: Vec<f64> = runs
         .iter()
-        .map(|r| r.outcomes.iter().map(|o| o.elapsed_ms).sum())
+        .map(|r| r.outcomes.iter().filter_map(|o| o.elapsed_ms).sum())
         .collect();
     sums.sort_by(f64::total_cmp);
     row.variant_ms_sum = median(&sums);
