@@ -2038,10 +2038,11 @@ fn xor_config(cases: u32) -> ProptestConfig {
 ///     engine_agrees_with_xor_reference -- --nocapture
 /// ```
 ///
-/// At 9504330 (main at c1e11df merged) it compared 100,000 programs (6,163
-/// more discarded over budget) in 289 s on 2 shared cores (507 s under
-/// load, at 5c546a8), after the release build, with no disagreement and no
-/// plan-budget cut; 28,943 of them obtained
+/// At cf85d61 (main at af3aa41 merged: the engine on `gf2.rs`) it compared
+/// 100,000 programs (6,163 more discarded over budget) in 352 s on 2 shared
+/// cores (289 s to 507 s at earlier commits, by load), after the release
+/// build, with no disagreement and no plan-budget cut; 28,943 of them
+/// obtained
 /// atoms by XOR analysis, 5,405 matched XOR nodes, 15,044 chose an input
 /// through its XOR, 3,984 drew a free variable from X, and 3,528 supplied
 /// an XOR derivable by the span alone.
