@@ -2042,10 +2042,9 @@ fn xor_config(cases: u32) -> ProptestConfig {
 /// 100,000 programs (6,163 more discarded over budget) in 352 s on 2 shared
 /// cores (289 s to 507 s at earlier commits, by load), after the release
 /// build, with no disagreement and no plan-budget cut; 28,943 of them
-/// obtained
-/// atoms by XOR analysis, 5,405 matched XOR nodes, 15,044 chose an input
-/// through its XOR, 3,984 drew a free variable from X, and 3,528 supplied
-/// an XOR derivable by the span alone.
+/// obtained atoms by XOR analysis, 5,405 matched XOR nodes, 15,044 chose an
+/// input through its XOR, 3,984 drew a free variable from X, and 3,528
+/// supplied an XOR derivable by the span alone.
 #[test]
 fn engine_agrees_with_xor_reference() {
     let cases = env_or("APISAT_DIFF_CASES", XOR_CASES);
