@@ -641,7 +641,7 @@ fn one_variant_for_explain_knowledge_fix_and_diff() {
         none.stderr
     );
     assert!(
-        none.stderr.contains("--> apis/families/vsm.yaml:37:1"),
+        none.stderr.contains("--> apis/families/vsm.yaml:38:1"),
         "{}",
         none.stderr
     );
