@@ -25,12 +25,21 @@
 //! `free_variable_in_a_one_of_check_ranges_over_the_list` pins that case.
 //!
 //! Two cases just outside the generated fragment, where the two disagree,
-//! are at the end of the file.
+//! follow the hand-written cases.
 //!
 //! Proof mode is checked against the bounded search on the same random
 //! programs, and on programs that also use XOR (XOR nodes anywhere in
 //! knowledge, patterns, outputs and secrets): an exact proof run must
 //! derive every secret the bounded search derives.
+//!
+//! XOR has its own reference, `tests/naive/xor.rs` (its module doc is the
+//! definition: the attacker's GF(2) span, XOR analysis, matching modulo XOR,
+//! and the attacker's choices under XOR), checked here on cases reasoned by
+//! hand (section "XOR"), against the non-XOR evaluator on XOR-free programs,
+//! against the engine on random XOR APIs (`engine_agrees_with_xor_reference`,
+//! fixed seed; `APISAT_DIFF_CASES=100000` and `APISAT_DIFF_SEED` for the
+//! long run, see its doc), and against the engine's proof verdicts
+//! (`xor_proofs_hold_at_larger_bounds`).
 
 mod naive;
 
@@ -44,6 +53,7 @@ use apisat::engine::{Bounds, Limits};
 use apisat::program::{Check, Program, Rule, RuleKind, Secret};
 use apisat::term::{CtorId, NameKind, TermId, TermStore};
 use apisat::verdict::{check_program, Proof, Report, Settings};
+use naive::xor::{self, XorBounds};
 use naive::{evaluate, evaluate_within, Budget, FreeDomain, Outcome};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
@@ -1219,5 +1229,1119 @@ fn proofs_never_contradict(
     assert!(
         attacks.get() > 0 && proved.get() > 0,
         "the generator must exercise both sides"
+    );
+}
+
+// ===== XOR =========================================================================
+//
+// The XOR reference (`tests/naive/xor.rs`, whose module doc is the
+// definition) against verdicts reasoned by hand, then against the engine on
+// random XOR APIs, then against proof verdicts.
+
+fn xor_settings(b: XorBounds) -> Settings {
+    Settings {
+        bounds: Bounds {
+            max_depth: b.max_depth,
+            input_depth: b.input_depth,
+            xor_width: b.xor_width,
+        },
+        limits: Limits::default(),
+    }
+}
+
+fn xor_bounds(max_depth: u16, input_depth: u16, xor_width: usize) -> XorBounds {
+    XorBounds {
+        max_depth,
+        input_depth,
+        xor_width,
+    }
+}
+
+/// `store_with`, and the `0` a program using XOR knows.
+fn xor_store_with(names: &[(&str, NameKind)]) -> (TermStore, Ctors, Vec<TermId>, Vec<TermId>) {
+    let (mut s, c, n, mut know) = store_with(names);
+    know.push(s.zero());
+    (s, c, n, know)
+}
+
+/// A program that uses XOR (lowering sets the flag and gives the attacker
+/// `0`; `xor_store_with` did the latter).
+fn xor_program(
+    store: TermStore,
+    rules: Vec<Rule>,
+    knowledge: Vec<TermId>,
+    secrets: Vec<TermId>,
+) -> Program {
+    let mut p = program(store, rules, knowledge, secrets);
+    p.uses_xor = true;
+    p
+}
+
+/// `compare`, with the XOR width in the account.
+fn xor_compare(
+    program: &Program,
+    b: XorBounds,
+    report: &Report,
+    naive: &Outcome,
+) -> Option<String> {
+    compare(program, b.max_depth, b.input_depth, report, naive)
+        .map(|why| format!("xor_width {}, {why}", b.xor_width))
+}
+
+/// The XOR reference on a hand-written case must give the expected verdicts
+/// (and knowledge, when given), and the engine the same.
+fn xor_hand_case(
+    p: &Program,
+    b: XorBounds,
+    secrets: &[bool],
+    knowledge: Option<&[&str]>,
+) -> Report {
+    let naive = xor::evaluate(p, b);
+    assert_eq!(naive.secrets, secrets, "reference secrets\n{}", describe(p));
+    if let Some(k) = knowledge {
+        assert_eq!(
+            naive.knowledge,
+            set(k),
+            "reference knowledge\n{}",
+            describe(p)
+        );
+    }
+    let report = check_program(p.clone(), xor_settings(b));
+    if let Some(why) = xor_compare(p, b, &report, &naive) {
+        panic!("engine disagrees on a hand-written XOR case:\n{why}");
+    }
+    report
+}
+
+#[test]
+fn xor_with_a_public_name_gives_the_secret() {
+    // Knowledge s ⊕ P, P public: vec(P ⊕ s) + e_P = e_s is in the span and s
+    // is an operand of the obtained P ⊕ s, so XOR analysis obtains s.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("s", NameKind::Secret),
+        ("P", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let masked = s.xor(&[n[0], n[1]]);
+    know.push(masked);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&["0", "P", "e", "s", "P ⊕ s"]),
+    );
+}
+
+#[test]
+fn xor_of_two_known_terms_gives_the_secret() {
+    // Knowledge k ⊕ s and k, both secret names: e_k and e_k + e_s span e_s.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("k", NameKind::Secret),
+        ("s", NameKind::Secret),
+        ("e", NameKind::Attacker),
+    ]);
+    let ks = s.xor(&[n[0], n[1]]);
+    know.extend([ks, n[0]]);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[1], n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true, true],
+        Some(&["0", "e", "k", "s", "k ⊕ s"]),
+    );
+}
+
+#[test]
+fn an_oracle_output_unmasks_a_secret() {
+    // Enc(x) -> senc(x, K); Mask() -> senc(N, K) ⊕ S. x occurs under no XOR,
+    // so it ranges over C = {0, N, e} (input depth 0): Enc gives senc(0, K),
+    // senc(N, K), senc(e, K). senc(N, K) is an atom of the obtained
+    // S ⊕ senc(N, K), so e_S is in the span: S is obtained, and then Enc(S)
+    // gives senc(S, K). K stays secret: no obtained term has it as an XOR
+    // operand or opens a senc under it.
+    let (mut s, c, n, know) = xor_store_with(&[
+        ("K", NameKind::Secret),
+        ("S", NameKind::Secret),
+        ("N", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (key, secret, nonce) = (n[0], n[1], n[2]);
+    let x = s.var(0);
+    let enc_x = s.app(c.senc, &[x, key]);
+    let enc = rule("Enc", RuleKind::Call, vec![x], vec![], vec![enc_x], &["x"]);
+    let enc_n = s.app(c.senc, &[nonce, key]);
+    let masked = s.xor(&[enc_n, secret]);
+    let mask = rule("Mask", RuleKind::Call, vec![], vec![], vec![masked], &[]);
+    let mut rules = vec![enc, mask];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = xor_program(s, rules, know, vec![secret, key]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true, false],
+        Some(&[
+            "0",
+            "N",
+            "S",
+            "e",
+            "senc(0, K)",
+            "senc(N, K)",
+            "senc(S, K)",
+            "senc(e, K)",
+            "S ⊕ senc(N, K)",
+        ]),
+    );
+}
+
+#[test]
+fn a_span_without_atoms_reveals_only_sums() {
+    // a ⊕ b and b ⊕ c (and e) span {0, a ⊕ b, b ⊕ c, a ⊕ c} plus e's
+    // multiples: every vector there has an even number of atoms among
+    // a, b, c, so no unit vector of a, b or c; a ⊕ c is derivable.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("a", NameKind::Secret),
+        ("b", NameKind::Secret),
+        ("c", NameKind::Secret),
+        ("e", NameKind::Attacker),
+    ]);
+    let ab = s.xor(&[n[0], n[1]]);
+    let bc = s.xor(&[n[1], n[2]]);
+    let ac = s.xor(&[n[0], n[2]]);
+    know.extend([ab, bc]);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[0], n[1], n[2], ac]);
+    let report = xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[false, false, false, true],
+        Some(&["0", "e", "a ⊕ b", "b ⊕ c"]),
+    );
+    // Nothing is chosen and nothing grows: a proof.
+    assert_eq!(report.secrets[0].proof, Some(Proof::Proved));
+}
+
+#[test]
+fn an_atom_obtained_by_span_is_decrypted() {
+    // Knowledge A ⊕ senc(M, K) and A ⊕ B ⊕ K, A and B public: e_A gives
+    // e_senc(M, K), e_A + e_B gives e_K; both are operands of obtained XOR
+    // terms, so both are obtained, and decrypt opens senc(M, K) with K.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("M", NameKind::Secret),
+        ("K", NameKind::Secret),
+        ("A", NameKind::Public),
+        ("B", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let (m, key, a, b) = (n[0], n[1], n[2], n[3]);
+    let enc = s.app(c.senc, &[m, key]);
+    let t1 = s.xor(&[enc, a]);
+    let t2 = s.xor(&[key, a, b]);
+    know.extend([t1, t2]);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![m]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&[
+            "0",
+            "A",
+            "B",
+            "K",
+            "M",
+            "e",
+            "senc(M, K)",
+            "A ⊕ B ⊕ K",
+            "A ⊕ senc(M, K)",
+        ]),
+    );
+}
+
+#[test]
+fn a_built_atom_unmasks_and_is_obtained() {
+    // Knowledge S ⊕ h(A), A public: h(A) is derivable (built), so e_h(A) is
+    // in the span and with it e_S. Both are operands of the obtained XOR,
+    // so both are obtained: h(A) too, although it was only built.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("S", NameKind::Secret),
+        ("A", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let ha = s.app(c.h, &[n[1]]);
+    let masked = s.xor(&[ha, n[0]]);
+    know.push(masked);
+    let rules = standard_deductions(&mut s, &c);
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&["0", "A", "S", "e", "h(A)", "S ⊕ h(A)"]),
+    );
+}
+
+#[test]
+fn matching_solves_the_open_xor_operand() {
+    // Import(hdl(kek, KEK), senc(k, kek ⊕ t)) -> hdl(k, t);
+    // PinOp(hdl(k, PIN)) -> h(k). Knowledge hdl(KM, KEK) and
+    // senc(K1, KM ⊕ PIN). Obtained, the second input matches with kek = KM
+    // (from the handle) and t := (KM ⊕ PIN) ⊕ KM = PIN: hdl(K1, PIN), then
+    // PinOp gives h(K1). Built, the attacker supplies k from C and the key
+    // u = kek ⊕ t from C ∪ X, so t = u ⊕ KM: handles hdl(c, KM ⊕ u) of its
+    // own names c, never of type PIN (u = KM ⊕ KM ⊕ PIN would need KM).
+    // K1 and KM stay secret: nothing has them as an XOR operand of an
+    // obtained term, and KM ⊕ PIN is not derivable.
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("K1", NameKind::Secret),
+        ("KM", NameKind::Secret),
+        ("KEK", NameKind::Tag),
+        ("PIN", NameKind::Tag),
+        ("e", NameKind::Attacker),
+    ]);
+    let (k1, km, kek_t, pin) = (n[0], n[1], n[2], n[3]);
+    let h_km = s.app(c.hdl, &[km, kek_t]);
+    let km_pin = s.xor(&[km, pin]);
+    let wrapped = s.app(c.senc, &[k1, km_pin]);
+    know.extend([h_km, wrapped]);
+    let (kek, k, t) = (s.var(0), s.var(1), s.var(2));
+    let in1 = s.app(c.hdl, &[kek, kek_t]);
+    let key = s.xor(&[kek, t]);
+    let in2 = s.app(c.senc, &[k, key]);
+    let out = s.app(c.hdl, &[k, t]);
+    let import = rule(
+        "Import",
+        RuleKind::Call,
+        vec![in1, in2],
+        vec![],
+        vec![out],
+        &["kek", "k", "t"],
+    );
+    let k = s.var(0);
+    let in_pin = s.app(c.hdl, &[k, pin]);
+    let hk = s.app(c.h, &[k]);
+    let pin_op = rule(
+        "PinOp",
+        RuleKind::Call,
+        vec![in_pin],
+        vec![],
+        vec![hk],
+        &["k"],
+    );
+    let mut rules = vec![import, pin_op];
+    rules.extend(standard_deductions(&mut s, &c));
+    let h_k1 = s.app(c.h, &[k1]);
+    let p = xor_program(s, rules, know, vec![h_k1, k1, km]);
+    let naive = xor::evaluate(&p, xor_bounds(3, 0, 3));
+    assert!(naive.knowledge.contains("hdl(K1, PIN)"));
+    assert!(naive.knowledge.contains("hdl(e, KM ⊕ PIN)"));
+    assert!(!naive.knowledge.iter().any(|t| t.starts_with("hdl(e, PIN")));
+    xor_hand_case(&p, xor_bounds(3, 0, 3), &[true, false, false], None);
+}
+
+#[test]
+fn an_xor_input_ranges_over_its_instance_not_its_variable() {
+    // R(x ⊕ A) [x == h(B)] -> S, knowledge h(B), input depth 1. x is
+    // supplied through its XOR: the attacker picks the instance u from
+    // C ∪ X and x = u ⊕ A. x == h(B) needs u = A ⊕ h(B), which is neither
+    // obtained nor an XOR of names: S is not derivable within the bounds
+    // (it is beyond them: the attacker could build A ⊕ h(B)). Were x drawn
+    // from C instead, x = h(B) would fire. The engine must say "up to".
+    let (mut s, c, n, mut know) = xor_store_with(&[
+        ("S", NameKind::Secret),
+        ("A", NameKind::Public),
+        ("B", NameKind::Public),
+        ("e", NameKind::Attacker),
+    ]);
+    let hb = s.app(c.h, &[n[2]]);
+    know.push(hb);
+    let x = s.var(0);
+    let xa = s.xor(&[x, n[1]]);
+    let r = rule(
+        "R",
+        RuleKind::Call,
+        vec![xa],
+        vec![Check::Equal(x, hb)],
+        vec![n[0]],
+        &["x"],
+    );
+    let mut rules = vec![r];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    let report = xor_hand_case(
+        &p,
+        xor_bounds(3, 1, 3),
+        &[false],
+        Some(&["0", "A", "B", "e", "h(B)"]),
+    );
+    assert_ne!(report.secrets[0].proof, Some(Proof::Proved));
+    assert!(report.bounds.iter().any(|b| b.bound == "xor-width"));
+}
+
+#[test]
+fn a_free_variable_under_xor_may_be_zero() {
+    // Mix(x) -> x ⊕ K, K secret. x is an XOR operand (in the output), so it
+    // ranges over C ∪ X, and 0 ∈ C: Mix(0) = K. Then C = {0, e, K, e ⊕ K}
+    // (all of depth 0) and Mix maps that set onto itself.
+    let (mut s, c, n, know) = xor_store_with(&[("K", NameKind::Secret), ("e", NameKind::Attacker)]);
+    let x = s.var(0);
+    let xk = s.xor(&[x, n[0]]);
+    let mix = rule("Mix", RuleKind::Call, vec![x], vec![], vec![xk], &["x"]);
+    let mut rules = vec![mix];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = xor_program(s, rules, know, vec![n[0]]);
+    xor_hand_case(
+        &p,
+        xor_bounds(3, 0, 3),
+        &[true],
+        Some(&["0", "K", "e", "K ⊕ e"]),
+    );
+}
+
+// ----- random XOR programs ---------------------------------------------------------
+
+/// A term or pattern of the XOR generator before interning; indices are
+/// taken modulo the number of names (variables) when built.
+#[derive(Clone, Debug)]
+enum XT {
+    /// An ordinary variable; in inputs never an XOR operand.
+    V(u8),
+    N(u8),
+    /// The rule's fresh name (outputs only).
+    Fresh,
+    /// Inputs only: a new variable each time, an XOR operand and nowhere
+    /// else in the inputs (so supplied through its XOR, or matched).
+    Solved,
+    /// Inputs only: the key `k` of the rule's handle input `hdl(k, tag)`,
+    /// always obtained, so matched first; a name when there is no handle.
+    Key,
+    A(C, Vec<XT>),
+    X(Vec<XT>),
+}
+
+#[derive(Clone, Debug)]
+enum XCheck {
+    Eq(XT, XT),
+    Ne(XT, XT),
+    OneOf(XT, Vec<XT>),
+}
+
+#[derive(Clone, Debug)]
+struct XRuleDesc {
+    /// The tag (a name index) of the handle input `hdl(k, tag)` put first.
+    handle: Option<u8>,
+    nvars: u8,
+    inputs: Vec<XT>,
+    checks: Vec<XCheck>,
+    outputs: Vec<XT>,
+}
+
+#[derive(Clone, Debug)]
+struct XDesc {
+    /// Kinds of the names other than the attacker's: true = secret.
+    secret_names: Vec<bool>,
+    attacker_at: u8,
+    knowledge: Vec<XT>,
+    rules: Vec<XRuleDesc>,
+    secrets: Vec<XT>,
+    bounds: XorBounds,
+}
+
+/// Trees over `leaf` with the standard constructors, and XOR of 2-3
+/// subtrees when `xor`.
+fn xref_tree(depth: u32, leaf: BoxedStrategy<XT>, xor: bool) -> BoxedStrategy<XT> {
+    if depth == 0 {
+        return leaf;
+    }
+    let sub = xref_tree(depth - 1, leaf.clone(), xor);
+    let apps = prop_oneof![
+        3 => leaf,
+        1 => sub.clone().prop_map(|a| XT::A(C::H, vec![a])),
+        2 => (sub.clone(), sub.clone()).prop_map(|(a, b)| XT::A(C::Senc, vec![a, b])),
+        2 => (sub.clone(), sub.clone()).prop_map(|(a, b)| XT::A(C::Pair, vec![a, b])),
+        1 => (sub.clone(), sub.clone()).prop_map(|(a, b)| XT::A(C::Hdl, vec![a, b])),
+    ];
+    if xor {
+        prop_oneof![5 => apps, 2 => prop::collection::vec(sub, 2..=3).prop_map(XT::X)].boxed()
+    } else {
+        apps.boxed()
+    }
+}
+
+fn xref_ground(depth: u32) -> BoxedStrategy<XT> {
+    xref_tree(depth, any::<u8>().prop_map(XT::N).boxed(), true)
+}
+
+/// Input patterns: constructors over variables, names and XOR leaves, each
+/// XOR over one solved variable (or the handle's key and a solved one)
+/// and names, or over names alone.
+fn xref_input(depth: u32) -> BoxedStrategy<XT> {
+    let n = || any::<u8>().prop_map(XT::N);
+    let xor_leaf = prop_oneof![
+        n().prop_map(|a| XT::X(vec![XT::Solved, a])),
+        (n(), n()).prop_map(|(a, b)| XT::X(vec![XT::Solved, a, b])),
+        Just(XT::X(vec![XT::Key, XT::Solved])),
+        n().prop_map(|a| XT::X(vec![XT::Key, XT::Solved, a])),
+        (n(), n()).prop_map(|(a, b)| XT::X(vec![a, b])),
+    ];
+    let leaf = prop_oneof![
+        3 => any::<u8>().prop_map(XT::V),
+        1 => n(),
+        1 => xor_leaf,
+    ]
+    .boxed();
+    xref_tree(depth, leaf, false)
+}
+
+/// Output and check patterns: anything over variables, names and the
+/// rule's fresh name, XOR anywhere.
+fn xref_pattern(depth: u32, fresh: bool) -> BoxedStrategy<XT> {
+    let leaf = if fresh {
+        prop_oneof![
+            3 => any::<u8>().prop_map(XT::V),
+            1 => any::<u8>().prop_map(XT::N),
+            1 => Just(XT::Fresh),
+        ]
+        .boxed()
+    } else {
+        prop_oneof![3 => any::<u8>().prop_map(XT::V), 1 => any::<u8>().prop_map(XT::N)].boxed()
+    };
+    xref_tree(depth, leaf, true)
+}
+
+fn xref_check() -> impl Strategy<Value = XCheck> {
+    let var = any::<u8>().prop_map(XT::V).boxed();
+    prop_oneof![
+        (xref_pattern(1, false), xref_pattern(1, false)).prop_map(|(a, b)| XCheck::Eq(a, b)),
+        (xref_pattern(1, false), xref_pattern(1, false)).prop_map(|(a, b)| XCheck::Ne(a, b)),
+        (var, prop::collection::vec(xref_ground(1), 1..=2)).prop_map(|(a, l)| XCheck::OneOf(a, l)),
+        (
+            xref_pattern(1, false),
+            prop::collection::vec(xref_pattern(1, false), 1..=2)
+        )
+            .prop_map(|(a, l)| XCheck::OneOf(a, l)),
+    ]
+}
+
+fn xref_rule() -> impl Strategy<Value = XRuleDesc> {
+    (
+        prop_oneof![2 => Just(None), 1 => any::<u8>().prop_map(Some)],
+        1u8..=3,
+        prop::collection::vec(xref_input(2), 1..=2),
+        prop_oneof![1 => Just(Vec::new()), 1 => prop::collection::vec(xref_check(), 1..=1)],
+        prop::collection::vec(xref_pattern(2, true), 1..=2),
+    )
+        .prop_map(|(handle, nvars, inputs, checks, outputs)| XRuleDesc {
+            handle,
+            nvars,
+            inputs,
+            checks,
+            outputs,
+        })
+}
+
+fn xref_desc() -> impl Strategy<Value = XDesc> {
+    (
+        prop::collection::vec(any::<bool>(), 1..=4),
+        any::<u8>(),
+        prop::collection::vec(xref_ground(2), 0..=3),
+        prop::collection::vec(xref_rule(), 1..=3),
+        prop::collection::vec(xref_ground(1), 1..=3),
+        (3u16..=4, 0u16..=1, 2usize..=3),
+    )
+        .prop_map(
+            |(secret_names, attacker_at, knowledge, rules, secrets, (d, b, w))| XDesc {
+                secret_names,
+                attacker_at,
+                knowledge,
+                rules,
+                secrets,
+                bounds: xor_bounds(d, b, w),
+            },
+        )
+}
+
+struct XBuilder<'a> {
+    store: &'a mut TermStore,
+    ctors: &'a Ctors,
+    names: &'a [TermId],
+    fresh: Option<TermId>,
+}
+
+impl XBuilder<'_> {
+    /// Interns an output, check or ground term: `V(i)` is `vars[i % len]`
+    /// (a name when there is none); `Fresh` is the rule's fresh name.
+    fn build(&mut self, t: &XT, vars: &[TermId]) -> TermId {
+        match t {
+            XT::V(i) if !vars.is_empty() => vars[*i as usize % vars.len()],
+            XT::V(i) | XT::N(i) => self.names[*i as usize % self.names.len()],
+            XT::Fresh => self.fresh.expect("outputs only"),
+            XT::Solved | XT::Key => unreachable!("inputs only"),
+            XT::A(c, args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.build(a, vars)).collect();
+                let ctor = match c {
+                    C::Senc => self.ctors.senc,
+                    C::Pair => self.ctors.pair,
+                    C::H => self.ctors.h,
+                    C::Hdl => self.ctors.hdl,
+                };
+                self.store.app(ctor, &args)
+            }
+            XT::X(ops) => {
+                let ops: Vec<TermId> = ops.iter().map(|a| self.build(a, vars)).collect();
+                self.store.xor(&ops)
+            }
+        }
+    }
+
+    /// Interns an input pattern, numbering variables as they come:
+    /// `ordinary[i % nvars]` once seen, every `Solved` a new one, `Key` the
+    /// handle's key (variable 0) or the first name.
+    fn input(&mut self, t: &XT, r: &mut XRuleVars) -> TermId {
+        match t {
+            XT::V(i) => {
+                let slot = *i % r.nvars;
+                if let Some(&(_, v)) = r.ordinary.iter().find(|(s, _)| *s == slot) {
+                    return v;
+                }
+                let v = r.fresh_var(self.store);
+                r.ordinary.push((slot, v));
+                v
+            }
+            XT::N(i) => self.names[*i as usize % self.names.len()],
+            XT::Solved => r.fresh_var(self.store),
+            XT::Key => r.key.unwrap_or(self.names[0]),
+            XT::Fresh => unreachable!("outputs only"),
+            XT::A(c, args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.input(a, r)).collect();
+                let ctor = match c {
+                    C::Senc => self.ctors.senc,
+                    C::Pair => self.ctors.pair,
+                    C::H => self.ctors.h,
+                    C::Hdl => self.ctors.hdl,
+                };
+                self.store.app(ctor, &args)
+            }
+            XT::X(ops) => {
+                let ops: Vec<TermId> = ops.iter().map(|a| self.input(a, r)).collect();
+                self.store.xor(&ops)
+            }
+        }
+    }
+}
+
+/// The variables of one rule as its inputs are interned.
+struct XRuleVars {
+    nvars: u8,
+    all: Vec<TermId>,
+    ordinary: Vec<(u8, TermId)>,
+    key: Option<TermId>,
+}
+
+impl XRuleVars {
+    fn fresh_var(&mut self, store: &mut TermStore) -> TermId {
+        let v = store.var(self.all.len() as u32);
+        self.all.push(v);
+        v
+    }
+}
+
+fn uses_fresh(t: &XT) -> bool {
+    match t {
+        XT::Fresh => true,
+        XT::A(_, args) | XT::X(args) => args.iter().any(uses_fresh),
+        _ => false,
+    }
+}
+
+fn build_xor_program(d: &XDesc) -> Program {
+    let mut store = TermStore::new();
+    let ctors = declare_ctors(&mut store);
+    let n = d.secret_names.len() + 1;
+    let at = d.attacker_at as usize % n;
+    let mut names = Vec::new();
+    let mut knowledge = vec![store.zero()];
+    let mut secret_iter = d.secret_names.iter();
+    for i in 0..n {
+        let (text, kind) = if i == at {
+            (format!("e{i}"), NameKind::Attacker)
+        } else if *secret_iter.next().unwrap() {
+            (format!("s{i}"), NameKind::Secret)
+        } else {
+            (format!("p{i}"), NameKind::Public)
+        };
+        let id = store.declare_name(&text, kind);
+        let t = store.name_term(id);
+        names.push(t);
+        if kind.is_public() {
+            knowledge.push(t);
+        }
+    }
+    let mut rules = Vec::new();
+    let mut fresh_names = Vec::new();
+    for (ri, r) in d.rules.iter().enumerate() {
+        let fresh_id = r
+            .outputs
+            .iter()
+            .any(uses_fresh)
+            .then(|| store.declare_name(&format!("n{ri}"), NameKind::Fresh));
+        let fresh = fresh_id.map(|id| store.name_term(id));
+        fresh_names.extend(fresh);
+        let mut b = XBuilder {
+            store: &mut store,
+            ctors: &ctors,
+            names: &names,
+            fresh,
+        };
+        let mut vars = XRuleVars {
+            nvars: r.nvars,
+            all: Vec::new(),
+            ordinary: Vec::new(),
+            key: None,
+        };
+        let mut inputs = Vec::new();
+        if let Some(tag) = r.handle {
+            let k = vars.fresh_var(b.store);
+            vars.key = Some(k);
+            let tag = names[tag as usize % names.len()];
+            inputs.push(b.store.app(ctors.hdl, &[k, tag]));
+        }
+        for i in &r.inputs {
+            let t = b.input(i, &mut vars);
+            inputs.push(t);
+        }
+        let all = vars.all.clone();
+        let outputs: Vec<TermId> = r.outputs.iter().map(|o| b.build(o, &all)).collect();
+        let checks: Vec<Check> = r
+            .checks
+            .iter()
+            .map(|c| match c {
+                XCheck::Eq(x, y) => Check::Equal(b.build(x, &all), b.build(y, &all)),
+                XCheck::Ne(x, y) => Check::NotEqual(b.build(x, &all), b.build(y, &all)),
+                XCheck::OneOf(x, l) => Check::OneOf(
+                    b.build(x, &all),
+                    l.iter().map(|t| b.build(t, &all)).collect(),
+                ),
+            })
+            .collect();
+        let var_names: Vec<String> = (0..all.len()).map(|i| format!("x{i}")).collect();
+        let var_refs: Vec<&str> = var_names.iter().map(String::as_str).collect();
+        let mut rl = rule(
+            &format!("f{ri}"),
+            RuleKind::Call,
+            inputs,
+            checks,
+            outputs,
+            &var_refs,
+        );
+        rl.fresh = fresh_id.into_iter().collect();
+        rules.push(rl);
+    }
+    let mut b = XBuilder {
+        store: &mut store,
+        ctors: &ctors,
+        names: &names,
+        fresh: None,
+    };
+    for k in &d.knowledge {
+        let t = b.build(k, &[]);
+        knowledge.push(t);
+    }
+    // Secrets may name the fresh values too.
+    let mut secret_names = names.clone();
+    secret_names.extend(fresh_names);
+    b.names = &secret_names;
+    let secrets: Vec<TermId> = d.secrets.iter().map(|s| b.build(s, &[])).collect();
+    rules.extend(standard_deductions(&mut store, &ctors));
+    knowledge.dedup();
+    // As lowering does: a program with no XOR term does not use XOR, and
+    // the attacker is then not given `0` (proof mode applies to it).
+    let mut p = xor_program(store, rules, knowledge, secrets);
+    let has_xor = |t: &TermId| has_xor_node(&p.store, *t);
+    let any = p.knowledge.iter().any(has_xor)
+        || p.secrets.iter().any(|s| has_xor(&s.term))
+        || p.rules.iter().any(|r| {
+            r.inputs.iter().chain(&r.outputs).any(has_xor)
+                || r.checks.iter().any(|c| match c {
+                    Check::Equal(a, b) | Check::NotEqual(a, b) => has_xor(a) || has_xor(b),
+                    Check::OneOf(a, l) => has_xor(a) || l.iter().any(has_xor),
+                })
+        });
+    if !any {
+        let zero = p.store.zero();
+        p.knowledge.retain(|t| *t != zero);
+        p.uses_xor = false;
+    }
+    p
+}
+
+fn has_xor_node(store: &TermStore, t: TermId) -> bool {
+    match store.get(t) {
+        apisat::term::Term::Xor(_) | apisat::term::Term::Zero => true,
+        apisat::term::Term::App(_, args) => args.iter().any(|a| has_xor_node(store, *a)),
+        _ => false,
+    }
+}
+
+/// Random XOR programs compared per `cargo test` run;
+/// `APISAT_DIFF_CASES` overrides it, `APISAT_DIFF_SEED` the seed.
+const XOR_CASES: u32 = 400;
+
+/// The XOR reference gives up on programs whose saturation explodes.
+const XOR_BUDGET: Budget = Budget {
+    max_knowledge: 1_000,
+    max_work: 100_000,
+};
+
+fn env_or<T: std::str::FromStr>(var: &str, default: T) -> T {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn xor_config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(env_or("APISAT_DIFF_SEED", 9)),
+        // Discarded programs (over budget) are counted and bounded below.
+        max_global_rejects: cases,
+        ..ProptestConfig::default()
+    }
+}
+
+/// The engine against the XOR reference on random XOR APIs: knowledge
+/// sets and verdicts must be equal.
+///
+/// The programs: 2-5 names (public, secret, exactly one attacker's; every
+/// public and attacker name and `0` known) and a fresh name per function
+/// that outputs one; `senc/2`, `h/1`, pairs and the private `hdl/2`; up to
+/// 3 extra known ground terms of depth <= 2 with XOR anywhere; 1-3
+/// functions with 1-2 inputs of depth <= 2 (plus, for a third of them, a
+/// handle input `hdl(k, tag)` put first), XOR in inputs as `x ⊕ A`,
+/// `x ⊕ A ⊕ B`, `k ⊕ x`, `k ⊕ x ⊕ A` (x a variable occurring once in the
+/// inputs, k the handle's key) or `A ⊕ B`, at the root or under
+/// constructors; an optional check (`==`, `!=`, `in`) and 1-2 outputs with
+/// XOR anywhere; decrypt and split; 1-3 secrets with XOR; `max_depth` 3-4,
+/// `input_depth` 0-2, `xor_width` 2-3. The generator stays inside the
+/// reference's fragment (its module doc); a program outside it would fail
+/// the test. A program over the reference's budget is discarded (at most a
+/// tenth may be).
+///
+/// The long run (report the line it prints):
+///
+/// ```sh
+/// APISAT_DIFF_CASES=100000 cargo test --release --test differential \
+///     engine_agrees_with_xor_reference -- --nocapture
+/// ```
+///
+/// At 9504330 (main at c1e11df merged) it compared 100,000 programs (6,163
+/// more discarded over budget) in 289 s on 2 shared cores (507 s under
+/// load, at 5c546a8), after the release build, with no disagreement and no
+/// plan-budget cut; 28,943 of them obtained
+/// atoms by XOR analysis, 5,405 matched XOR nodes, 15,044 chose an input
+/// through its XOR, 3,984 drew a free variable from X, and 3,528 supplied
+/// an XOR derivable by the span alone.
+#[test]
+fn engine_agrees_with_xor_reference() {
+    let cases = env_or("APISAT_DIFF_CASES", XOR_CASES);
+    let compared = Cell::new(0usize);
+    let over_budget = Cell::new(0usize);
+    let plan_budget = Cell::new(0usize);
+    let attacks = Cell::new(0usize);
+    let largest = Cell::new(0usize);
+    // Programs exercising each part of the XOR semantics.
+    let exercised = Cell::new([0usize; 5]);
+    let mut runner = TestRunner::new(xor_config(cases));
+    let start = Instant::now();
+    let result = runner.run(&xref_desc(), |d| {
+        let program = build_xor_program(&d);
+        let naive = match xor::evaluate_within(&program, d.bounds, XOR_BUDGET) {
+            Ok((o, cov)) => {
+                let mut e = exercised.get();
+                let parts = [
+                    cov.analysed,
+                    cov.xor_matched,
+                    cov.through,
+                    cov.from_x,
+                    cov.by_span,
+                ];
+                for (n, part) in e.iter_mut().zip(parts) {
+                    *n += (part > 0) as usize;
+                }
+                exercised.set(e);
+                o
+            }
+            Err(xor::Refused::OverBudget) => {
+                over_budget.set(over_budget.get() + 1);
+                return Err(TestCaseError::reject("over the reference's budget"));
+            }
+            Err(xor::Refused::Outside(why)) => {
+                return Err(TestCaseError::fail(format!(
+                    "the generator left the reference's fragment ({why}):\n{}",
+                    describe(&program)
+                )))
+            }
+        };
+        compared.set(compared.get() + 1);
+        largest.set(largest.get().max(naive.knowledge.len()));
+        attacks.set(attacks.get() + naive.secrets.iter().filter(|s| **s).count());
+        let report = check_program(program.clone(), xor_settings(d.bounds));
+        match xor_compare(&program, d.bounds, &report, &naive) {
+            None => Ok(()),
+            // The plan budget is a bound of the engine, not of the
+            // semantics (see `plan_budget_is_reported_when_it_drops_an_attack`):
+            // a disagreement it explains must be reported as a cut.
+            Some(_)
+                if report.proof != Some(Proof::Proved)
+                    && report.bounds.iter().any(|b| b.bound == "plan-budget") =>
+            {
+                plan_budget.set(plan_budget.get() + 1);
+                Ok(())
+            }
+            Some(why) => Err(TestCaseError::fail(format!(
+                "engine and XOR reference disagree:\n{why}"
+            ))),
+        }
+    });
+    let e = exercised.get();
+    eprintln!(
+        "xor differential: {} programs compared ({} derivable secrets), {} discarded over budget, \
+         {} disagreements explained by a reported plan-budget cut, largest knowledge {} terms, \
+         {:.1?}; programs with atoms obtained by XOR analysis {}, \
+         XOR nodes matched {}, inputs chosen through their XOR {}, free variables from X {}, \
+         XOR inputs derivable by the span alone {}",
+        compared.get(),
+        attacks.get(),
+        over_budget.get(),
+        plan_budget.get(),
+        largest.get(),
+        start.elapsed(),
+        e[0],
+        e[1],
+        e[2],
+        e[3],
+        e[4],
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        e.iter().all(|n| *n > 0),
+        "the generator must exercise every part of the XOR semantics"
+    );
+    assert!(
+        over_budget.get() * 10 <= compared.get(),
+        "{} of {} programs over budget",
+        over_budget.get(),
+        compared.get()
+    );
+}
+
+/// Without XOR, the XOR reference is the naive evaluator of
+/// `tests/naive/mod.rs`: on the random non-XOR programs, both give the same
+/// knowledge and verdicts (so the extension changed nothing it should not).
+#[test]
+fn xor_reference_extends_the_naive_evaluator() {
+    let mut runner = TestRunner::new(xor_config(env_or("APISAT_DIFF_CASES", XOR_CASES) / 2));
+    let compared = Cell::new(0usize);
+    let result = runner.run(&desc(), |d| {
+        let program = build_program(&d);
+        let b = xor_bounds(d.max_depth, d.input_depth, 3);
+        let (Ok(plain), Ok((with_xor, _))) = (
+            evaluate_within(
+                &program,
+                d.max_depth,
+                d.input_depth,
+                FreeDomain::OneOfList,
+                BUDGET,
+            ),
+            xor::evaluate_within(&program, b, BUDGET),
+        ) else {
+            return Err(TestCaseError::reject("over budget"));
+        };
+        compared.set(compared.get() + 1);
+        if plain.knowledge != with_xor.knowledge || plain.secrets != with_xor.secrets {
+            return Err(TestCaseError::fail(format!(
+                "the references differ without XOR:\n{}\nnaive {:?} {:?}\nxor {:?} {:?}",
+                describe(&program),
+                plain.secrets,
+                plain.knowledge,
+                with_xor.secrets,
+                with_xor.knowledge
+            )));
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(compared.get() > 0);
+}
+
+// ----- proof verdicts on XOR APIs ---------------------------------------------------
+
+/// A proof must hold beyond the bounds it was found at: on random XOR APIs,
+/// every secret the engine reports proved (`SecretReport::proof ==
+/// Some(Proof::Proved)`) is not derivable by the XOR reference at larger
+/// bounds (max-depth + 1, input-depth + 1, xor-width + 1): when no bound
+/// cut anything, the larger bounds must change nothing, and otherwise the
+/// proof comes from proof mode (with XOR in its ⊕-linear fragment), which
+/// claims more than any bound. On those programs
+/// the reference must also still derive at the larger bounds every secret
+/// the engine derives (its semantics is monotone in the bounds).
+#[test]
+fn xor_proofs_hold_at_larger_bounds() {
+    let cases = env_or("APISAT_DIFF_CASES", XOR_CASES) / 2;
+    let proved = Cell::new(0usize);
+    let unchecked = Cell::new(0usize);
+    let attacks = Cell::new(0usize);
+    let mut runner = TestRunner::new(xor_config(cases));
+    let result = runner.run(&xref_desc(), |d| {
+        let program = build_xor_program(&d);
+        let b = d.bounds;
+        // The reference at the engine's bounds first: a program it cannot
+        // saturate within its budget would not fit at larger bounds either.
+        if xor::evaluate_within(&program, b, XOR_BUDGET).is_err() {
+            return Err(TestCaseError::reject("over the reference's budget"));
+        }
+        let report = check_program(program.clone(), xor_settings(b));
+        let claims = report
+            .secrets
+            .iter()
+            .filter(|s| s.proof == Some(Proof::Proved))
+            .count();
+        if claims == 0 {
+            return Ok(());
+        }
+        let larger = xor_bounds(b.max_depth + 1, b.input_depth + 1, b.xor_width + 1);
+        let (naive, _) = match xor::evaluate_within(&program, larger, XOR_BUDGET) {
+            Ok(o) => o,
+            Err(xor::Refused::OverBudget) => {
+                unchecked.set(unchecked.get() + claims);
+                return Ok(());
+            }
+            Err(xor::Refused::Outside(why)) => {
+                return Err(TestCaseError::fail(format!("outside the fragment: {why}")))
+            }
+        };
+        for (i, s) in report.secrets.iter().enumerate() {
+            if s.proof == Some(Proof::Proved) {
+                proved.set(proved.get() + 1);
+                if naive.secrets[i] {
+                    return Err(TestCaseError::fail(format!(
+                        "{} is reported proved at {b:?} but the reference derives it at \
+                         {larger:?}:\n{}",
+                        s.term,
+                        describe(&program)
+                    )));
+                }
+            }
+            if s.derivable == Some(true) {
+                attacks.set(attacks.get() + 1);
+                if !naive.secrets[i] {
+                    return Err(TestCaseError::fail(format!(
+                        "{} is derivable at {b:?} but not by the reference at {larger:?}:\n{}",
+                        s.term,
+                        describe(&program)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    });
+    eprintln!(
+        "xor proofs: {} proved secrets not derivable at larger bounds, {} attacks still \
+         derivable, {} proofs unchecked (reference over budget)",
+        proved.get(),
+        attacks.get(),
+        unchecked.get()
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        proved.get() > 0 && attacks.get() > 0,
+        "the generator must exercise both sides"
+    );
+}
+
+// ----- regressions found by the XOR tests ---------------------------------------
+
+/// Found by `xor_proofs_hold_at_larger_bounds` (with the xor-prove branch
+/// merged, on `f0: e0 ⊕ x0 [senc(x0, x0) != senc(x0, x0)] -> n0`,
+/// `f1: x0 -> senc(h(n1), (x0, x0))`), minimised by hand; no XOR is needed,
+/// and main has it too.
+///
+/// Gen() -> h(n), n fresh; Dup(x) -> senc((x, x), K); Test(senc((a, b), K))
+/// [a != b] -> S; K and S secret. The attacker obtains h(n), calls
+/// Dup(h(n)) and Test on the result: a = b = h(n) holds a fresh name, so
+/// `a != b` holds (relaxed: two instances of one abstract fresh value may
+/// differ; SPEC, "Fresh values"; `engine::holds`), and S is derivable in
+/// the model. Replay would not confirm the attack (concretely h(n) = h(n)),
+/// but "proved" claims S underivable within the Dolev-Yao model and the
+/// fresh-value abstraction, which is false.
+///
+/// At input depth 1 the bounded search itself finds S (Dup's free x must be
+/// h(n), of depth 1), and so do both references. At input depth 0 Dup only
+/// takes names, the input-depth bound cuts, and proof mode (`src/prove.rs`)
+/// decides: it unifies Test's `(a, b)` with Dup's fact `senc((z, z), K)`,
+/// so both sides of `!=` are the variable z, and it drops the instance
+/// ("`!=` fails only when both sides are the same term"), although z stands
+/// for every derivable term, h(n) included. So it reports S proved.
+#[test]
+#[ignore = "proof mode drops != on identical sides with variables (src/prove.rs, Check::NotEqual); un-ignore with the fix"]
+fn not_equal_on_one_fresh_value_is_not_proved() {
+    let (mut s, c, n, know) = store_with(&[
+        ("S", NameKind::Secret),
+        ("K", NameKind::Secret),
+        ("A", NameKind::Public),
+        ("e", NameKind::Attacker),
+        ("n", NameKind::Fresh),
+    ]);
+    let (secret, key) = (n[0], n[1]);
+    let hn = s.app(c.h, &[n[4]]);
+    let mut gen = rule("Gen", RuleKind::Call, vec![], vec![], vec![hn], &[]);
+    gen.fresh = vec![s.find_name("n").unwrap()];
+    let x = s.var(0);
+    let xx = s.app(c.pair, &[x, x]);
+    let sealed = s.app(c.senc, &[xx, key]);
+    let dup = rule("Dup", RuleKind::Call, vec![x], vec![], vec![sealed], &["x"]);
+    let (a, b) = (s.var(0), s.var(1));
+    let ab = s.app(c.pair, &[a, b]);
+    let test_in = s.app(c.senc, &[ab, key]);
+    let test = rule(
+        "Test",
+        RuleKind::Call,
+        vec![test_in],
+        vec![Check::NotEqual(a, b)],
+        vec![secret],
+        &["a", "b"],
+    );
+    let mut rules = vec![gen, dup, test];
+    rules.extend(standard_deductions(&mut s, &c));
+    let p = program(s, rules, know, vec![secret]);
+    // Input depth 1: derivable, by the engine and both references.
+    let b1 = xor_bounds(3, 1, 3);
+    assert_eq!(xor::evaluate(&p, b1).secrets, vec![true]);
+    assert_eq!(
+        evaluate(&p, 3, 1, FreeDomain::OneOfList).secrets,
+        vec![true]
+    );
+    let report = check_program(p.clone(), xor_settings(b1));
+    assert_eq!(report.secrets[0].derivable, Some(true));
+    // Input depth 0: not derivable within the bounds, and not proved.
+    let b0 = xor_bounds(3, 0, 3);
+    assert_eq!(xor::evaluate(&p, b0).secrets, vec![false]);
+    let report = check_program(p.clone(), xor_settings(b0));
+    assert_eq!(report.secrets[0].derivable, Some(false));
+    assert_ne!(
+        report.secrets[0].proof,
+        Some(Proof::Proved),
+        "S is derivable at input depth 1; bounds {:?}",
+        report.bounds
     );
 }

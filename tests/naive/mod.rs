@@ -1,7 +1,8 @@
 //! A naive reference evaluator for the non-XOR fragment of apisat's
 //! saturation, written independently of `src/matching.rs` and `src/plan.rs`
 //! (it shares only [`TermStore`] for interning and printing). Speed does not
-//! matter; every round recomputes everything from scratch.
+//! matter; every round recomputes everything from scratch. Its extension to
+//! XOR is [`xor`] (`tests/naive/xor.rs`).
 //!
 //! # The bounded semantics
 //!
@@ -83,6 +84,9 @@ use std::collections::BTreeSet;
 
 use apisat::program::{Check, Program, Rule, RuleKind};
 use apisat::term::{NameKind, Term, TermId, TermStore};
+
+/// The same semantics with XOR, in a separate evaluator: `xor.rs`.
+pub mod xor;
 
 /// What the free (`F`) variables range over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
