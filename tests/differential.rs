@@ -2293,7 +2293,6 @@ fn xor_proofs_hold_at_larger_bounds() {
 /// ("`!=` fails only when both sides are the same term"), although z stands
 /// for every derivable term, h(n) included. So it reports S proved.
 #[test]
-#[ignore = "proof mode drops != on identical sides with variables (src/prove.rs, Check::NotEqual); un-ignore with the fix"]
 fn not_equal_on_one_fresh_value_is_not_proved() {
     let (mut s, c, n, know) = store_with(&[
         ("S", NameKind::Secret),
