@@ -41,6 +41,7 @@
 //! long run, see its doc), and against the engine's proof verdicts
 //! (`xor_proofs_hold_at_larger_bounds`).
 
+#[path = "../naive/mod.rs"]
 mod naive;
 
 use std::cell::Cell;
@@ -2034,7 +2035,7 @@ fn xor_config(cases: u32) -> ProptestConfig {
 /// The long run (report the line it prints):
 ///
 /// ```sh
-/// APISAT_DIFF_CASES=100000 cargo test --release --test differential \
+/// APISAT_DIFF_CASES=100000 cargo test --release --test it \
 ///     engine_agrees_with_xor_reference -- --nocapture
 /// ```
 ///
