@@ -716,7 +716,7 @@ pub fn saturate(
         xdemand(true) <-- pm(p, s, _b), if chooses_xor && ctx.choose_xor(*p, *s).is_some();
         xatom(t) <-- xdemand(_d), known(t), if ctx.is_xor_atom(*t);
         xchoice(t) <-- xatom(t);
-        xchoice(x) <-- xchoice(a), xatom(t), if let Some(x) = ctx.xor_within(*a, *t);
+        xchoice(x) <-- xchoice(a), if ctx.live(), xatom(t), if let Some(x) = ctx.xor_within(*a, *t);
 
         // need(g) :- goal(g).
         need(t) <-- goal(t);

@@ -23,8 +23,10 @@
 //!
 //! Checks: `==` and `in` unify (exact; a variable with an `in` list of
 //! ground terms is enumerated first, as the planner does); `!=` fails only
-//! when both sides are the same term (an over-approximation, sound for
-//! secrecy).
+//! when both sides are the same term on every instance: one term without a
+//! fresh name, and without variables when the API has fresh names (a
+//! variable may stand for a term holding one, on which the abstraction lets
+//! `!=` hold). An over-approximation, sound for secrecy.
 //!
 //! **XOR.** The attacker of the model (the ACUN theory) derives every term
 //! whose vector of atoms (the operands of its XOR normal form; every term
@@ -691,6 +693,9 @@ struct Solver<'a> {
     deadline: Option<Instant>,
     /// Set when the deadline passed during this search.
     timed_out: bool,
+    /// True when the API has fresh (abstracted) names: a variable may then
+    /// stand for a term holding one, on which `!=` always holds.
+    has_fresh: bool,
 }
 
 impl Solver<'_> {
@@ -1036,7 +1041,16 @@ impl Solver<'_> {
                 }
             }
             Check::NotEqual(x, y) => {
-                if resolve(store, x, &b.s) != resolve(store, y, &b.s) {
+                // `!=` fails only where the sides are one term on every
+                // instance: the same term, with no fresh name in it (the
+                // abstraction lets two instances of one fresh name differ,
+                // as `engine::holds` does) and, when the API has fresh
+                // names, no variable (it may stand for a term holding one).
+                let (rx, ry) = (resolve(store, x, &b.s), resolve(store, y, &b.s));
+                let fails = rx == ry
+                    && !crate::engine::mentions_fresh(store, rx)
+                    && (store.is_ground(rx) || !self.has_fresh);
+                if !fails {
                     self.solve(store, b, out);
                 }
             }
@@ -1218,6 +1232,9 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
     }
     facts.close(store);
     let rules = program.rules.clone();
+    let has_fresh = store
+        .names()
+        .any(|(_, n)| n.kind == crate::term::NameKind::Fresh);
     'rounds: loop {
         let mut changed = false;
         for rule in &rules {
@@ -1253,6 +1270,7 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 gaps: BTreeSet::new(),
                 deadline: limits.timeout.map(|t| start + t),
                 timed_out: false,
+                has_fresh,
             };
             let mut solutions = Vec::new();
             let branch = Branch {

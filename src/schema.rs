@@ -7,7 +7,7 @@
 //! and the arity range), not what strings mean: term and check syntax, names
 //! and arities of applications are `apisat check`'s job. `apisat schema`
 //! prints it; `schema/apisat.schema.json` is the shipped copy, which
-//! `tests/schema.rs` keeps equal to it.
+//! `tests/it/schema.rs` keeps equal to it.
 
 use serde_json::{json, Map, Value};
 

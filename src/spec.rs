@@ -39,7 +39,7 @@ pub const SECRET_FIELDS: &[&str] = &["term", "label"];
 /// How a field's value is written: the shape [`read`] accepts for it (and,
 /// for [`Shape::Version`], [`Shape::Arity`] and [`Shape::NonEmptyList`], the
 /// range lowering accepts). The JSON Schema (`crate::schema`) is generated
-/// from these; `tests/schema.rs` probes every field to keep them honest.
+/// from these; `tests/it/schema.rs` probes every field to keep them honest.
 #[derive(Clone, Copy, Debug)]
 pub enum Shape {
     /// One scalar, read as its text: a string, or a number or boolean as

@@ -81,7 +81,7 @@ pub const EDIT_FIELDS: &[&str] = with_edit_fields!();
 pub const VARIANT_FIELDS: &[&str] = with_edit_fields!("name", "description", "expect");
 
 /// The top level of a family file, for the JSON Schema
-/// ([`crate::schema`]) and `tests/schema.rs`.
+/// ([`crate::schema`]) and `tests/it/schema.rs`.
 pub const FAMILY_TABLE: Table = Table {
     id: "family",
     about: "An apisat family file: a base API and variants of it.",

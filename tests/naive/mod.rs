@@ -61,7 +61,7 @@
 //!   to be derivable where `v` is supplied. [`FreeDomain::OneOfList`]
 //!   models it: such a `v` ranges over `C ∪ {g1..gk}` (the check then keeps
 //!   only the `gi`). [`FreeDomain::Bounded`] is the statement as written;
-//!   `tests/differential.rs` uses `OneOfList` and pins the difference in
+//!   `tests/it/differential.rs` uses `OneOfList` and pins the difference in
 //!   `free_variable_in_a_one_of_check_ranges_over_the_list`.
 //! * **Deductions with two application inputs** (`senc(m, k), h(k) |- m`):
 //!   only the first input is taken apart and must be obtained; the second

@@ -106,7 +106,7 @@
 //! Under 1-3 every order in which the planner may interleave its lookups
 //! and choices binds the same variables the same way, and so the engine's
 //! firings are the ones stated. The random generator in
-//! `tests/differential.rs` stays inside: a variable it puts under XOR in an
+//! `tests/it/differential.rs` stays inside: a variable it puts under XOR in an
 //! input occurs once in the inputs, or is the key of an obtained handle
 //! (`hdl(k, ..)`, always obtained, so matched before anything else).
 //!

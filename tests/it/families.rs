@@ -271,7 +271,7 @@ fn test_passes_on_the_bundled_apis() {
     let run = apisat(&["test", "apis/"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     // 7 API files and the 4 VSM variants state expectations; the PKCS#11
-    // family's 1,024 variants do not (tests/families.rs checks them against
+    // family's 1,024 variants do not (tests/it/families.rs checks them against
     // the oracle instead) and are skipped, not run.
     assert!(
         run.stdout
@@ -356,7 +356,7 @@ fn outcomes(path: &str) -> Vec<Outcome> {
 
 fn snapshot(name: &str, text: &str) {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots/families");
+    settings.set_snapshot_path("../../snapshots/families");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
@@ -641,7 +641,7 @@ fn one_variant_for_explain_knowledge_fix_and_diff() {
         none.stderr
     );
     assert!(
-        none.stderr.contains("--> apis/families/vsm.yaml:37:1"),
+        none.stderr.contains("--> apis/families/vsm.yaml:38:1"),
         "{}",
         none.stderr
     );

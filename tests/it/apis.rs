@@ -13,7 +13,7 @@ fn every_api_file() {
     settings.set_snapshot_path(format!("{root}/snapshots/apis"));
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        insta::glob!("../apis", "*.yaml", |path| {
+        insta::glob!("../../apis", "*.yaml", |path| {
             // The file name, relative to the repository, not the machine.
             let name = path
                 .file_name()

@@ -41,6 +41,7 @@
 //! long run, see its doc), and against the engine's proof verdicts
 //! (`xor_proofs_hold_at_larger_bounds`).
 
+#[path = "../naive/mod.rs"]
 mod naive;
 
 use std::cell::Cell;
@@ -2034,7 +2035,7 @@ fn xor_config(cases: u32) -> ProptestConfig {
 /// The long run (report the line it prints):
 ///
 /// ```sh
-/// APISAT_DIFF_CASES=100000 cargo test --release --test differential \
+/// APISAT_DIFF_CASES=100000 cargo test --release --test it \
 ///     engine_agrees_with_xor_reference -- --nocapture
 /// ```
 ///
@@ -2293,7 +2294,6 @@ fn xor_proofs_hold_at_larger_bounds() {
 /// ("`!=` fails only when both sides are the same term"), although z stands
 /// for every derivable term, h(n) included. So it reports S proved.
 #[test]
-#[ignore = "proof mode drops != on identical sides with variables (src/prove.rs, Check::NotEqual); un-ignore with the fix"]
 fn not_equal_on_one_fresh_value_is_not_proved() {
     let (mut s, c, n, know) = store_with(&[
         ("S", NameKind::Secret),

@@ -63,7 +63,7 @@ const WARNINGS: &[(&str, &[(u32, u32)])] = &[
 
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots/diagnostics");
+    settings.set_snapshot_path("../../snapshots/diagnostics");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
@@ -90,7 +90,7 @@ fn errors(diags: &[Diagnostic]) -> Vec<(u32, u32)> {
 #[test]
 fn invalid_files() {
     settings().bind(|| {
-        insta::glob!("invalid/*.yaml", |path| {
+        insta::glob!("..", "invalid/*.yaml", |path| {
             let (name, rel) = relative(path, "invalid");
             let source = std::fs::read_to_string(&rel).expect("fixture is readable");
             let diags = match load_file(&rel) {
@@ -124,7 +124,7 @@ fn invalid_files() {
 #[test]
 fn warning_files() {
     settings().bind(|| {
-        insta::glob!("warnings/*.yaml", |path| {
+        insta::glob!("..", "warnings/*.yaml", |path| {
             let (name, rel) = relative(path, "warnings");
             let source = std::fs::read_to_string(&rel).expect("fixture is readable");
             let loaded = match load_file(&rel) {

@@ -115,7 +115,7 @@ const ERRORS: &[(&str, &[Place])] = &[
 
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots/family_diagnostics");
+    settings.set_snapshot_path("../../snapshots/family_diagnostics");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
@@ -188,7 +188,7 @@ fn expected(name: &str) -> &'static [Place] {
 #[test]
 fn invalid_families() {
     settings().bind(|| {
-        insta::glob!("invalid_families/*.yaml", |path| {
+        insta::glob!("..", "invalid_families/*.yaml", |path| {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
