@@ -29,10 +29,10 @@ use std::time::{Duration, Instant};
 
 use ascent::ascent_run;
 
+use crate::gf2::{Basis, Vector};
 use crate::matching::{empty_binding, instantiate, match_term, Binding, UNBOUND};
 use crate::plan::{Plan, Step};
 use crate::program::{Check, Program, RuleId};
-use crate::gf2::{Basis, Vector};
 use crate::term::{CtorId, Term, TermId, TermStore};
 
 /// The bounds that keep saturation finite. Each one that cuts a rule

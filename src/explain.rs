@@ -427,16 +427,18 @@ impl Supply {
                 }
                 _ => None,
             });
-            let mut s = Subst::new();
-            if !unify(store, p, renamed, &mut s) {
-                continue;
-            }
+            let s = match crate::prove::unifier(store, p, renamed) {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                // Outside the XOR fragment: nothing can be ruled out.
+                Err(_) => return true,
+            };
             // A fact's variable stands for any derivable term: bound to a
             // structure, that structure must be derivable.
             let mut goals: Vec<TermId> = Vec::new();
             for v in store.vars(renamed) {
                 if let Some(&t) = s.get(&v) {
-                    let t = resolve(store, t, &s);
+                    let t = crate::prove::substitute(store, t, &s);
                     if !matches!(store.get(t), Term::Var(_)) {
                         goals.push(t);
                     }
@@ -454,64 +456,6 @@ impl Supply {
                 .iter()
                 .all(|a| self.proof_pattern(program, *a, depth + 1))
     }
-}
-
-// ----- unification, for judging patterns against proof mode's facts ---------
-
-type Subst = HashMap<u32, TermId>;
-
-/// Follows variable bindings at the top of `t`.
-fn walk(store: &TermStore, mut t: TermId, s: &Subst) -> TermId {
-    while let Term::Var(v) = store.get(t) {
-        match s.get(v) {
-            Some(&u) => t = u,
-            None => break,
-        }
-    }
-    t
-}
-
-/// Applies the substitution everywhere in `t`.
-fn resolve(store: &mut TermStore, t: TermId, s: &Subst) -> TermId {
-    if store.is_ground(t) {
-        return t;
-    }
-    let t = walk(store, t, s);
-    match store.get(t).clone() {
-        Term::App(c, args) => {
-            let args: Vec<TermId> = args.iter().map(|a| resolve(store, *a, s)).collect();
-            store.app(c, &args)
-        }
-        _ => t,
-    }
-}
-
-/// Extends `s` to a most general unifier of `a` and `b`, syntactically
-/// (proof mode never runs on XOR).
-fn unify(store: &mut TermStore, a: TermId, b: TermId, s: &mut Subst) -> bool {
-    let a = walk(store, a, s);
-    let b = walk(store, b, s);
-    if a == b {
-        return true;
-    }
-    match (store.get(a).clone(), store.get(b).clone()) {
-        (Term::Var(v), _) => bind(store, v, b, s),
-        (_, Term::Var(v)) => bind(store, v, a, s),
-        (Term::App(c, xs), Term::App(d, ys)) if c == d && xs.len() == ys.len() => xs
-            .iter()
-            .zip(ys.iter())
-            .all(|(x, y)| unify(store, *x, *y, s)),
-        _ => false,
-    }
-}
-
-fn bind(store: &mut TermStore, v: u32, t: TermId, s: &mut Subst) -> bool {
-    let full = resolve(store, t, s);
-    if store.vars(full).contains(&v) {
-        return false; // occurs check
-    }
-    s.insert(v, t);
-    true
 }
 
 /// Replaces the bound variables of `p` by their values.

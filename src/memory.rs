@@ -63,7 +63,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 /// A byte count as the user would write it: `4 GiB`, `512 MiB`, `100 KiB`.
 pub fn show_size(bytes: usize) -> String {
     for (unit, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }

@@ -570,6 +570,24 @@ fn unify(store: &mut TermStore, a: TermId, b: TermId, s: &mut Subst) -> Result<b
     }
 }
 
+/// A most general unifier of `a` and `b` modulo XOR, for other stages
+/// that judge patterns against proof mode's facts (`explain`): `Ok(None)`
+/// when they do not unify, `Err` when the equation is outside the
+/// ⊕-linear fragment (then nothing can be ruled out).
+pub fn unifier(
+    store: &mut TermStore,
+    a: TermId,
+    b: TermId,
+) -> Result<Option<HashMap<u32, TermId>>, &'static str> {
+    let mut s = Subst::default();
+    Ok(unify(store, a, b, &mut s)?.then_some(s))
+}
+
+/// `t` with a [`unifier`]'s bindings applied everywhere.
+pub fn substitute(store: &mut TermStore, t: TermId, s: &HashMap<u32, TermId>) -> TermId {
+    resolve(store, t, s)
+}
+
 /// Solves `a ⊕ b = 0`. A variable operand occurring nowhere else in the
 /// equation is set to the sum of the others (the most general unifier);
 /// else one unknown application must equal the ground rest, or two unknown

@@ -254,4 +254,3 @@ pub fn json_errors(file: &str, diagnostics: &[Diagnostic]) -> FileErrors {
         errors,
     }
 }
-

@@ -13,9 +13,9 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use crate::engine::{Firing, Saturation};
+use crate::gf2::{Basis, Vector};
 use crate::matching::instantiate;
 use crate::program::{Program, RuleId, RuleKind};
-use crate::gf2::{Basis, Vector};
 use crate::term::{Term, TermId, TermStore};
 
 /// Cost of a derivation: API calls first, then all steps.
@@ -194,9 +194,7 @@ impl Derivations {
             done.insert(t);
             // XOR: a term the attacker now has may put XOR targets in reach.
             for (head, inputs) in xor.reached(store, t, &done) {
-                let total = inputs
-                    .iter()
-                    .fold((0, 1), |acc, i| add(acc, best[i].0));
+                let total = inputs.iter().fold((0, 1), |acc, i| add(acc, best[i].0));
                 if best.get(&head).is_none_or(|(c, _)| total < *c) {
                     best.insert(head, (total, Some(edges.len())));
                     queue.push(Reverse((total, head, edges.len())));
@@ -456,7 +454,11 @@ impl XorEdges {
         if !self.generators.contains(&t) {
             return Vec::new();
         }
-        if self.basis.insert(&operands_vector(&store.xor_operands(t))).is_none() {
+        if self
+            .basis
+            .insert(&operands_vector(&store.xor_operands(t)))
+            .is_none()
+        {
             return Vec::new();
         }
         self.joined.push(t);

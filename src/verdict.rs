@@ -138,7 +138,7 @@ impl LimitReport {
     /// 4 GiB`.
     pub fn describe(&self) -> String {
         match self.limit.as_str() {
-            "time" if self.value % 1000 == 0 => {
+            "time" if self.value.is_multiple_of(1000) => {
                 format!("time limit of {} s", self.value / 1000)
             }
             "time" => format!("time limit of {} ms", self.value),

@@ -48,10 +48,10 @@ use apisat::verdict::{self, Proof, Report, Settings, Verdict};
 
 #[path = "bench/families.rs"]
 mod families;
-#[path = "bench/xor.rs"]
-mod xor;
 #[path = "bench/throughput.rs"]
 mod throughput;
+#[path = "bench/xor.rs"]
+mod xor;
 
 /// Saturation time limit per case when `--timeout` is not given, so that a
 /// slow case ends with an honest LIMIT instead of stalling the whole run.
@@ -225,15 +225,17 @@ impl Family {
     fn accepts(self, size: Size) -> bool {
         matches!(
             (self, size),
-            (Family::Hierarchy | Family::HierarchyLeaky, Size::DepthWidth(..))
-                | (
-                    Family::Pkcs11
-                        | Family::Pkcs11Clulow
-                        | Family::XorChain
-                        | Family::XorChainLeak
-                        | Family::XorShares,
-                    Size::Keys(_)
-                )
+            (
+                Family::Hierarchy | Family::HierarchyLeaky,
+                Size::DepthWidth(..)
+            ) | (
+                Family::Pkcs11
+                    | Family::Pkcs11Clulow
+                    | Family::XorChain
+                    | Family::XorChainLeak
+                    | Family::XorShares,
+                Size::Keys(_)
+            )
         )
     }
 }
@@ -513,7 +515,10 @@ fn hierarchy_leaky(d: usize, w: usize) -> Generated {
         &format!("name: typed key hierarchy d={d} w={w}"),
         &format!("name: leaky key hierarchy d={d} w={w}"),
     );
-    let _ = writeln!(y, "  # The leak: a stored level-0 key wrapped under a leaf key as data.");
+    let _ = writeln!(
+        y,
+        "  # The leak: a stored level-0 key wrapped under a leaf key as data."
+    );
     let _ = writeln!(y, "  - name: WrapTopAsData");
     let _ = writeln!(y, "    inputs: [\"{{L0, k}}MK\", \"{{{leaf}, d}}MK\"]");
     let _ = writeln!(y, "    outputs: [\"{{TData, k}}d\"]");

@@ -450,7 +450,10 @@ secrets: [M]
     assert_eq!(r.verdict, Verdict::Attack);
     let m = &r.secrets[0];
     assert_eq!(m.derivable, Some(true));
-    assert!(m.trace.iter().any(|t| t.kind == "deduction" && t.call == "decrypt"));
+    assert!(m
+        .trace
+        .iter()
+        .any(|t| t.kind == "deduction" && t.call == "decrypt"));
     assert!(confirmed(&r, "M"));
 }
 
@@ -522,7 +525,10 @@ fn a_wide_free_input_ends_at_the_memory_limit() {
     );
     let (code, out) = apisat_on("wide_tuple.yaml", &yaml, &["check", "--max-memory", "64M"]);
     assert_eq!(code, 3, "{out}");
-    assert!(out.contains("stopped by: the memory limit of 64 MiB"), "{out}");
+    assert!(
+        out.contains("stopped by: the memory limit of 64 MiB"),
+        "{out}"
+    );
     assert!(out.contains("secret K: unknown"), "{out}");
 }
 
@@ -554,7 +560,11 @@ fn checks_have_a_default_time_limit_and_no_progress_line_in_a_pipe() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("time limit of 1500 ms"));
 }
 
