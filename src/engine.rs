@@ -69,6 +69,10 @@ pub struct Limits {
     pub max_memory: Option<usize>,
 }
 
+/// The share of `--timeout` saturation may use; the rest is for the round
+/// in flight and the report.
+const TIME_SHARE: f64 = 0.85;
+
 /// The default memory limit: two checks side by side fit a 24 GB machine
 /// with room to spare.
 pub const DEFAULT_MAX_MEMORY: usize = 4 << 30;
@@ -245,7 +249,10 @@ impl<'a> Ctx<'a> {
             let partial = self.binds.borrow().values.len();
             crate::progress::PROGRESS.saturating(self.seen.borrow().len(), partial);
             if let Some(limit) = self.limits.timeout {
-                if self.start.elapsed() > limit {
+                // Stop at 85% of the limit: the round in flight still has
+                // to finish and the report to be written, and the whole
+                // run must end within the limit the user gave.
+                if self.start.elapsed() > limit.mul_f64(TIME_SHARE) {
                     self.stop.set(StopReason::TimeLimit(limit));
                     return false;
                 }
