@@ -469,13 +469,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// The children a needed term is built from, if the attacker can build
-    /// it with a public constructor; the operands of an XOR term (they are
-    /// needed too: a derivable operand is a generator of the XOR span).
+    /// it with a public constructor. (A needed XOR term's operands are
+    /// needed through `xoperand`.)
     fn build_children(&self, t: TermId) -> Vec<TermId> {
         let store = self.store.borrow();
         match store.get(t) {
             Term::App(c, args) if store.ctor(*c).public => args.to_vec(),
-            Term::Xor(args) => args.to_vec(),
             _ => Vec::new(),
         }
     }

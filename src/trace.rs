@@ -335,28 +335,23 @@ impl Derivations {
                 });
                 have.extend(edge.heads.iter().copied());
             }
-            EdgeKind::Build(term) => {
+            EdgeKind::Build(term) | EdgeKind::Xor(term) => {
+                // A step the reader could not redo from what is shown.
                 let shown = *term == goal
                     || edge
                         .inputs
                         .iter()
                         .any(|c| !self.initial.contains(c) && !self.is_built(*c));
                 if shown {
-                    let from = build_children(&program.store, *term).unwrap_or_default();
-                    steps.push(TraceStep::Build { term: *term, from });
-                }
-                have.insert(*term);
-            }
-            EdgeKind::Xor(term) => {
-                let shown = *term == goal
-                    || edge
-                        .inputs
-                        .iter()
-                        .any(|c| !self.initial.contains(c) && !self.is_built(*c));
-                if shown {
-                    steps.push(TraceStep::Xor {
-                        term: *term,
-                        from: edge.inputs.clone(),
+                    steps.push(match edge.kind {
+                        EdgeKind::Build(_) => TraceStep::Build {
+                            term: *term,
+                            from: build_children(&program.store, *term).unwrap_or_default(),
+                        },
+                        _ => TraceStep::Xor {
+                            term: *term,
+                            from: edge.inputs.clone(),
+                        },
                     });
                 }
                 have.insert(*term);
