@@ -18,8 +18,8 @@
 //!   `(SHARE<i>, s<i>)`; under MK only `s1 ⊕ .. ⊕ sN`; every other output is
 //!   `{x}t` or `{P}t` with t = s1 ⊕ .. ⊕ sN, never known (the shares are
 //!   independent fresh values, and each is needed once: no two shares in the
-//!   same position). Expected: SECURE (every share and P); `up-to` while
-//!   proof mode does not cover XOR, since EncryptCommsKey takes free data.
+//!   same position). Expected: SECURE (every share and P), proved by proof
+//!   mode (the bounded search alone is cut: EncryptCommsKey takes free data).
 
 use std::fmt::Write as _;
 
