@@ -111,8 +111,17 @@ use crate::matching::{empty_binding, match_term};
 use crate::program::{Check, Program, Rule, RuleKind};
 use crate::term::{CtorId, Term, TermId, TermStore};
 
-/// Most goal steps one rule's resolution may take in one round.
-const MAX_STEPS_PER_RULE: usize = 20_000;
+/// Goal steps one rule's resolution may take in one round, beyond those
+/// paid for: [`STEPS_PER_FACT`] for each fact it can meet and
+/// [`STEPS_PER_SOLUTION`] for each solution it finds. A search that finds
+/// solutions or walks the facts once is doing its job however large the
+/// API; one that spends many steps on few facts and finds little is
+/// descending where nothing is, and is cut (and the cut reported).
+const BASE_STEPS_PER_RULE: usize = 20_000;
+/// Steps paid for by each fact (see [`BASE_STEPS_PER_RULE`]).
+const STEPS_PER_FACT: usize = 64;
+/// Steps paid for by each solution (see [`BASE_STEPS_PER_RULE`]).
+const STEPS_PER_SOLUTION: usize = 16;
 
 /// Deepest chain of goals spawned by goals (a fact's variables, a built
 /// term's arguments). Resolution can descend forever (`senc(x, x)` against
@@ -202,7 +211,11 @@ struct Memo {
 struct Facts {
     list: Vec<TermId>,
     set: HashSet<TermId>,
-    by_head: HashMap<Head, Vec<usize>>,
+    /// Every fact, indexed.
+    index: ArgIndex,
+    /// The facts with variables, indexed (the only ones that can subsume
+    /// another fact or have a ground term as an instance).
+    open_index: ArgIndex,
     /// The ground XOR facts and, as unit vectors, the atom facts among
     /// their operands.
     basis: Basis,
@@ -235,15 +248,12 @@ impl Facts {
         Facts {
             list: Vec::new(),
             set: HashSet::default(),
-            by_head: HashMap::default(),
+            index: ArgIndex::default(),
+            open_index: ArgIndex::default(),
             basis: Basis::new(),
             basis_atoms: BTreeSet::new(),
             in_basis: HashSet::default(),
         }
-    }
-
-    fn with_head(&self, h: Head) -> &[usize] {
-        self.by_head.get(&h).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Adds a canonical fact unless an existing fact subsumes it (a ground
@@ -263,13 +273,13 @@ impl Facts {
         // AND every value its variables take there is derivable whatever the
         // new fact's own variables are: the old fact only covers derivable
         // values (`(x, y)` does not cover `(e0, s1)` when s1 is secret).
-        let h = head(store, fact);
         let probe = rename(store, fact, FAR);
         let candidates: Vec<TermId> = self
-            .with_head(h)
-            .iter()
-            .map(|i| self.list[*i])
-            .filter(|old| !store.is_ground(*old))
+            .open_index
+            .candidates(store, probe)
+            .into_iter()
+            .map(|i| self.list[i])
+            .filter(|old| !clash(store, *old, probe))
             .collect();
         for old in candidates {
             let n = max_var(store, old).map_or(0, |m| m as usize + 1);
@@ -291,10 +301,11 @@ impl Facts {
     /// Adds a fact without looking for one that subsumes it.
     fn insert(&mut self, store: &TermStore, fact: TermId) {
         if self.set.insert(fact) {
-            self.by_head
-                .entry(head(store, fact))
-                .or_default()
-                .push(self.list.len());
+            let idx = self.list.len();
+            self.index.insert(store, fact, idx);
+            if !store.is_ground(fact) {
+                self.open_index.insert(store, fact, idx);
+            }
             self.list.push(fact);
             if store.is_ground(fact) {
                 self.register(store, fact);
@@ -429,10 +440,9 @@ impl Facts {
     }
 
     fn instance_of_fact(&self, store: &mut TermStore, t: TermId, memo: &mut Memo) -> bool {
-        let h = head(store, t);
-        for &i in self.with_head(h).to_vec().iter() {
+        for i in self.open_index.candidates(store, t) {
             let f = self.list[i];
-            if store.is_ground(f) {
+            if clash(store, f, t) {
                 continue;
             }
             let n = max_var(store, f).map_or(0, |m| m as usize + 1);
@@ -444,6 +454,106 @@ impl Facts {
             }
         }
         false
+    }
+}
+
+/// Facts of one head, indexed by their ground arguments, so that a goal or
+/// probe with a ground argument meets only the facts that can match it.
+#[derive(Default)]
+struct ArgIndex {
+    /// (constructor, argument position, ground argument) -> fact indices.
+    exact: HashMap<(CtorId, usize, TermId), Vec<usize>>,
+    /// (constructor, argument position) -> the facts whose argument there
+    /// is not ground (it may unify with anything).
+    open: HashMap<(CtorId, usize), Vec<usize>>,
+    /// Every fact by head, in order.
+    by_head: HashMap<Head, Vec<usize>>,
+}
+
+impl ArgIndex {
+    fn insert(&mut self, store: &TermStore, fact: TermId, idx: usize) {
+        self.by_head.entry(head(store, fact)).or_default().push(idx);
+        if let Term::App(c, args) = store.get(fact) {
+            for (p, &a) in args.iter().enumerate() {
+                if store.is_ground(a) {
+                    self.exact.entry((*c, p, a)).or_default().push(idx);
+                } else {
+                    self.open.entry((*c, p)).or_default().push(idx);
+                }
+            }
+        }
+    }
+
+    /// The facts that may unify with `t` (a superset), in index order: for
+    /// an application, those agreeing with it at its most selective ground
+    /// argument, or whose argument there is not ground.
+    fn candidates(&self, store: &TermStore, t: TermId) -> Vec<usize> {
+        let all = || {
+            self.by_head
+                .get(&head(store, t))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let Term::App(c, args) = store.get(t) else {
+            return all();
+        };
+        let mut best: Option<(&[usize], &[usize])> = None;
+        for (p, &a) in args.iter().enumerate() {
+            // A ground XOR argument may equal a fact's XOR with variables
+            // in many ways; only atoms are matched exactly.
+            if !store.is_ground(a) || matches!(store.get(a), Term::Xor(_)) {
+                continue;
+            }
+            let exact = self
+                .exact
+                .get(&(*c, p, a))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let open = self.open.get(&(*c, p)).map(Vec::as_slice).unwrap_or(&[]);
+            if best.is_none_or(|(e, o)| exact.len() + open.len() < e.len() + o.len()) {
+                best = Some((exact, open));
+            }
+        }
+        match best {
+            None => all(),
+            Some((exact, open)) => merge_sorted(exact, open),
+        }
+    }
+}
+
+/// Two ascending lists merged into one ascending list.
+fn merge_sorted(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] < b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// True when `a` and `b` cannot unify whatever their variables: different
+/// constructors, or distinct ground terms, at the same place outside XOR.
+/// A cheap filter before unification; false when unsure.
+fn clash(store: &TermStore, a: TermId, b: TermId) -> bool {
+    if a == b {
+        return false;
+    }
+    match (store.get(a), store.get(b)) {
+        (Term::Var(_), _) | (_, Term::Var(_)) | (Term::Xor(_), _) | (_, Term::Xor(_)) => false,
+        (Term::App(c, xs), Term::App(d, ys)) => {
+            c != d || xs.iter().zip(ys.iter()).any(|(x, y)| clash(store, *x, *y))
+        }
+        // Distinct terms, at least one not an application: equal only if
+        // both are ground and the same (hash-consed), which they are not.
+        _ => true,
     }
 }
 
@@ -703,6 +813,9 @@ struct Solver<'a> {
     facts: &'a Facts,
     rule: &'a Rule,
     steps: usize,
+    /// Steps allowed before solutions pay for more (see
+    /// [`BASE_STEPS_PER_RULE`]).
+    budget: usize,
     exhausted: bool,
     memo: Memo,
     /// Uses of XOR outside the fragment met on some branch (messages).
@@ -719,7 +832,7 @@ struct Solver<'a> {
 impl Solver<'_> {
     fn solve(&mut self, store: &mut TermStore, mut b: Branch, out: &mut Vec<Solution>) {
         self.steps += 1;
-        if self.steps > MAX_STEPS_PER_RULE {
+        if self.steps > self.budget + STEPS_PER_SOLUTION * out.len() {
             self.exhausted = true;
             return;
         }
@@ -799,8 +912,11 @@ impl Solver<'_> {
                     _ => unreachable!("an application"),
                 };
                 // Obtained: unify with a fact renamed apart.
-                for &i in self.facts.with_head(Head::Ctor(c)) {
+                for i in self.facts.index.candidates(store, u) {
                     let fact = self.facts.list[i];
+                    if clash(store, u, fact) {
+                        continue;
+                    }
                     let width = max_var(store, fact).map_or(0, |m| m + 1);
                     let renamed = rename(store, fact, b.next_var);
                     let mut b2 = b.clone();
@@ -1283,6 +1399,7 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 facts: &facts,
                 rule,
                 steps: 0,
+                budget: BASE_STEPS_PER_RULE + STEPS_PER_FACT * facts.list.len(),
                 exhausted: false,
                 memo: Memo::default(),
                 gaps: BTreeSet::new(),

@@ -50,6 +50,8 @@ use apisat::verdict::{self, Proof, Report, Settings, Verdict};
 mod families;
 #[path = "bench/throughput.rs"]
 mod throughput;
+#[path = "bench/wide.rs"]
+mod wide;
 #[path = "bench/xor.rs"]
 mod xor;
 
@@ -173,9 +175,12 @@ enum Family {
     /// The hierarchy with one function that leaks level-0 keys (sizes `DxW`).
     #[value(name = "hierarchy-leaky")]
     HierarchyLeaky,
+    /// N independent 10-function sub-APIs sharing a master key (sizes `N`).
+    #[value(name = "sub-apis")]
+    SubApis,
 }
 
-const FAMILIES: [Family; 7] = [
+const FAMILIES: [Family; 8] = [
     Family::Hierarchy,
     Family::HierarchyLeaky,
     Family::Pkcs11,
@@ -183,6 +188,7 @@ const FAMILIES: [Family; 7] = [
     Family::XorChain,
     Family::XorChainLeak,
     Family::XorShares,
+    Family::SubApis,
 ];
 
 impl Family {
@@ -195,6 +201,7 @@ impl Family {
             Family::XorChain => "xor-chain",
             Family::XorChainLeak => "xor-chain-leak",
             Family::XorShares => "xor-shares",
+            Family::SubApis => "sub-apis",
         }
     }
 
@@ -218,6 +225,7 @@ impl Family {
             Family::XorChain | Family::XorChainLeak | Family::XorShares => {
                 [10, 30, 100].into_iter().map(Size::Keys).collect()
             }
+            Family::SubApis => [10, 100].into_iter().map(Size::Keys).collect(),
         }
     }
 
@@ -233,7 +241,8 @@ impl Family {
                     | Family::Pkcs11Clulow
                     | Family::XorChain
                     | Family::XorChainLeak
-                    | Family::XorShares,
+                    | Family::XorShares
+                    | Family::SubApis,
                 Size::Keys(_)
             )
         )
@@ -329,6 +338,7 @@ impl Case {
             (Family::XorChain, Size::Keys(n)) => xor::chain(n, false),
             (Family::XorChainLeak, Size::Keys(n)) => xor::chain(n, true),
             (Family::XorShares, Size::Keys(n)) => xor::shares(n),
+            (Family::SubApis, Size::Keys(n)) => wide::sub_apis(n),
             _ => unreachable!("Case::parse and case selection check the size's shape"),
         }
     }
