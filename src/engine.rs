@@ -28,6 +28,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::time::{Duration, Instant};
 
 use ascent::ascent_run;
+use std::sync::Arc;
 
 use crate::gf2::{Basis, Vector};
 use crate::matching::{empty_binding, instantiate, match_term, Binding, UNBOUND};
@@ -128,8 +129,9 @@ pub struct Cut {
 pub struct Firing {
     /// The rule.
     pub rule: RuleId,
-    /// The values of its variables.
-    pub binding: Binding,
+    /// The values of its variables (shared with the engine's table of
+    /// bindings: one allocation per distinct binding).
+    pub binding: Arc<[TermId]>,
 }
 
 /// The result of saturation.
@@ -197,13 +199,13 @@ const XOR_DERIVABLE: u8 = 1;
 /// Interned bindings.
 #[derive(Default)]
 struct BindTable {
-    ids: FxHashMap<Box<[TermId]>, u32>,
-    values: Vec<Box<[TermId]>>,
+    ids: FxHashMap<Arc<[TermId]>, u32>,
+    values: Vec<Arc<[TermId]>>,
 }
 
 impl BindTable {
     fn intern(&mut self, b: Binding) -> u32 {
-        let b: Box<[TermId]> = b.into_boxed_slice();
+        let b: Arc<[TermId]> = b.into();
         if let Some(&id) = self.ids.get(&b) {
             return id;
         }
@@ -674,12 +676,20 @@ pub fn saturate(
 
         // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s of p looks up f(..), known_ctor(f, t), b' = match(b, t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if ctx.live(), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
+            for b2 in ctx.match_known(*p, *s, *b, *t);
+        // ... or, when that completes the plan, the instance fired.
+        fired(ctx.rule_of(*p), b2) <--
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
             for b2 in ctx.match_known(*p, *s, *b, *t);
 
         // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s looks up f(.., a@i, ..), known_arg(f, i, a, t), b' = match(b, t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if ctx.live(), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
+            for b2 in ctx.match_known(*p, *s, *b, *t);
+        // ... or, when that completes the plan, the instance fired.
+        fired(ctx.rule_of(*p), b2) <--
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
             for b2 in ctx.match_known(*p, *s, *b, *t);
 
         // need(t) :- pm(p, s, b), if ctx.live(), step s needs the instance t derivable.
@@ -687,25 +697,42 @@ pub fn saturate(
 
         // pm(p, s+1, b) :- pm(p, s, b), if ctx.live(), step s needs t derivable, derivable(t).
         pm(p, s + 1, b) <--
-            pm(p, s, b), if ctx.live(), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
+        // ... or, when that completes the plan, the instance fired.
+        fired(ctx.rule_of(*p), b) <--
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
 
         // pm(p, s+1, b[v := t]) :- pm(p, s, b), if ctx.live(), step s chooses v, choice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if ctx.live(), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
+            if let Some(b2) = ctx.bind(*b, v, *t);
+        // ... or, when that completes the plan, the instance fired.
+        fired(ctx.rule_of(*p), b2) <--
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
             if let Some(b2) = ctx.bind(*b, v, *t);
 
         // pm(p, s+1, b[v := t ⊕ offset]) :- pm(p, s, b), if ctx.live(), step s chooses v under XOR, choice(t) or xchoice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if ctx.live(), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
+            if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
+        // ... or, when that completes the plan, the instance fired.
+        fired(ctx.rule_of(*p), b2) <--
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if ctx.live(), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
+            if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
+        // ... or, when that completes the plan, the instance fired.
+        fired(ctx.rule_of(*p), b2) <--
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
 
         // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s enumerates, picks any value, or checks.
-        pm(p, s + 1, b2) <-- pm(p, s, b), if ctx.live(), for b2 in ctx.local_step(*p, *s, *b);
+        pm(p, s + 1, b2) <-- pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), for b2 in ctx.local_step(*p, *s, *b);
+        // ... or, when that completes the plan, the instance fired.
+        fired(ctx.rule_of(*p), b2) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), for b2 in ctx.local_step(*p, *s, *b);
 
-        // fired(r, b) :- pm(p, |p|, b), r = rule(p).
+        // fired(r, b) :- pm(p, |p|, b), r = rule(p) (a plan of no steps).
         fired(r, b) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p);
 
         // known(o) :- fired(r, b), o in outputs(r)[b], depth(o) <= max_depth.
@@ -768,13 +795,13 @@ pub fn saturate(
     }
     let derivable: HashSet<TermId> = result.derivable.iter().map(|(t,)| *t).collect();
     let known: Vec<TermId> = result.known.iter().map(|(t,)| *t).collect();
-    let binds = ctx.binds.borrow();
+    let binds = ctx.binds.take().values;
     let firings: Vec<Firing> = result
         .fired
         .iter()
         .map(|(r, b)| Firing {
             rule: RuleId(*r),
-            binding: binds.values[*b as usize].to_vec(),
+            binding: binds[*b as usize].clone(),
         })
         .collect();
     drop(binds);

@@ -221,7 +221,7 @@ struct Seen {
     steps: HashSet<(RuleId, Vec<TermId>)>,
 }
 
-fn tree(program: &Program, d: &Derivations, t: TermId, seen: &mut Seen) -> TreeNode {
+fn tree(program: &Program, d: &Derivations<'_>, t: TermId, seen: &mut Seen) -> TreeNode {
     let show = |u: &TermId| program.store.show(*u);
     let leaf = |how| TreeNode {
         term: show(&t),

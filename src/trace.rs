@@ -66,72 +66,119 @@ pub struct Attack {
     pub calls: usize,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 enum EdgeKind {
-    Fire(usize),
+    /// The rule instance with this index among the saturation's firings.
+    Fire(u32),
     Build(TermId),
     /// The head is the XOR of the inputs.
     Xor(TermId),
 }
 
-#[derive(Clone, Debug)]
-struct Edge {
-    kind: EdgeKind,
+/// The hyperedges, stored flat: a saturation can hold millions of rule
+/// instances, and one small vector per edge and field tripled the memory
+/// of the whole run.
+#[derive(Default)]
+struct Edges {
+    kind: Vec<EdgeKind>,
+    /// Inputs of edge `i`: `inputs[input_at[i]..input_at[i + 1]]`, sorted,
+    /// without repeats.
     inputs: Vec<TermId>,
+    input_at: Vec<u32>,
+    /// Heads of edge `i`: `heads[head_at[i]..head_at[i + 1]]`.
     heads: Vec<TermId>,
-    own: Cost,
-    waiting: usize,
+    head_at: Vec<u32>,
+    own: Vec<Cost>,
+    /// Inputs not finalised yet.
+    waiting: Vec<u32>,
+}
+
+impl Edges {
+    fn new() -> Self {
+        Edges {
+            input_at: vec![0],
+            head_at: vec![0],
+            ..Edges::default()
+        }
+    }
+
+    fn push(&mut self, kind: EdgeKind, inputs: &[TermId], heads: &[TermId], own: Cost) {
+        self.kind.push(kind);
+        self.inputs.extend_from_slice(inputs);
+        self.input_at.push(self.inputs.len() as u32);
+        self.heads.extend_from_slice(heads);
+        self.head_at.push(self.heads.len() as u32);
+        self.own.push(own);
+        self.waiting.push(inputs.len() as u32);
+    }
+
+    fn len(&self) -> usize {
+        self.kind.len()
+    }
+
+    fn inputs(&self, e: usize) -> &[TermId] {
+        &self.inputs[self.input_at[e] as usize..self.input_at[e + 1] as usize]
+    }
+
+    fn heads(&self, e: usize) -> &[TermId] {
+        &self.heads[self.head_at[e] as usize..self.head_at[e + 1] as usize]
+    }
 }
 
 /// Cheapest derivations of every derivable term.
-pub struct Derivations {
-    edges: Vec<Edge>,
+pub struct Derivations<'a> {
+    edges: Edges,
     best: HashMap<TermId, (Cost, Option<usize>)>,
     initial: HashSet<TermId>,
-    args: Vec<Vec<TermId>>,
-    firings: Vec<Firing>,
+    /// The arguments of firing `f`, in the function's input order:
+    /// `args[args_at[f]..args_at[f + 1]]`.
+    args: Vec<TermId>,
+    args_at: Vec<u32>,
+    firings: &'a [Firing],
 }
 
 fn add(a: Cost, b: Cost) -> Cost {
     (a.0.saturating_add(b.0), a.1.saturating_add(b.1))
 }
 
-impl Derivations {
+impl<'a> Derivations<'a> {
     /// Computes cheapest derivations over a saturation's rule instances.
-    pub fn compute(program: &mut Program, sat: &Saturation, goals: &[TermId]) -> Self {
+    pub fn compute(program: &mut Program, sat: &'a Saturation, goals: &[TermId]) -> Self {
         let store = &mut program.store;
         let initial: HashSet<TermId> = program.knowledge.iter().copied().collect();
         let known: HashSet<TermId> = sat.known.iter().copied().collect();
-        let mut edges: Vec<Edge> = Vec::new();
-        let mut args_of = Vec::with_capacity(sat.firings.len());
+        let mut edges = Edges::new();
+        let mut args_flat: Vec<TermId> = Vec::new();
+        let mut args_at: Vec<u32> = Vec::with_capacity(sat.firings.len() + 1);
+        args_at.push(0);
         let mut built: HashSet<TermId> = HashSet::new();
         let mut to_build: Vec<TermId> = goals.to_vec();
+        let mut inputs: Vec<TermId> = Vec::new();
+        let mut heads: Vec<TermId> = Vec::new();
         for (i, f) in sat.firings.iter().enumerate() {
             let rule = &program.rules[f.rule.0 as usize];
-            let args: Vec<TermId> = rule
-                .inputs
-                .iter()
-                .filter_map(|p| instantiate(store, *p, &f.binding))
-                .collect();
-            let heads: Vec<TermId> = rule
-                .outputs
-                .iter()
-                .filter_map(|o| instantiate(store, *o, &f.binding))
-                .filter(|t| known.contains(t))
-                .collect();
-            let mut inputs = args.clone();
+            let start = args_flat.len();
+            for p in &rule.inputs {
+                if let Some(a) = instantiate(store, *p, &f.binding) {
+                    args_flat.push(a);
+                }
+            }
+            args_at.push(args_flat.len() as u32);
+            heads.clear();
+            for o in &rule.outputs {
+                if let Some(t) = instantiate(store, *o, &f.binding) {
+                    if known.contains(&t) {
+                        heads.push(t);
+                    }
+                }
+            }
+            inputs.clear();
+            inputs.extend_from_slice(&args_flat[start..]);
             inputs.sort_unstable();
             inputs.dedup();
             to_build.extend(inputs.iter().copied());
             let own = (u32::from(rule.kind == RuleKind::Call), 1);
-            edges.push(Edge {
-                kind: EdgeKind::Fire(i),
-                waiting: inputs.len(),
-                inputs,
-                heads,
-                own,
-            });
-            args_of.push(args);
+            edges.push(EdgeKind::Fire(i as u32), &inputs, &heads, own);
         }
         // Build edges for every term the attacker may have built.
         // Atoms of obtained XOR terms may be obtained by XOR analysis; the
@@ -153,33 +200,31 @@ impl Derivations {
                 inputs.sort_unstable();
                 inputs.dedup();
                 to_build.extend(inputs.iter().copied());
-                edges.push(Edge {
-                    kind: EdgeKind::Build(t),
-                    waiting: inputs.len(),
-                    inputs,
-                    heads: vec![t],
-                    own: (0, 1),
-                });
+                edges.push(EdgeKind::Build(t), &inputs, &[t], (0, 1));
             }
         }
-        let mut uses: HashMap<TermId, Vec<usize>> = HashMap::new();
-        for (i, e) in edges.iter().enumerate() {
-            for t in &e.inputs {
-                uses.entry(*t).or_default().push(i);
+        // The edges waiting on each term: (term, edge) pairs sorted, so that
+        // a term's edges are one run (in edge order, as before).
+        let mut uses: Vec<(TermId, u32)> = Vec::with_capacity(edges.inputs.len());
+        for e in 0..edges.len() {
+            for t in edges.inputs(e) {
+                uses.push((*t, e as u32));
             }
         }
+        uses.sort_unstable();
         let mut best: HashMap<TermId, (Cost, Option<usize>)> = HashMap::new();
         let mut queue: BinaryHeap<Reverse<(Cost, TermId, usize)>> = BinaryHeap::new();
         for &t in &initial {
             best.insert(t, ((0, 0), None));
             queue.push(Reverse(((0, 0), t, usize::MAX)));
         }
-        for (i, e) in edges.iter().enumerate() {
-            if e.waiting == 0 {
-                for &h in &e.heads {
-                    if best.get(&h).is_none_or(|b| e.own < b.0) {
-                        best.insert(h, (e.own, Some(i)));
-                        queue.push(Reverse((e.own, h, i)));
+        for i in 0..edges.len() {
+            if edges.waiting[i] == 0 {
+                let own = edges.own[i];
+                for &h in edges.heads(i) {
+                    if best.get(&h).is_none_or(|b| own < b.0) {
+                        best.insert(h, (own, Some(i)));
+                        queue.push(Reverse((own, h, i)));
                     }
                 }
             }
@@ -199,23 +244,23 @@ impl Derivations {
                     best.insert(head, (total, Some(edges.len())));
                     queue.push(Reverse((total, head, edges.len())));
                 }
-                edges.push(Edge {
-                    kind: EdgeKind::Xor(head),
-                    waiting: 0,
-                    inputs,
-                    heads: vec![head],
-                    own: (0, 1),
-                });
+                edges.push(EdgeKind::Xor(head), &inputs, &[head], (0, 1));
+                // An XOR edge waits on nothing: its inputs are finalised.
+                *edges.waiting.last_mut().expect("just pushed") = 0;
             }
-            for &e in uses.get(&t).map(Vec::as_slice).unwrap_or(&[]) {
-                let edge = &mut edges[e];
-                edge.waiting -= 1;
-                if edge.waiting == 0 {
-                    let total = edge
-                        .inputs
+            let first = uses.partition_point(|(u, _)| *u < t);
+            for &(u, e) in &uses[first..] {
+                if u != t {
+                    break;
+                }
+                let e = e as usize;
+                edges.waiting[e] -= 1;
+                if edges.waiting[e] == 0 {
+                    let total = edges
+                        .inputs(e)
                         .iter()
-                        .fold(edge.own, |acc, i| add(acc, best[i].0));
-                    for &h in &edge.heads {
+                        .fold(edges.own[e], |acc, i| add(acc, best[i].0));
+                    for &h in edges.heads(e) {
                         if done.contains(&h) {
                             continue;
                         }
@@ -233,9 +278,15 @@ impl Derivations {
             edges,
             best,
             initial,
-            args: args_of,
-            firings: sat.firings.clone(),
+            args: args_flat,
+            args_at,
+            firings: &sat.firings,
         }
+    }
+
+    /// The arguments of firing `f`, in the function's input order.
+    fn args(&self, f: u32) -> Vec<TermId> {
+        self.args[self.args_at[f as usize] as usize..self.args_at[f as usize + 1] as usize].to_vec()
     }
 
     /// The shortest attack deriving `goal`, if it is derivable.
@@ -276,25 +327,25 @@ impl Derivations {
         let Some(e) = edge else {
             return Some(None);
         };
-        let edge = &self.edges[*e];
-        Some(Some(match &edge.kind {
+        let e = *e;
+        Some(Some(match self.edges.kind[e] {
             EdgeKind::Fire(f) => {
-                let firing = &self.firings[*f];
+                let firing = &self.firings[f as usize];
                 TraceStep::Apply {
                     rule: firing.rule,
                     kind: program.rule(firing.rule).kind,
-                    args: self.args[*f].clone(),
-                    results: edge.heads.clone(),
-                    binding: firing.binding.clone(),
+                    args: self.args(f),
+                    results: self.edges.heads(e).to_vec(),
+                    binding: firing.binding.to_vec(),
                 }
             }
             EdgeKind::Build(term) => TraceStep::Build {
-                term: *term,
-                from: build_children(&program.store, *term).unwrap_or_default(),
+                term,
+                from: build_children(&program.store, term).unwrap_or_default(),
             },
             EdgeKind::Xor(term) => TraceStep::Xor {
-                term: *term,
-                from: edge.inputs.clone(),
+                term,
+                from: self.edges.inputs(e).to_vec(),
             },
         }))
     }
@@ -317,44 +368,44 @@ impl Derivations {
         if !emitted.insert(*e) {
             return;
         }
-        let edge = &self.edges[*e];
-        let inputs = edge.inputs.clone();
-        for i in inputs {
+        let e = *e;
+        for &i in self.edges.inputs(e) {
             self.emit(program, goal, i, steps, emitted, have);
         }
-        match &edge.kind {
+        match self.edges.kind[e] {
             EdgeKind::Fire(f) => {
-                let firing = &self.firings[*f];
+                let firing = &self.firings[f as usize];
                 let rule = program.rule(firing.rule);
                 steps.push(TraceStep::Apply {
                     rule: firing.rule,
                     kind: rule.kind,
-                    args: self.args[*f].clone(),
-                    results: edge.heads.clone(),
-                    binding: firing.binding.clone(),
+                    args: self.args(f),
+                    results: self.edges.heads(e).to_vec(),
+                    binding: firing.binding.to_vec(),
                 });
-                have.extend(edge.heads.iter().copied());
+                have.extend(self.edges.heads(e).iter().copied());
             }
-            EdgeKind::Build(term) | EdgeKind::Xor(term) => {
+            kind @ (EdgeKind::Build(term) | EdgeKind::Xor(term)) => {
                 // A step the reader could not redo from what is shown.
-                let shown = *term == goal
-                    || edge
-                        .inputs
+                let shown = term == goal
+                    || self
+                        .edges
+                        .inputs(e)
                         .iter()
                         .any(|c| !self.initial.contains(c) && !self.is_built(*c));
                 if shown {
-                    steps.push(match edge.kind {
+                    steps.push(match kind {
                         EdgeKind::Build(_) => TraceStep::Build {
-                            term: *term,
-                            from: build_children(&program.store, *term).unwrap_or_default(),
+                            term,
+                            from: build_children(&program.store, term).unwrap_or_default(),
                         },
                         _ => TraceStep::Xor {
-                            term: *term,
-                            from: edge.inputs.clone(),
+                            term,
+                            from: self.edges.inputs(e).to_vec(),
                         },
                     });
                 }
-                have.insert(*term);
+                have.insert(term);
             }
         }
     }
@@ -363,7 +414,7 @@ impl Derivations {
         matches!(
             self.best.get(&t),
             Some((_, Some(e)))
-                if matches!(self.edges[*e].kind, EdgeKind::Build(_) | EdgeKind::Xor(_))
+                if matches!(self.edges.kind[*e], EdgeKind::Build(_) | EdgeKind::Xor(_))
         )
     }
 }
