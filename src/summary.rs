@@ -91,7 +91,10 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
     // A variant stopped by a limit after an attack was found is an attack,
     // but its unknown secrets are the limit's doing: say so beside it.
     let attack = if t.attack_at_limit > 0 {
-        format!("{} attack ({} stopped at a limit)", t.attack, t.attack_at_limit)
+        format!(
+            "{} attack ({} stopped at a limit)",
+            t.attack, t.attack_at_limit
+        )
     } else {
         format!("{} attack", t.attack)
     };
