@@ -266,8 +266,10 @@ fn application_example(name: &str, arity: usize) -> String {
 /// all-lower-case names (`tmk` beside `TMK1`, `kek` beside `KEK`, `k`
 /// beside `K` are fine), and then only when they differ in more than a
 /// number at the end (`kek` beside `kek2` is fine too). Two-letter
-/// variables are too close to everything to judge (`kw` beside `k1`). The
-/// closest name wins; ties go to the earliest declared.
+/// variables are too close to everything to judge (`kw` beside `k1`).
+/// Numbered names are told apart by their numbers (see [`numbered_apart`]:
+/// `a10` beside `s10`, `TMK2` beside `TMK1` are fine). The closest name
+/// wins; ties go to the earliest declared.
 fn misspelt_name<'a>(var: &str, names: &'a [String]) -> Option<&'a str> {
     let lower = |s: &str| !s.chars().any(char::is_uppercase);
     let var_len = var.chars().count();
@@ -282,6 +284,9 @@ fn misspelt_name<'a>(var: &str, names: &'a [String]) -> Option<&'a str> {
         if lower(var) && (!lower(name) || stem(var) == stem(name)) {
             continue;
         }
+        if numbered_apart(var, name) {
+            continue;
+        }
         let d = spec::edit_distance(&folded, &name.to_lowercase());
         let limit = if var_len.max(len) > 4 { 2 } else { 1 };
         let close = d == 0 || (d <= limit && var_len >= 3 && d < var_len.min(len));
@@ -290,6 +295,30 @@ fn misspelt_name<'a>(var: &str, names: &'a [String]) -> Option<&'a str> {
         }
     }
     best.map(|(_, n)| n)
+}
+
+/// True when `var` and `name` both end in a number and the numbers tell
+/// them apart as different things rather than one misspelt: the numbers
+/// differ (`TMK2` beside `TMK1`: another index, not a typo), or they are
+/// equal and what comes before is another word, not a near miss of it
+/// (`a10` beside `s10`: the one-letter stems differ wholly; generated
+/// APIs name variables `a1..aN` beside fresh names `s1..sN`). `SHAER10`
+/// beside `SHARE10` is a near miss, so not apart.
+fn numbered_apart(var: &str, name: &str) -> bool {
+    let split = |s: &str| {
+        let stem = s.trim_end_matches(|c: char| c.is_ascii_digit());
+        (stem.to_lowercase(), s[stem.len()..].to_string())
+    };
+    let (var_stem, var_number) = split(var);
+    let (name_stem, name_number) = split(name);
+    if var_number.is_empty() || name_number.is_empty() {
+        return false;
+    }
+    if var_number != name_number {
+        return true;
+    }
+    let d = spec::edit_distance(&var_stem, &name_stem);
+    d > 0 && d >= var_stem.chars().count().min(name_stem.chars().count())
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -1117,6 +1146,7 @@ impl Lowerer {
                     self.name_order.iter().map(String::as_str),
                     &self.suggestions,
                 )
+                .filter(|c| !numbered_apart(name, c))
                 .map(str::to_string)
                 .or(misspelt);
                 let help = match suggestion {
@@ -1753,6 +1783,27 @@ functions:
             assert_eq!(m(v), None, "{v}");
         }
         assert_eq!(m("Km"), Some("KM"));
+    }
+
+    #[test]
+    fn numbered_names_are_told_apart_by_their_numbers() {
+        let names: Vec<String> = ["s10", "s100", "TMK1", "SHARE10", "Key10"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let m = |v: &str| misspelt_name(v, &names);
+        // The same number after another word, or another number.
+        for v in ["a10", "a100", "TMK2", "TMK10", "SHARE1"] {
+            assert_eq!(m(v), None, "{v}");
+        }
+        // Near misses of the word before the same number.
+        assert_eq!(m("SHAER10"), Some("SHARE10"));
+        assert_eq!(m("KEy10"), Some("Key10"));
+        assert_eq!(m("Kes10"), Some("Key10"));
+        assert_eq!(m("Tmk1"), Some("TMK1"));
+        assert!(numbered_apart("a10", "s10"));
+        assert!(!numbered_apart("SHAER10", "SHARE10"));
+        assert!(!numbered_apart("TDATA", "TData"));
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub const NAME_TABLE: Table = Table {
         field("tags", Shape::List, "Type tags and control vectors; public, listed apart for readability."),
         field("secret", Shape::List, "Constants the attacker does not know at the start (master keys, key values)."),
         field("fresh", Shape::List, "Values the HSM generates on each call of a function that lists them under its own `fresh`."),
-        field("attacker", Shape::List, "Names of the attacker's own; default one name, `attacker`."),
+        field("attacker", Shape::List, "Names of the attacker's own (keys and data it makes); traces show them where the attacker picks a value freely. Default one name, `attacker`."),
     ],
 };
 

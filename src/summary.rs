@@ -28,8 +28,11 @@ pub struct Totals {
     pub proved: usize,
     /// Secure up to bounds.
     pub up_to: usize,
-    /// Stopped at a limit.
+    /// Stopped at a limit with no attack found.
     pub limit: usize,
+    /// Attacks found before a limit stopped the run: some secret is
+    /// unknown (counted among `attack` too).
+    pub attack_at_limit: usize,
     /// Could not be checked.
     pub error: usize,
 }
@@ -43,7 +46,12 @@ impl Totals {
         };
         for o in outcomes {
             match (o.verdict.as_str(), o.proof.as_deref()) {
-                ("attack", _) => t.attack += 1,
+                ("attack", _) => {
+                    t.attack += 1;
+                    if o.secrets.iter().any(|s| s.status == "unknown") {
+                        t.attack_at_limit += 1;
+                    }
+                }
                 ("secure", Some("proved")) => t.proved += 1,
                 ("secure", _) => t.up_to += 1,
                 ("limit", _) => t.limit += 1,
@@ -80,12 +88,22 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
     if !outcomes.is_empty() {
         out.push('\n');
     }
+    // A variant stopped by a limit after an attack was found is an attack,
+    // but its unknown secrets are the limit's doing: say so beside it.
+    let attack = if t.attack_at_limit > 0 {
+        format!(
+            "{} attack ({} stopped at a limit)",
+            t.attack, t.attack_at_limit
+        )
+    } else {
+        format!("{} attack", t.attack)
+    };
     let _ = writeln!(
         out,
-        "{} from {}: {} attack, {} secure ({} proved, {} up to bounds), {} limit, {} error{}",
+        "{} from {}: {}, {} secure ({} proved, {} up to bounds), {} limit, {} error{}",
         plural(t.variants as u64, "variant"),
         plural(files as u64, "file"),
-        t.attack,
+        attack,
         t.proved + t.up_to,
         t.proved,
         t.up_to,

@@ -4,10 +4,20 @@
 //! outputs; every term the attacker builds with a public constructor (or
 //! XOR) is an edge from its children. Knuth's generalisation of Dijkstra's
 //! algorithm gives every term its cheapest derivation, where the cost of a
-//! derivation tree is (API calls, steps), summed over the tree and compared
-//! in that order. The attack printed is that tree with shared subtrees
-//! emitted once, so it has at most as many calls as the cost says.
-//! Ties are broken by term id, which saturation makes deterministic.
+//! derivation tree is (API calls, steps, borrowed names), summed over the
+//! tree and compared in that order. The attack printed is that tree with
+//! shared subtrees emitted once, so it has at most as many calls as the cost
+//! says.
+//!
+//! Borrowed names only break ties between derivations with as many calls
+//! and steps: each use of a public name or tag (or `0`) as a step's input
+//! counts one, a use of one of the attacker's own names nothing. Where the
+//! attacker picks a value freely (encrypt's data, a key it makes), the
+//! trace therefore shows its own name (`pk(attacker)`) rather than an
+//! arbitrary public tag (`pk(T)`) whenever that gives an attack just as
+//! short; what is derivable, and the number of calls, do not change.
+//! Remaining ties are broken by term id, which saturation makes
+//! deterministic.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -16,10 +26,12 @@ use crate::engine::{Firing, Saturation};
 use crate::gf2::{Basis, Vector};
 use crate::matching::instantiate;
 use crate::program::{Program, RuleId, RuleKind};
-use crate::term::{Term, TermId, TermStore};
+use crate::term::{NameKind, Term, TermId, TermStore};
 
-/// Cost of a derivation: API calls first, then all steps.
-pub type Cost = (u32, u32);
+/// Cost of a derivation: API calls first, then all steps, then uses of
+/// public names and tags (the tie-break that prefers the attacker's own
+/// names).
+pub type Cost = (u32, u32, u32);
 
 /// One step of an attack.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,7 +150,23 @@ pub struct Derivations<'a> {
 }
 
 fn add(a: Cost, b: Cost) -> Cost {
-    (a.0.saturating_add(b.0), a.1.saturating_add(b.1))
+    (
+        a.0.saturating_add(b.0),
+        a.1.saturating_add(b.1),
+        a.2.saturating_add(b.2),
+    )
+}
+
+/// The cost of a term the attacker knows from the start: nothing, except
+/// that a public name or tag, or `0`, counts one borrowed name, so that an
+/// equally short derivation with the attacker's own name wins the tie.
+fn initial_cost(store: &TermStore, t: TermId) -> Cost {
+    let borrowed = match store.get(t) {
+        Term::Name(n) => matches!(store.name(*n).kind, NameKind::Public | NameKind::Tag),
+        Term::Zero => true,
+        _ => false,
+    };
+    (0, 0, u32::from(borrowed))
 }
 
 impl<'a> Derivations<'a> {
@@ -177,7 +205,7 @@ impl<'a> Derivations<'a> {
             inputs.sort_unstable();
             inputs.dedup();
             to_build.extend(inputs.iter().copied());
-            let own = (u32::from(rule.kind == RuleKind::Call), 1);
+            let own = (u32::from(rule.kind == RuleKind::Call), 1, 0);
             edges.push(EdgeKind::Fire(i as u32), &inputs, &heads, own);
         }
         // Build edges for every term the attacker may have built.
@@ -200,7 +228,7 @@ impl<'a> Derivations<'a> {
                 inputs.sort_unstable();
                 inputs.dedup();
                 to_build.extend(inputs.iter().copied());
-                edges.push(EdgeKind::Build(t), &inputs, &[t], (0, 1));
+                edges.push(EdgeKind::Build(t), &inputs, &[t], (0, 1, 0));
             }
         }
         // The edges waiting on each term: (term, edge) pairs sorted, so that
@@ -215,8 +243,9 @@ impl<'a> Derivations<'a> {
         let mut best: HashMap<TermId, (Cost, Option<usize>)> = HashMap::new();
         let mut queue: BinaryHeap<Reverse<(Cost, TermId, usize)>> = BinaryHeap::new();
         for &t in &initial {
-            best.insert(t, ((0, 0), None));
-            queue.push(Reverse(((0, 0), t, usize::MAX)));
+            let cost = initial_cost(store, t);
+            best.insert(t, (cost, None));
+            queue.push(Reverse((cost, t, usize::MAX)));
         }
         for i in 0..edges.len() {
             if edges.waiting[i] == 0 {
@@ -239,12 +268,12 @@ impl<'a> Derivations<'a> {
             done.insert(t);
             // XOR: a term the attacker now has may put XOR targets in reach.
             for (head, inputs) in xor.reached(store, t, &done) {
-                let total = inputs.iter().fold((0, 1), |acc, i| add(acc, best[i].0));
+                let total = inputs.iter().fold((0, 1, 0), |acc, i| add(acc, best[i].0));
                 if best.get(&head).is_none_or(|(c, _)| total < *c) {
                     best.insert(head, (total, Some(edges.len())));
                     queue.push(Reverse((total, head, edges.len())));
                 }
-                edges.push(EdgeKind::Xor(head), &inputs, &[head], (0, 1));
+                edges.push(EdgeKind::Xor(head), &inputs, &[head], (0, 1, 0));
                 // An XOR edge waits on nothing: its inputs are finalised.
                 *edges.waiting.last_mut().expect("just pushed") = 0;
             }

@@ -13,6 +13,7 @@ mod explain;
 mod families;
 mod family_diagnostics;
 mod family_schema;
+mod first_day;
 mod fix;
 mod reference_models;
 mod schema;
