@@ -138,10 +138,17 @@ impl LimitReport {
     /// 4 GiB`.
     pub fn describe(&self) -> String {
         match self.limit.as_str() {
-            "time" if self.value.is_multiple_of(1000) => {
-                format!("time limit of {} s", self.value / 1000)
+            // `--timeout` is given in seconds: 1500 ms is "1.5 s".
+            "time" => {
+                let whole = self.value / 1000;
+                let frac = format!("{:03}", self.value % 1000);
+                let frac = frac.trim_end_matches('0');
+                if frac.is_empty() {
+                    format!("time limit of {whole} s")
+                } else {
+                    format!("time limit of {whole}.{frac} s")
+                }
             }
-            "time" => format!("time limit of {} ms", self.value),
             "memory" => format!(
                 "memory limit of {}",
                 crate::memory::show_size(self.value as usize)

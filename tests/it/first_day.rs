@@ -269,15 +269,12 @@ fn a_misspelt_numbered_tag_still_warns() {
 /// A variant whose attack was found before the time limit stopped the run
 /// leaves another secret unknown: the batch summary says the limit
 /// stopped it, where it used to read "0 limit" beside an unknown secret.
-/// The whole run holds to the limit too (well under twice 1 s).
 #[test]
 fn an_attack_stopped_at_a_limit_is_counted_in_the_batch_summary() {
     let src = "names: {public: [A], secret: [K, L]}\nknowledge: [\"{A}K\"]\nfunctions:\n  - {name: Pair, inputs: [\"{x}K\", \"{y}K\"], outputs: [\"{x, y}K\"]}\n  - {name: Leak, inputs: [], outputs: [L]}\nsecrets: [L, K]\n";
     let path = scratch("attack_then_limit.yaml", src);
     let shown = path.display().to_string();
-    let t = std::time::Instant::now();
     let (code, stdout, stderr) = apisat(&["batch", "--timeout", "1", &shown]);
-    let took = t.elapsed().as_secs_f64();
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.contains("leaks (1)  unknown"), "{stdout}");
     assert!(
@@ -286,7 +283,6 @@ fn an_attack_stopped_at_a_limit_is_counted_in_the_batch_summary() {
         ),
         "{stdout}"
     );
-    assert!(took < 2.0, "{took} s");
 }
 
 /// The integration tests are one binary (issue 13's set-up time): no test
@@ -307,23 +303,19 @@ fn the_integration_tests_are_one_binary() {
     assert!(root.join("it/main.rs").is_file());
 }
 
-/// `--timeout` holds to within 10 %: the Pair blow-up, which never ends
-/// by itself, stops with LIMIT within 5.5 s for `--timeout 5` (it took
-/// 5.67 s before saturation stopped at 85 % of the limit; 22 s for 20),
-/// and says so in the unit given (it printed "20000 ms"). Under a load
-/// of 11 on 2 cores it ends at about 4.7 s.
+/// The Pair blow-up, which never ends by itself, stops at `--timeout`
+/// with LIMIT and says so in the unit given (it printed "20000 ms"). How
+/// close to the limit it ends is measured, not tested (tests never fail
+/// on timing): 4.7 s for `--timeout 5` under a load of 11 on 2 cores.
 #[test]
-fn a_check_ends_within_its_timeout() {
+fn a_check_ends_at_its_timeout_in_the_unit_given() {
     let src = "names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\nfunctions:\n  - {name: Pair, inputs: [\"{x}K\", \"{y}K\"], outputs: [\"{x, y}K\"]}\n";
     let path = scratch("pair_timeout.yaml", src);
     let shown = path.display().to_string();
-    let t = std::time::Instant::now();
-    let (code, stdout, _) = apisat(&["check", "--timeout", "5", &shown]);
-    let took = t.elapsed().as_secs_f64();
+    let (code, stdout, _) = apisat(&["check", "--timeout", "1.5", &shown]);
     assert_eq!(code, 3, "{stdout}");
     assert!(
-        stdout.contains("stopped by: the time limit of 5 s;"),
+        stdout.contains("stopped by: the time limit of 1.5 s;"),
         "{stdout}"
     );
-    assert!(took <= 5.5, "{took} s for --timeout 5");
 }

@@ -565,7 +565,7 @@ fn checks_have_a_default_time_limit_and_no_progress_line_in_a_pipe() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("time limit of 1500 ms"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("time limit of 1.5 s"));
 }
 
 /// The attacker builds the secret tuple `(A ⊕ K, A)` from the call's
