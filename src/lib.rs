@@ -20,6 +20,8 @@ pub mod diff;
 pub mod dot;
 /// Saturation with ascent.
 pub mod engine;
+/// Exports to ProVerif and Tamarin.
+pub mod export;
 /// Expectations compared with what a run established.
 pub mod expect;
 /// Why one term is or is not derivable: derivation trees, closest misses.
