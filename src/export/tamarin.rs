@@ -212,16 +212,16 @@ impl<'a> Writer<'a> {
             conclusions.push(format!("!HSM({})", hsm.join(", ")));
         }
         for &t in &p.knowledge {
-            if let Term::Name(n) = self.store.get(t) {
-                if self.store.name(*n).kind.is_public() {
-                    continue;
-                }
+            match self.store.get(t) {
+                Term::Name(n) if self.store.name(*n).kind.is_public() => continue,
+                // `zero` is a public constant of Tamarin's XOR.
+                Term::Zero => continue,
+                _ => {}
             }
             conclusions.push(format!("Out({})", self.term(t, &[])));
         }
         out.push_str("/* The HSM's secrets, made once; the initial knowledge. */\n");
-        let setup = self.namer.fresh("Setup");
-        out.push_str(&rule_text(&setup, &premises, &actions, &conclusions));
+        out.push_str(&rule_text("Setup", &premises, &actions, &conclusions));
         out.push_str("restriction setup_once:\n  \"All #i #j. Setup() @ #i & Setup() @ #j ==> #i = #j\"\n\n");
 
         // The API's rules.
