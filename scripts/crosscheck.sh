@@ -52,7 +52,7 @@ trap 'rm -rf "$tmp"' EXIT
 rows=$tmp/rows.tsv   # file, variant, secret, apisat, proverif, agree
 : > "$rows"
 
-pv_version=$("$PROVERIF" -help 2>&1 | head -1 | sed 's/\..*Cryptographic.*//; s/\. *$//' || true)
+pv_version=$("$PROVERIF" -help 2>&1 | head -1 | sed 's/\. Cryptographic.*//' || true)
 
 check_file() {
     local file=$1
