@@ -20,12 +20,12 @@ pub mod diff;
 pub mod dot;
 /// Saturation with ascent.
 pub mod engine;
-/// Exports to ProVerif and Tamarin.
-pub mod export;
 /// Expectations compared with what a run established.
 pub mod expect;
 /// Why one term is or is not derivable: derivation trees, closest misses.
 pub mod explain;
+/// Exports to ProVerif and Tamarin.
+pub mod export;
 /// Family files: a base API and its variants.
 pub mod family;
 /// What to fix: necessary functions and minimal removal sets.

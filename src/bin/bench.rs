@@ -1216,17 +1216,38 @@ fn side_row(r: &Row) -> String {
         duration_cell(r.cpu_ms),
         rss_cell(r.peak_rss_kb),
         pv.verdict.clone(),
-        if measured { duration_cell(pv.cpu_ms) } else { String::new() },
-        if measured { rss_cell(pv.peak_rss_kb) } else { String::new() },
+        if measured {
+            duration_cell(pv.cpu_ms)
+        } else {
+            String::new()
+        },
+        if measured {
+            rss_cell(pv.peak_rss_kb)
+        } else {
+            String::new()
+        },
         pv.cpu_ratio.map_or(String::new(), |x| format!("{x:.3}")),
         pv.agree.clone(),
     ];
-    aligned_line(&cells, &SIDE_WIDTHS, &SIDE_RIGHT)
+    let mut line = aligned_line(&cells, &SIDE_WIDTHS, &SIDE_RIGHT);
+    if let Some(e) = &r.error {
+        let _ = writeln!(line, "    error: {e}");
+    }
+    if let Some(m) = &r.mismatch {
+        let _ = writeln!(line, "    mismatch (expected {}): {m}", r.expected);
+    }
+    line
 }
 
 /// Runs ProVerif on a case `reps` times (`--proverif`) and fills the row's
 /// ProVerif side: the first run's verdict, the median CPU and peak RSS.
-fn run_proverif(case: Case, row: &mut Row, args: &Args, binary: &std::path::Path, dir: &std::path::Path) {
+fn run_proverif(
+    case: Case,
+    row: &mut Row,
+    args: &Args,
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+) {
     let generated = case.generate();
     let timeout = Duration::from_secs_f64(args.proverif_timeout.max(0.001));
     let runs: Vec<proverif::Outcome> = (0..args.reps)
@@ -1241,7 +1262,11 @@ fn run_proverif(case: Case, row: &mut Row, args: &Args, binary: &std::path::Path
         cpu_ms: cpu,
         peak_rss_kb: rss,
         cpu_ratio: (decided && cpu > 0.0).then(|| row.cpu_ms / cpu),
-        agree: if first.problem.as_deref().is_some_and(|p| p.starts_with("n/a")) {
+        agree: if first
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.starts_with("n/a"))
+        {
             "n/a (XOR)".into()
         } else if row.error.is_some() {
             "? (apisat error)".into()
@@ -1526,7 +1551,10 @@ fn main() -> ExitCode {
         let mut row = run_case(case, &args);
         if let (Some(binary), Some((dir, _))) = (&args.proverif, &pv_dir) {
             run_proverif(case, &mut row, &args, binary, dir);
-            bad |= row.proverif.as_ref().is_some_and(|p| p.agree.starts_with("no"));
+            bad |= row
+                .proverif
+                .as_ref()
+                .is_some_and(|p| p.agree.starts_with("no"));
         }
         bad |= row.error.is_some() || row.check == "MISMATCH";
         match args.format {

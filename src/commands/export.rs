@@ -48,10 +48,7 @@ pub fn run(file: &Path, to: ExportTarget, variant: Option<&VariantPattern>) -> E
                         render_in(&[d], &[(ffile, fsource), (bfile, bsource)], palette)
                     );
                 }
-                None => eprint!(
-                    "{}",
-                    render_all_styled(&[d], Some(&loaded.source), palette)
-                ),
+                None => eprint!("{}", render_all_styled(&[d], Some(&loaded.source), palette)),
             }
             ExitCode::BAD_INPUT
         }

@@ -96,10 +96,13 @@ pub(crate) fn builtin(program: &Program, rule: &Rule) -> Option<Builtin> {
                     && args.as_ref() == outs)
                     .then_some(Builtin::Split);
             }
-            (ctor.text == "sign" && args.len() == 2 && var(args[0]) && var(args[1])
+            (ctor.text == "sign"
+                && args.len() == 2
+                && var(args[0])
+                && var(args[1])
                 && args[0] != args[1]
                 && outs == [args[0]])
-                .then_some(Builtin::ReadSigned)
+            .then_some(Builtin::ReadSigned)
         }
         ([c, k], [m]) => {
             let (ctor, args) = app(*c)?;
@@ -339,5 +342,42 @@ impl Namer {
         }
         self.taken.insert(name.clone());
         name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namer_keeps_valid_names_and_mangles_the_rest() {
+        let mut n = Namer::new(&["in", "c"], "n");
+        assert_eq!(n.fresh("MK"), "MK");
+        assert_eq!(n.fresh("in"), "in_2");
+        assert_eq!(n.fresh("_1"), "n_1");
+        assert_eq!(n.fresh("a-b"), "a_b");
+        assert_eq!(n.fresh("MK"), "MK_2");
+        n.reserve("x");
+        assert_eq!(n.fresh("x"), "x_2");
+    }
+
+    #[test]
+    fn builtin_deductions_are_recognised_by_shape_only() {
+        let loaded = crate::lower::load_source(
+            "t.yaml",
+            "apisat: 1\nconstructors:\n  - name: box\n    arity: 2\nnames:\n  secret: [K]\ndeductions:\n  - name: unbox\n    inputs: [\"box(m, k)\", k]\n    outputs: [m]\nsecrets: [K]\n",
+        )
+        .expect("loads");
+        let p = &loaded.program;
+        let kinds: Vec<(&str, Option<Builtin>)> = p
+            .rules
+            .iter()
+            .map(|r| (r.name.as_str(), builtin(p, r)))
+            .collect();
+        assert!(kinds.contains(&("decrypt", Some(Builtin::Decrypt))));
+        assert!(kinds.contains(&("decrypt-asym", Some(Builtin::DecryptAsym))));
+        assert!(kinds.contains(&("read-signed", Some(Builtin::ReadSigned))));
+        assert!(kinds.contains(&("unbox", None)));
+        assert_eq!(own_rules(p).len(), 1);
     }
 }

@@ -33,14 +33,79 @@ use crate::term::{CtorId, NameId, NameKind, Term, TermId, TermStore};
 
 /// ProVerif's keywords and the identifiers the export itself declares.
 const RESERVED: &[&str] = &[
-    "among", "axiom", "barrier", "bitstring", "bool", "channel", "choice", "clauses", "const",
-    "def", "diff", "do", "elimtrue", "else", "equation", "equivalence", "event", "expand",
-    "fail", "false", "forall", "foreach", "free", "fun", "get", "if", "implementation", "in",
-    "inj", "insert", "is_nat", "lemma", "let", "letfun", "letproba", "new", "noninterf",
-    "not", "nounif", "or", "otherwise", "out", "param", "phase", "pred", "proba", "process",
-    "proof", "public_vars", "putbegin", "query", "reduc", "restriction", "secret", "select",
-    "set", "suchthat", "sync", "table", "then", "true", "type", "weaksecret", "yield", "nat",
-    "time", "attacker", "mess", "c", "sdec", "adec", "getmess", "main",
+    "among",
+    "axiom",
+    "barrier",
+    "bitstring",
+    "bool",
+    "channel",
+    "choice",
+    "clauses",
+    "const",
+    "def",
+    "diff",
+    "do",
+    "elimtrue",
+    "else",
+    "equation",
+    "equivalence",
+    "event",
+    "expand",
+    "fail",
+    "false",
+    "forall",
+    "foreach",
+    "free",
+    "fun",
+    "get",
+    "if",
+    "implementation",
+    "in",
+    "inj",
+    "insert",
+    "is_nat",
+    "lemma",
+    "let",
+    "letfun",
+    "letproba",
+    "new",
+    "noninterf",
+    "not",
+    "nounif",
+    "or",
+    "otherwise",
+    "out",
+    "param",
+    "phase",
+    "pred",
+    "proba",
+    "process",
+    "proof",
+    "public_vars",
+    "putbegin",
+    "query",
+    "reduc",
+    "restriction",
+    "secret",
+    "select",
+    "set",
+    "suchthat",
+    "sync",
+    "table",
+    "then",
+    "true",
+    "type",
+    "weaksecret",
+    "yield",
+    "nat",
+    "time",
+    "attacker",
+    "mess",
+    "c",
+    "sdec",
+    "adec",
+    "getmess",
+    "main",
 ];
 
 /// The ProVerif model of `program`; `source` is the API file's text (to
@@ -166,11 +231,7 @@ impl<'a> Writer<'a> {
             let info = self.store.ctor(**c);
             let args = vec!["bitstring"; info.arity].join(", ");
             let private = if info.public { "" } else { " [private]" };
-            let _ = writeln!(
-                out,
-                "fun {}({args}): bitstring{private}.",
-                self.ctors[*c]
-            );
+            let _ = writeln!(out, "fun {}({args}): bitstring{private}.", self.ctors[*c]);
         }
         if !ctors.is_empty() {
             out.push('\n');
@@ -202,7 +263,9 @@ impl<'a> Writer<'a> {
             );
         }
         if !deductions.is_empty() {
-            out.push_str("(* The attacker's deductions (rules/dolev_yao.yaml); tuples are ProVerif's *)\n");
+            out.push_str(
+                "(* The attacker's deductions (rules/dolev_yao.yaml); tuples are ProVerif's *)\n",
+            );
             out.push_str(&deductions);
             out.push('\n');
         }
@@ -375,11 +438,7 @@ struct Matcher<'w, 'a> {
 impl Matcher<'_, '_> {
     /// True when every variable of `t` is bound.
     fn known(&self, t: TermId) -> bool {
-        self.w
-            .store
-            .vars(t)
-            .iter()
-            .all(|v| self.bound[*v as usize])
+        self.w.store.vars(t).iter().all(|v| self.bound[*v as usize])
     }
 
     /// `t` as a ProVerif pattern: new variables bound, known subterms

@@ -38,11 +38,58 @@ use crate::term::{CtorId, NameId, Term, TermId, TermStore};
 /// Tamarin's keywords, builtin function symbols and the identifiers the
 /// export itself declares.
 const RESERVED: &[&str] = &[
-    "theory", "begin", "end", "builtins", "functions", "equations", "rule", "lemma",
-    "restriction", "let", "in", "All", "Ex", "not", "true", "false", "F", "T", "K", "KU", "KD",
-    "In", "Out", "Fr", "senc", "sdec", "aenc", "adec", "pk", "h", "sign", "verify", "fst",
-    "snd", "pair", "zero", "XOR", "getmess", "mac", "inv", "one", "diff", "exists-trace",
-    "all-traces", "Setup", "HSM", "Eq", "Neq", "private", "heuristic", "tactic", "process",
+    "theory",
+    "begin",
+    "end",
+    "builtins",
+    "functions",
+    "equations",
+    "rule",
+    "lemma",
+    "restriction",
+    "let",
+    "in",
+    "All",
+    "Ex",
+    "not",
+    "true",
+    "false",
+    "F",
+    "T",
+    "K",
+    "KU",
+    "KD",
+    "In",
+    "Out",
+    "Fr",
+    "senc",
+    "sdec",
+    "aenc",
+    "adec",
+    "pk",
+    "h",
+    "sign",
+    "verify",
+    "fst",
+    "snd",
+    "pair",
+    "zero",
+    "XOR",
+    "getmess",
+    "mac",
+    "inv",
+    "one",
+    "diff",
+    "exists-trace",
+    "all-traces",
+    "Setup",
+    "HSM",
+    "Eq",
+    "Neq",
+    "private",
+    "heuristic",
+    "tactic",
+    "process",
 ];
 
 /// The Tamarin theory of `program`.
@@ -199,7 +246,11 @@ impl<'a> Writer<'a> {
                     .with_help("list each fresh name as a secret of its own"))
                 }
             }
-            lemmas.push((self.namer.fresh(&format!("secret_{}", s.label)), action, s.label.clone()));
+            lemmas.push((
+                self.namer.fresh(&format!("secret_{}", s.label)),
+                action,
+                s.label.clone(),
+            ));
         }
 
         // Setup: the HSM's secrets, made once, and the initial knowledge.
@@ -222,7 +273,9 @@ impl<'a> Writer<'a> {
         }
         out.push_str("/* The HSM's secrets, made once; the initial knowledge. */\n");
         out.push_str(&rule_text("Setup", &premises, &actions, &conclusions));
-        out.push_str("restriction setup_once:\n  \"All #i #j. Setup() @ #i & Setup() @ #j ==> #i = #j\"\n\n");
+        out.push_str(
+            "restriction setup_once:\n  \"All #i #j. Setup() @ #i & Setup() @ #j ==> #i = #j\"\n\n",
+        );
 
         // The API's rules.
         let mut restrictions: BTreeSet<String> = BTreeSet::new();
@@ -239,11 +292,19 @@ impl<'a> Writer<'a> {
                 match c {
                     Check::Equal(a, b) => {
                         restrictions.insert("equal".into());
-                        actions.push(format!("Eq({}, {})", self.term(*a, &vars), self.term(*b, &vars)));
+                        actions.push(format!(
+                            "Eq({}, {})",
+                            self.term(*a, &vars),
+                            self.term(*b, &vars)
+                        ));
                     }
                     Check::NotEqual(a, b) => {
                         restrictions.insert("not_equal".into());
-                        actions.push(format!("Neq({}, {})", self.term(*a, &vars), self.term(*b, &vars)));
+                        actions.push(format!(
+                            "Neq({}, {})",
+                            self.term(*a, &vars),
+                            self.term(*b, &vars)
+                        ));
                     }
                     Check::OneOf(a, list) => {
                         restrictions.insert(format!("one_of_{}", list.len()));
@@ -353,7 +414,12 @@ fn mentions_id(text: &str, id: &str) -> bool {
 }
 
 /// One rule, laid out.
-fn rule_text(name: &str, premises: &[String], actions: &[String], conclusions: &[String]) -> String {
+fn rule_text(
+    name: &str,
+    premises: &[String],
+    actions: &[String],
+    conclusions: &[String],
+) -> String {
     let arrow = if actions.is_empty() {
         "-->".to_string()
     } else {

@@ -85,10 +85,11 @@ fn tamarin() {
     });
 }
 
-/// Variant `name` of the family file at `path`.
+/// Variant `name` of the family file at `path` (relative to the
+/// repository, which is where cargo runs tests, so that the snapshots
+/// name it so).
 fn variant(path: &str, name: &str) -> Loaded {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let Input::Family(family) = inputs::read(Path::new(&format!("{root}/{path}"))) else {
+    let Input::Family(family) = inputs::read(Path::new(path)) else {
         panic!("{path} is not a family");
     };
     let index = (0..family.len())
@@ -173,7 +174,11 @@ fn xor_error_in_a_family_variant_is_located_in_the_family_file() {
         "original",
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("--> apis/families/../vsm.yaml:103:11") || err.contains("--> apis/vsm.yaml:103:11"), "{err}");
+    assert!(
+        err.contains("--> apis/families/../vsm.yaml:103:11")
+            || err.contains("--> apis/vsm.yaml:103:11"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -195,4 +200,101 @@ fn exports_are_byte_identical_across_runs() {
         let (_, second, _) = run(&["export", "--to", to, "apis/pkcs11_wrap_decrypt.yaml"]);
         assert_eq!(first, second);
     }
+}
+
+/// Fresh names, every kind of check, a private constructor, a user
+/// deduction shaped like the built-in decryption (exported as a rule of
+/// its own, not dropped), and identifiers that are keywords of the
+/// targets (`c`, `new`, `let`, `rule`).
+const CORNERS: &str = r#"
+apisat: 1
+name: export corners
+constructors:
+  - name: wrapk
+    arity: 2
+    private: true
+  - name: box
+    arity: 2
+names:
+  tags: [A, B, C]
+  public: [new]
+  secret: [MK, K, rule]
+  fresh: [s]
+knowledge:
+  - "{A, K}MK"
+  - "box(rule, K)"
+functions:
+  - name: Gen
+    inputs: [let]
+    checks: ["let in [A, B]"]
+    fresh: [s]
+    outputs: ["{let, s}MK", "wrapk(s, let)"]
+  - name: Unwrap
+    inputs: ["wrapk(x, t)", c]
+    checks: ["t != c", "c == C"]
+    outputs: ["{x}c"]
+deductions:
+  - name: unbox
+    inputs: ["box(m, k)", k]
+    outputs: [m]
+secrets:
+  - s
+  - K
+  - rule
+  - term: "{new}s"
+    label: new under s
+"#;
+
+#[test]
+fn corners_of_both_exports() {
+    let loaded = lower::load_source("corners.yaml", CORNERS).expect("loads");
+    let pv = exported(&loaded, Target::ProVerif);
+    // The fresh name is made by its function, and queried as such.
+    assert!(pv.contains("new s: bitstring;"), "{pv}");
+    assert!(pv.contains("query attacker(new s)."), "{pv}");
+    // Checks: `in [..]` as a disjunction, `!=` and `==`.
+    assert!(pv.contains("if (let_2 = A || let_2 = B) then"), "{pv}");
+    assert!(pv.contains("if t <> c_2 && c_2 = C then"), "{pv}");
+    // The user deduction is a process of its own.
+    assert!(pv.contains("let unbox ="), "{pv}");
+    // The channel keeps its name; the variable `c` does not take it.
+    assert!(!pv.contains("in(c_2") && !pv.contains("out(c_2"), "{pv}");
+    let tam = exported(&loaded, Target::Tamarin);
+    assert!(tam.contains("Fr(~s)"), "{tam}");
+    assert!(tam.contains("rule unbox:"), "{tam}");
+    assert!(tam.contains("OneOf2("), "{tam}");
+    assert!(tam.contains("Neq(") && tam.contains("Eq("), "{tam}");
+    settings().bind(|| {
+        insta::assert_snapshot!("corners_proverif", pv);
+        insta::assert_snapshot!("corners_tamarin", tam);
+    });
+}
+
+#[test]
+fn a_secret_of_two_functions_fresh_names_is_a_located_tamarin_error() {
+    let src = r#"
+apisat: 1
+names:
+  secret: [MK]
+  fresh: [s1, s2]
+functions:
+  - name: One
+    inputs: []
+    fresh: [s1]
+    outputs: ["{s1}MK"]
+  - name: Two
+    inputs: []
+    fresh: [s2]
+    outputs: ["{s2}MK"]
+secrets:
+  - term: "(s1, s2)"
+    label: both
+"#;
+    let loaded = lower::load_source("two.yaml", src).expect("loads");
+    let d = export(&loaded, Target::Tamarin).expect_err("no one rule binds both");
+    assert_eq!((d.file.as_str(), d.span.line), ("two.yaml", 16));
+    assert!(d.message.contains("fresh names of several functions"));
+    // ProVerif queries it with both names' `new`.
+    let pv = exported(&loaded, Target::ProVerif);
+    assert!(pv.contains("query attacker((new s1, new s2))."), "{pv}");
 }

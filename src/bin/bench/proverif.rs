@@ -138,13 +138,7 @@ pub fn measure(mut child: Child, timeout: Duration) -> (bool, f64, u64) {
 
 /// Exports the case's YAML to ProVerif, runs `proverif` on it in `dir`
 /// (killed after `timeout` of CPU time) and reads its verdicts.
-pub fn run(
-    file: &str,
-    yaml: &str,
-    proverif: &Path,
-    dir: &Path,
-    timeout: Duration,
-) -> Outcome {
+pub fn run(file: &str, yaml: &str, proverif: &Path, dir: &Path, timeout: Duration) -> Outcome {
     let mut out = Outcome::default();
     let loaded = match lower::load_source(file, yaml) {
         Ok(l) => l,
