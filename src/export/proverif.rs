@@ -18,8 +18,10 @@
 //!   private destructor `open_f(f(x1, ..., xn)) = (x1, ..., xn)`, which only
 //!   the HSM may apply), tests its checks with `if`, makes its fresh names
 //!   with `new`, and outputs its outputs as one tuple on `c`.
-//! * The initial knowledge is output on `c`; one `query attacker(S).` per
-//!   secret, in the program's order, each after a comment with its label.
+//! * The initial knowledge is output on `c`; one `query` declaration with
+//!   `attacker(S)` for every secret, in the program's order, each after a
+//!   comment with its label (ProVerif saturates once per declaration, and
+//!   prints one `RESULT` per secret in this order).
 //!
 //! ProVerif has no XOR: a program that uses it is a located error.
 
@@ -294,12 +296,22 @@ impl<'a> Writer<'a> {
             out.push('\n');
         }
 
-        out.push_str("(* Secrets *)\n");
-        for s in &p.secrets {
-            let _ = writeln!(out, "(* {} *)", comment(&s.label));
-            let _ = writeln!(out, "query attacker({}).", self.query_term(s.term));
-        }
-        out.push('\n');
+        // One declaration for all secrets: ProVerif saturates once per
+        // `query` declaration (51 declarations took 46 times as long as
+        // one on the 5x10 hierarchy), and prints the results in order.
+        out.push_str("(* Secrets, one result each, in this order *)\nquery\n");
+        let queries: Vec<String> = p
+            .secrets
+            .iter()
+            .map(|s| {
+                format!(
+                    "  (* {} *) attacker({})",
+                    comment(&s.label),
+                    self.query_term(s.term)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "{}.\n", queries.join(";\n"));
 
         out.push_str(&processes);
 

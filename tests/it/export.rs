@@ -251,7 +251,7 @@ fn corners_of_both_exports() {
     let pv = exported(&loaded, Target::ProVerif);
     // The fresh name is made by its function, and queried as such.
     assert!(pv.contains("new s: bitstring;"), "{pv}");
-    assert!(pv.contains("query attacker(new s)."), "{pv}");
+    assert!(pv.contains("(* s *) attacker(new s);"), "{pv}");
     // Checks: `in [..]` as a disjunction, `!=` and `==`.
     assert!(pv.contains("if (let_2 = A || let_2 = B) then"), "{pv}");
     assert!(pv.contains("if t <> c_2 && c_2 = C then"), "{pv}");
@@ -296,5 +296,8 @@ secrets:
     assert!(d.message.contains("fresh names of several functions"));
     // ProVerif queries it with both names' `new`.
     let pv = exported(&loaded, Target::ProVerif);
-    assert!(pv.contains("query attacker((new s1, new s2))."), "{pv}");
+    assert!(
+        pv.contains("(* both *) attacker((new s1, new s2))."),
+        "{pv}"
+    );
 }
