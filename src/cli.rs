@@ -128,6 +128,21 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
+    /// Write an API as a ProVerif model or a Tamarin theory, to check its
+    /// verdicts with another tool; what the target cannot express (XOR in
+    /// ProVerif) is a located error.
+    Export {
+        /// API file (YAML), or a family file with --variant.
+        file: PathBuf,
+        /// The target: `proverif` (typed pi calculus, .pv) or `tamarin`
+        /// (multiset rewriting, .spthy).
+        #[arg(long, value_enum)]
+        to: ExportTarget,
+        /// For a family file: the one variant whose name matches (`*`
+        /// matches any characters); an error if it matches none or several.
+        #[arg(long, value_name = "PATTERN")]
+        variant: Option<String>,
+    },
     /// Print the JSON Schema of the API language, for editors (see the
     /// README: "Editor support").
     Schema {
@@ -210,6 +225,15 @@ pub enum Command {
         #[arg(long)]
         no_time: bool,
     },
+}
+
+/// The verifiers `apisat export` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// ProVerif 2.x (typed pi calculus).
+    Proverif,
+    /// The Tamarin prover (multiset rewriting).
+    Tamarin,
 }
 
 /// Output formats of the commands that draw no graph (batch, merge, fix,

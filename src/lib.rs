@@ -24,6 +24,8 @@ pub mod engine;
 pub mod expect;
 /// Why one term is or is not derivable: derivation trees, closest misses.
 pub mod explain;
+/// Exports to ProVerif and Tamarin.
+pub mod export;
 /// Family files: a base API and its variants.
 pub mod family;
 /// What to fix: necessary functions and minimal removal sets.

@@ -48,6 +48,8 @@ use apisat::verdict::{self, Proof, Report, Settings, Verdict};
 
 #[path = "bench/families.rs"]
 mod families;
+#[path = "bench/proverif.rs"]
+mod proverif;
 #[path = "bench/throughput.rs"]
 mod throughput;
 #[path = "bench/wide.rs"]
@@ -112,6 +114,15 @@ struct Args {
     /// executable; build both with `cargo build --release --bins`).
     #[arg(long, value_name = "PATH")]
     apisat: Option<PathBuf>,
+    /// Also write each case as a ProVerif model (`apisat export --to
+    /// proverif`) and run this ProVerif binary on it: a side-by-side table
+    /// of both verdicts, CPU times and peak memories (benches/README.md).
+    #[arg(long, value_name = "PATH", conflicts_with = "families")]
+    proverif: Option<PathBuf>,
+    /// With --proverif: kill ProVerif once it has used this many seconds
+    /// of CPU time (or ten times as many of wall clock).
+    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
+    proverif_timeout: f64,
     /// Internal: run one case (e.g. `hierarchy:5x10`) in this process and
     /// print its result as one JSON line.
     #[arg(long, value_name = "CASE", hide = true)]
@@ -762,6 +773,32 @@ struct Row {
     reps: u32,
     /// Why the case produced no figures, if it did not.
     error: Option<String>,
+    /// The derivable secrets' labels (for `--proverif`'s comparison).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    derivable_labels: Vec<String>,
+    /// CPU time (user + system) of loading and checking, in ms: measured
+    /// by the child from its threads' schedstat, else by the parent from
+    /// the reaped child's ticks (which include start-up and generation).
+    #[serde(default)]
+    cpu_ms: f64,
+    /// With `--proverif`: ProVerif's side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    proverif: Option<ProVerifCells>,
+}
+
+/// ProVerif's side of a row (`--proverif`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct ProVerifCells {
+    /// `ATTACK n/m`, `SECURE`, or why there is none (`n/a (XOR)`, `timeout (>120 s CPU)`).
+    verdict: String,
+    /// CPU time (user + system), median over the runs, in ms.
+    cpu_ms: f64,
+    /// Peak RSS, median over the runs, in KiB.
+    peak_rss_kb: u64,
+    /// apisat's CPU time over ProVerif's.
+    cpu_ratio: Option<f64>,
+    /// `yes`, `no (...)`, `?`, or why there is no comparison.
+    agree: String,
 }
 
 /// The process's peak resident set size (`VmHWM`) in KiB; 0 if unknown.
@@ -802,6 +839,7 @@ fn run_one(case: Case, settings: Settings) -> Row {
     row.base_rss_kb = peak_rss_kb();
 
     let file = case.file_name();
+    let cpu_start = proverif::self_cpu_ns();
     let start = Instant::now();
     let loaded = match lower::load_source(&file, &generated.yaml) {
         Ok(loaded) => loaded,
@@ -821,6 +859,9 @@ fn run_one(case: Case, settings: Settings) -> Row {
     row.initial = loaded.program.knowledge.len();
     let report = verdict::check_program(loaded.program, settings);
     row.total_ms = ms(start.elapsed());
+    if let (Some(a), Some(b)) = (cpu_start, proverif::self_cpu_ns()) {
+        row.cpu_ms = b.saturating_sub(a) as f64 / 1e6;
+    }
     row.peak_rss_kb = peak_rss_kb();
     fill(&mut row, &report, &generated.expect);
     row
@@ -840,6 +881,7 @@ fn fill(row: &mut Row, report: &Report, expect: &Expect) {
         .map(|s| s.label.as_str())
         .collect();
     row.derivable = derivable.len();
+    row.derivable_labels = derivable.iter().map(|l| l.to_string()).collect();
     row.verdict = match report.verdict {
         Verdict::Attack => "attack",
         Verdict::Secure => "secure",
@@ -939,6 +981,7 @@ fn run_child(case: Case, args: &Args) -> Row {
         Ok(exe) => exe,
         Err(e) => return failed(format!("cannot find this executable: {e}")),
     };
+    let cpu_before = proverif::children_cpu_ms();
     let mut child = match Command::new(exe)
         .arg(format!("--one={}", case.id()))
         .args(args.child_flags())
@@ -978,9 +1021,19 @@ fn run_child(case: Case, args: &Args) -> Row {
         Ok(output) => output,
         Err(e) => return failed(format!("reading the child's output: {e}")),
     };
+    // The child is reaped: its CPU time is in our children's times.
+    let cpu_ms = match (cpu_before, proverif::children_cpu_ms()) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     match stdout.lines().rev().find(|l| l.starts_with('{')) {
         Some(line) => serde_json::from_str(line)
+            // The child's own figure (ns resolution) unless it had none.
+            .map(|row: Row| Row {
+                cpu_ms: if row.cpu_ms > 0.0 { row.cpu_ms } else { cpu_ms },
+                ..row
+            })
             .unwrap_or_else(|e| failed(format!("bad result line from the child: {e}"))),
         None => failed(format!("the child printed no result ({})", output.status)),
     }
@@ -1031,6 +1084,7 @@ fn run_case(case: Case, args: &Args) -> Row {
     row.load_ms = f(|r| r.load_ms);
     row.sat_ms = f(|r| r.sat_ms);
     row.total_ms = f(|r| r.total_ms);
+    row.cpu_ms = f(|r| r.cpu_ms);
     row.peak_rss_kb = median_u(&mut runs.iter().map(|r| r.peak_rss_kb).collect::<Vec<_>>());
     row.base_rss_kb = median_u(&mut runs.iter().map(|r| r.base_rss_kb).collect::<Vec<_>>());
     row.reps = args.reps;
@@ -1149,6 +1203,87 @@ fn text_row(r: &Row) -> String {
         let _ = writeln!(line, "    mismatch (expected {}): {m}", r.expected);
     }
     line
+}
+
+const SIDE_HEADER: [&str; 10] = [
+    "family", "params", "apisat", "CPU", "peak RSS", "ProVerif", "PV CPU", "PV RSS", "ratio",
+    "agree",
+];
+const SIDE_WIDTHS: [usize; 10] = [15, 8, 24, 9, 9, 16, 9, 9, 7, 4];
+const SIDE_RIGHT: [bool; 10] = [
+    false, false, false, true, true, false, true, true, true, false,
+];
+
+/// A `--proverif` row: apisat's verdict, CPU and peak memory beside
+/// ProVerif's, the CPU ratio, and whether the verdicts agree.
+fn side_row(r: &Row) -> String {
+    let pv = r.proverif.clone().unwrap_or_default();
+    let measured = !pv.verdict.starts_with("n/a") && !pv.verdict.starts_with("export");
+    let cells = vec![
+        r.family.clone(),
+        r.params.clone(),
+        verdict_cell(r),
+        duration_cell(r.cpu_ms),
+        rss_cell(r.peak_rss_kb),
+        pv.verdict.clone(),
+        if measured {
+            duration_cell(pv.cpu_ms)
+        } else {
+            String::new()
+        },
+        if measured {
+            rss_cell(pv.peak_rss_kb)
+        } else {
+            String::new()
+        },
+        pv.cpu_ratio.map_or(String::new(), |x| format!("{x:.3}")),
+        pv.agree.clone(),
+    ];
+    let mut line = aligned_line(&cells, &SIDE_WIDTHS, &SIDE_RIGHT);
+    if let Some(e) = &r.error {
+        let _ = writeln!(line, "    error: {e}");
+    }
+    if let Some(m) = &r.mismatch {
+        let _ = writeln!(line, "    mismatch (expected {}): {m}", r.expected);
+    }
+    line
+}
+
+/// Runs ProVerif on a case `reps` times (`--proverif`) and fills the row's
+/// ProVerif side: the first run's verdict, the median CPU and peak RSS.
+fn run_proverif(
+    case: Case,
+    row: &mut Row,
+    args: &Args,
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+) {
+    let generated = case.generate();
+    let timeout = Duration::from_secs_f64(args.proverif_timeout.max(0.001));
+    let runs: Vec<proverif::Outcome> = (0..args.reps)
+        .map(|_| proverif::run(&case.file_name(), &generated.yaml, binary, dir, timeout))
+        .collect();
+    let first = &runs[0];
+    let cpu = median_f(&mut runs.iter().map(|o| o.cpu_ms).collect::<Vec<_>>());
+    let rss = median_u(&mut runs.iter().map(|o| o.peak_rss_kb).collect::<Vec<_>>());
+    let decided = first.problem.is_none();
+    row.proverif = Some(ProVerifCells {
+        verdict: proverif::verdict(first),
+        cpu_ms: cpu,
+        peak_rss_kb: rss,
+        cpu_ratio: (decided && cpu > 0.0).then(|| row.cpu_ms / cpu),
+        agree: if first
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.starts_with("n/a"))
+        {
+            "n/a (XOR)".into()
+        } else if row.error.is_some() {
+            "? (apisat error)".into()
+        } else {
+            proverif::agree(first, &row.derivable_labels, row.limit.is_some())
+        },
+    });
 }
 
 /// The cases `--family` and `--sizes` select, in table order.
@@ -1390,20 +1525,60 @@ fn main() -> ExitCode {
             s.limits.max_facts,
             timeout
         ));
-        let header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
-        emit(&table_line(&header));
+        if let Some(pv) = &args.proverif {
+            emit(&format!(
+                "# side by side with {} (killed after {} s of CPU time); CPU = user + system of the \
+                 child process, ratio = apisat CPU / ProVerif CPU\n# {} cores, load average {:.2} at the start\n",
+                pv.display(),
+                args.proverif_timeout,
+                std::thread::available_parallelism().map_or(0, |n| n.get()),
+                throughput::load_average()
+            ));
+            let header: Vec<String> = SIDE_HEADER.iter().map(|h| h.to_string()).collect();
+            emit(&aligned_line(&header, &SIDE_WIDTHS, &SIDE_RIGHT));
+        } else {
+            let header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+            emit(&table_line(&header));
+        }
+    }
+    // Where the ProVerif models go: --emit-yaml's folder, else a temporary
+    // one of our own, removed at the end.
+    let pv_dir = args.proverif.as_ref().map(|_| match &args.emit_yaml {
+        Some(dir) => (dir.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("apisat-bench-proverif-{}", std::process::id())),
+            true,
+        ),
+    });
+    if let Some((dir, _)) = &pv_dir {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("bench: cannot create {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
     }
     let mut bad = false;
     for case in cases {
-        let row = run_case(case, &args);
+        let mut row = run_case(case, &args);
+        if let (Some(binary), Some((dir, _))) = (&args.proverif, &pv_dir) {
+            run_proverif(case, &mut row, &args, binary, dir);
+            bad |= row
+                .proverif
+                .as_ref()
+                .is_some_and(|p| p.agree.starts_with("no"));
+        }
         bad |= row.error.is_some() || row.check == "MISMATCH";
         match args.format {
+            Format::Text if args.proverif.is_some() => emit(&side_row(&row)),
             Format::Text => emit(&text_row(&row)),
             Format::Json => emit(&format!(
                 "{}\n",
                 serde_json::to_string(&row).unwrap_or_default()
             )),
         }
+    }
+    if let Some((dir, true)) = &pv_dir {
+        // Our own folder, named by our process id.
+        let _ = std::fs::remove_dir_all(dir);
     }
     if bad {
         ExitCode::from(1)

@@ -14,6 +14,8 @@ pub mod completions;
 pub mod diff;
 /// `apisat explain`.
 pub mod explain;
+/// `apisat export`.
+pub mod export;
 /// `apisat fix`.
 pub mod fix;
 /// `apisat knowledge`.
@@ -101,6 +103,9 @@ pub fn run(command: Command) -> ExitCode {
             search.settings(),
         ),
         Command::Schema { family } => schema::run(family),
+        Command::Export { file, to, variant } => {
+            export::run(&file, to, variant.map(VariantPattern).as_ref())
+        }
         Command::Fix {
             file,
             format,

@@ -10,6 +10,7 @@ mod diagnostics;
 mod diff;
 mod differential;
 mod explain;
+mod export;
 mod families;
 mod family_diagnostics;
 mod family_schema;
