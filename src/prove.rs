@@ -102,14 +102,12 @@
 
 use std::collections::BTreeSet;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::time::Instant;
-
-use crate::engine::{Bounds, Limits, StopReason};
+use crate::engine::{Bounds, Budget, Limits, StopReason};
 use crate::gf2::{Basis, Vector};
 use crate::matching::{empty_binding, match_term};
 use crate::program::{Check, Program, Rule, RuleKind};
 use crate::term::{CtorId, Term, TermId, TermStore};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Most goal steps one rule's resolution may take in one round.
 const MAX_STEPS_PER_RULE: usize = 20_000;
@@ -707,10 +705,10 @@ struct Solver<'a> {
     memo: Memo,
     /// Uses of XOR outside the fragment met on some branch (messages).
     gaps: BTreeSet<String>,
-    /// When the time limit runs out.
-    deadline: Option<Instant>,
-    /// Set when the deadline passed during this search.
-    timed_out: bool,
+    /// The run's clock and memory count.
+    budget: &'a Budget,
+    /// Set when a limit of the run was reached during this search.
+    stopped: Option<StopReason>,
     /// True when the API has fresh (abstracted) names: a variable may then
     /// stand for a term holding one, on which `!=` always holds.
     has_fresh: bool,
@@ -723,10 +721,12 @@ impl Solver<'_> {
             self.exhausted = true;
             return;
         }
-        if self.steps.is_multiple_of(1024) && self.deadline.is_some_and(|d| Instant::now() > d) {
-            self.exhausted = true;
-            self.timed_out = true;
-            return;
+        if self.steps % 256 == 1 {
+            if let Some(stop) = self.budget.exceeded() {
+                self.exhausted = true;
+                self.stopped = Some(stop);
+                return;
+            }
         }
         if b.goals.is_empty() {
             // Deferred variable goals: solved now if something bound them.
@@ -1240,7 +1240,18 @@ fn open_variable_gap(store: &TermStore, rule: &Rule, vars: &[u32], output: usize
 
 /// Saturates the facts under every rule, symbolically.
 pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun {
-    let start = Instant::now();
+    prove_within(program, bounds, limits, &Budget::start(limits))
+}
+
+/// [`prove`] within a run's budget: the time and memory limits are those
+/// of the whole check (`budget`), the fact limit is `limits`'. A limit
+/// reached is the run's `stop`, so the run is not exact and proves nothing.
+pub fn prove_within(
+    program: &mut Program,
+    bounds: Bounds,
+    limits: Limits,
+    budget: &Budget,
+) -> ProofRun {
     let mut facts = Facts::new();
     let mut cuts = BTreeSet::new();
     let mut stop = StopReason::Saturated;
@@ -1286,8 +1297,8 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 exhausted: false,
                 memo: Memo::default(),
                 gaps: BTreeSet::new(),
-                deadline: limits.timeout.map(|t| start + t),
-                timed_out: false,
+                budget,
+                stopped: None,
                 has_fresh,
             };
             let mut solutions = Vec::new();
@@ -1299,8 +1310,8 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 next_var: nvars,
             };
             solver.solve(store, branch, &mut solutions);
-            if solver.timed_out {
-                stop = StopReason::TimeLimit(limits.timeout.unwrap_or_default());
+            if let Some(reason) = solver.stopped {
+                stop = reason;
                 break 'rounds;
             }
             if solver.exhausted {
@@ -1309,7 +1320,15 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
             for gap in std::mem::take(&mut solver.gaps) {
                 cuts.insert(ProofCut::Xor(gap));
             }
-            for sol in solutions {
+            for (n, sol) in solutions.into_iter().enumerate() {
+                // Adding a fact looks for one that subsumes it: with many
+                // facts, a long list of solutions takes a while.
+                if n % 64 == 63 {
+                    if let Some(reason) = budget.exceeded() {
+                        stop = reason;
+                        break 'rounds;
+                    }
+                }
                 for (j, &o) in rule.outputs.iter().enumerate() {
                     let t = resolve(store, o, &sol.s);
                     // A variable that stands for no derivable term: left
@@ -1355,11 +1374,9 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 stop = StopReason::FactLimit(limits.max_facts);
                 break 'rounds;
             }
-            if let Some(limit) = limits.timeout {
-                if start.elapsed() > limit {
-                    stop = StopReason::TimeLimit(limit);
-                    break 'rounds;
-                }
+            if let Some(reason) = budget.exceeded() {
+                stop = reason;
+                break 'rounds;
             }
         }
         if !changed {

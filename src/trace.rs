@@ -12,11 +12,14 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use crate::engine::{Firing, Saturation};
+use crate::engine::{Budget, Firing, Saturation, StopReason};
 use crate::gf2::{Basis, Vector};
 use crate::matching::instantiate;
 use crate::program::{Program, RuleId, RuleKind};
 use crate::term::{Term, TermId, TermStore};
+
+/// How many steps of a loop run between two looks at the run's budget.
+const CHECK_EVERY: usize = 256;
 
 /// Cost of a derivation: API calls first, then all steps.
 pub type Cost = (u32, u32);
@@ -99,6 +102,33 @@ fn add(a: Cost, b: Cost) -> Cost {
 impl Derivations {
     /// Computes cheapest derivations over a saturation's rule instances.
     pub fn compute(program: &mut Program, sat: &Saturation, goals: &[TermId]) -> Self {
+        match Self::compute_within(program, sat, goals, &Budget::unlimited()) {
+            Ok(d) => d,
+            Err(_) => unreachable!("an unlimited budget never runs out"),
+        }
+    }
+
+    /// [`Derivations::compute`], stopping with the limit reached when the
+    /// run's budget runs out (checked every [`CHECK_EVERY`] steps of each
+    /// loop).
+    pub fn compute_within(
+        program: &mut Program,
+        sat: &Saturation,
+        goals: &[TermId],
+        budget: &Budget,
+    ) -> Result<Self, StopReason> {
+        let mut ticks: usize = 0;
+        let mut tick = || -> Result<(), StopReason> {
+            // The first step looks too, so a budget already spent stops
+            // at once.
+            ticks += 1;
+            if ticks % CHECK_EVERY == 1 {
+                if let Some(stop) = budget.exceeded() {
+                    return Err(stop);
+                }
+            }
+            Ok(())
+        };
         let store = &mut program.store;
         let initial: HashSet<TermId> = program.knowledge.iter().copied().collect();
         let known: HashSet<TermId> = sat.known.iter().copied().collect();
@@ -107,6 +137,7 @@ impl Derivations {
         let mut built: HashSet<TermId> = HashSet::new();
         let mut to_build: Vec<TermId> = goals.to_vec();
         for (i, f) in sat.firings.iter().enumerate() {
+            tick()?;
             let rule = &program.rules[f.rule.0 as usize];
             let args: Vec<TermId> = rule
                 .inputs
@@ -140,6 +171,7 @@ impl Derivations {
             to_build.extend(store.xor_operands(t).into_iter().filter(|a| *a != t));
         }
         while let Some(t) = to_build.pop() {
+            tick()?;
             if !built.insert(t) {
                 continue;
             }
@@ -187,6 +219,7 @@ impl Derivations {
         let mut xor = XorEdges::new(store, &sat.known, &built);
         let mut done: HashSet<TermId> = HashSet::new();
         while let Some(Reverse((cost, t, _via))) = queue.pop() {
+            tick()?;
             // Only improving costs are pushed, so a stale entry costs more.
             if done.contains(&t) || best.get(&t).is_some_and(|b| b.0 < cost) {
                 continue;
@@ -229,13 +262,13 @@ impl Derivations {
             }
         }
         best.retain(|t, _| done.contains(t));
-        Derivations {
+        Ok(Derivations {
             edges,
             best,
             initial,
             args: args_of,
             firings: sat.firings.clone(),
-        }
+        })
     }
 
     /// The shortest attack deriving `goal`, if it is derivable.

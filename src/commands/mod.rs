@@ -82,12 +82,14 @@ pub fn run(command: Command) -> ExitCode {
             files,
             format,
             variant,
+            full_terms,
             search,
         } => check::run(
             &files,
             format,
             variant.map(VariantPattern),
             search.settings(),
+            full_terms,
         ),
         Command::Knowledge {
             file,

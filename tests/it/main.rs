@@ -14,6 +14,8 @@ mod families;
 mod family_diagnostics;
 mod family_schema;
 mod fix;
+mod fuzz;
+mod limits;
 mod reference_models;
 mod schema;
 mod verdicts;
