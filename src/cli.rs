@@ -79,6 +79,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Print every term of the tree in full where it is used (by
+        /// default a term or list longer than 80 characters printed more
+        /// than once is printed once, as `where @1 = ...`).
+        #[arg(long)]
+        full_terms: bool,
         /// For a family file: the one variant whose name matches (`*`
         /// matches any characters); an error if it matches none or several.
         #[arg(long, value_name = "PATTERN")]

@@ -140,6 +140,7 @@ pub fn run(command: Command) -> ExitCode {
             term,
             format,
             variant,
+            full_terms,
             search,
         } => explain::run(
             &file,
@@ -147,6 +148,7 @@ pub fn run(command: Command) -> ExitCode {
             format,
             variant.map(VariantPattern).as_ref(),
             search.settings(),
+            full_terms,
         ),
         Command::Batch {
             paths,
