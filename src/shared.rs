@@ -299,7 +299,7 @@ mod tests {
     fn short_or_single_terms_are_not_named() {
         let (s, names, t) = tuple(40);
         // Long but printed once: not named.
-        let n = Namer::new(&s, &[t], &[names.clone()]);
+        let n = Namer::new(&s, &[t], std::slice::from_ref(&names));
         assert_eq!(n.term(&s, t), s.show(t));
         assert!(n.into_table().is_empty());
         // Short and printed twice: not named.

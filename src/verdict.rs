@@ -323,7 +323,8 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
                 }
                 Some(Err(stop)) => {
                     f.unfinished = Some(format!(
-                        "its attack was not extracted: the {} was reached first",
+                        "its attack was not extracted: the {} was reached first \
+                         (a smaller --max-facts stops saturation sooner, leaving time for it)",
                         limit_report(*stop)
                             .map(|l| l.describe())
                             .unwrap_or_default()

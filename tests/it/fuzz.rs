@@ -323,6 +323,7 @@ fn run_in_process(text: &str, term_text: Option<&str>, tally: &mut Tally) {
     // The check stops itself within the limit; lowering is linear.
     if took > TIMEOUT.mul_f64(1.1) + Duration::from_millis(100) {
         tally.over_limit += 1;
+        keep_slow(text.as_bytes(), took, tally.over_limit);
     }
     match outcome {
         Ok(Ok(())) => tally.loaded += 1,
@@ -365,6 +366,7 @@ fn run_binary(bytes: &[u8], tally: &mut Tally) {
     tally.binary_runs += 1;
     if took > Duration::from_millis(1200) {
         tally.over_limit += 1;
+        keep_slow(bytes, took, tally.over_limit);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let code = out.status.code();
@@ -380,6 +382,21 @@ fn run_binary(bytes: &[u8], tally: &mut Tally) {
         tally
             .failures
             .push(format!("binary: an error without a location: {stderr}"));
+    }
+}
+
+/// Writes an input that ran over its time limit (wall clock, so possibly
+/// a loaded machine) to `$CARGO_TARGET_TMPDIR/fuzz-slow-N.yaml`, the
+/// first 20, to be run again by hand.
+fn keep_slow(bytes: &[u8], took: Duration, n: u64) {
+    if n <= 20 {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-slow-{n}.yaml"));
+        let _ = std::fs::write(&path, bytes);
+        eprintln!(
+            "fuzz: an input took {} ms, written to {}",
+            took.as_millis(),
+            path.display()
+        );
     }
 }
 
