@@ -89,14 +89,14 @@ impl Default for Limits {
 
 /// The share of `--timeout` by which the stages after saturation (trace
 /// extraction, replay, proof mode) stop; the rest is for the report.
-const LATE_SHARE: f64 = 0.95;
+const LATE_SHARE: f64 = 0.9;
 
 /// The clock and memory count of one whole check, which the stages after
 /// saturation (trace extraction, replay, proof mode) consult, so that the
 /// run, not only its saturation, holds `--timeout` and `--max-memory`.
 ///
 /// Saturation keeps its own checks (it stops at 85% of the time limit and
-/// at half the memory limit); the later stages stop at 95% of the time
+/// at half the memory limit); the later stages stop at 90% of the time
 /// limit since the check started, and once the bytes this thread allocated
 /// since then pass half the memory limit.
 #[derive(Clone, Copy, Debug)]
@@ -125,7 +125,7 @@ impl Budget {
         })
     }
 
-    /// The limit reached, if one is: the time limit (at 95% of it) or the
+    /// The limit reached, if one is: the time limit (at 90% of it) or the
     /// memory limit (at half of it).
     pub fn exceeded(&self) -> Option<StopReason> {
         if let Some(limit) = self.limits.timeout {
