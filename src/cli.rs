@@ -42,6 +42,13 @@ pub enum Command {
         /// characters, e.g. 'w1=T,*'); API files are then left out.
         #[arg(long, value_name = "PATTERN")]
         variant: Option<String>,
+        /// Print every term in full where it is used. By default a term or
+        /// list of terms longer than 80 characters that a report would
+        /// print more than once is printed once, as `@1 = ...`, and
+        /// written `@1` where used; this flag can make the output far
+        /// larger than the input (n secrets out of one n-tuple: n² terms).
+        #[arg(long)]
+        full_terms: bool,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -72,6 +79,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Print every term of the tree in full where it is used (by
+        /// default a term or list longer than 80 characters printed more
+        /// than once is printed once, as `where @1 = ...`).
+        #[arg(long)]
+        full_terms: bool,
         /// For a family file: the one variant whose name matches (`*`
         /// matches any characters); an error if it matches none or several.
         #[arg(long, value_name = "PATTERN")]
@@ -272,14 +284,17 @@ pub struct SearchArgs {
     /// Stop after this many facts (known terms plus partial matches).
     #[arg(long, default_value_t = Limits::default().max_facts as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_facts: u64,
-    /// Stop saturation after this many seconds (0: no time limit). The
-    /// default keeps a run that would never end from hanging a terminal or
-    /// a CI job; it ends in LIMIT, exit code 3.
+    /// Stop the check after this many seconds (0: no time limit):
+    /// saturation, trace extraction, replay and proof mode all stop in
+    /// time. The default keeps a run that would never end from hanging a
+    /// terminal or a CI job; a saturation stopped ends in LIMIT, exit code
+    /// 3; a later stage stopped says what it left undone.
     #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS)]
     pub timeout: f64,
-    /// Stop saturation once it holds this much memory (e.g. 4G, 512M; K, M,
-    /// G, T are powers of 1024). Saturation stops at half of it, leaving
-    /// room for the tables that are growing and for the report.
+    /// Stop once the check holds this much memory (e.g. 4G, 512M; K, M,
+    /// G, T are powers of 1024). Saturation, trace extraction, replay and
+    /// proof mode stop at half of it, leaving room for the tables that are
+    /// growing and for the report.
     #[arg(long, default_value = "4G", value_parser = crate::memory::parse_size)]
     pub max_memory: usize,
 }

@@ -87,6 +87,18 @@ fn attacks(out: &mut String, report: &Report, prefix: &str, indent: &str, title:
             quote(&label)
         );
     }
+    if !report.shared.is_empty() {
+        // The terms the edges name `@k` (`crate::shared`), once.
+        let mut label = String::from("shared terms:");
+        for e in &report.shared {
+            let _ = write!(label, "\n{} = {}", e.name, e.items.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "{indent}{prefix}shared [shape=note, label={}];",
+            quote(&label)
+        );
+    }
     for (i, s) in derivable.iter().enumerate() {
         cluster(out, prefix, indent, i, s);
     }

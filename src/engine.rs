@@ -88,6 +88,74 @@ impl Default for Limits {
     }
 }
 
+/// The share of `--timeout` by which the stages after saturation (trace
+/// extraction, replay, proof mode) stop; the rest is for the report.
+const LATE_SHARE: f64 = 0.9;
+
+/// The clock and memory count of one whole check, which the stages after
+/// saturation (trace extraction, replay, proof mode) consult, so that the
+/// run, not only its saturation, holds `--timeout` and `--max-memory`.
+///
+/// Saturation keeps its own checks (it stops at 85% of the time limit and
+/// at half the memory limit); the later stages stop at 90% of the time
+/// limit since the check started, and once the bytes this thread allocated
+/// since then pass half the memory limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    start: Instant,
+    memory_base: isize,
+    limits: Limits,
+}
+
+impl Budget {
+    /// Starts the clock and the memory count now.
+    pub fn start(limits: Limits) -> Self {
+        Budget {
+            start: Instant::now(),
+            memory_base: crate::memory::thread_allocated(),
+            limits,
+        }
+    }
+
+    /// A budget that never runs out.
+    pub fn unlimited() -> Self {
+        Budget::start(Limits {
+            max_facts: usize::MAX,
+            timeout: None,
+            max_memory: None,
+        })
+    }
+
+    /// The limit reached, if one is: the time limit (at 90% of it) or the
+    /// memory limit (at half of it).
+    pub fn exceeded(&self) -> Option<StopReason> {
+        if let Some(limit) = self.limits.timeout {
+            if self.start.elapsed() > limit.mul_f64(LATE_SHARE) {
+                return Some(StopReason::TimeLimit(limit));
+            }
+        }
+        if let Some(limit) = self.limits.max_memory {
+            let used = crate::memory::thread_allocated() - self.memory_base;
+            if used > (limit / 2) as isize {
+                return Some(StopReason::MemoryLimit(limit));
+            }
+        }
+        None
+    }
+
+    /// The limits with the time left: for a saturation that starts now
+    /// and must end when this budget's clock does.
+    pub fn limits_left(&self) -> Limits {
+        Limits {
+            timeout: self.limits.timeout.map(|t| {
+                t.saturating_sub(self.start.elapsed())
+                    .max(Duration::from_millis(1))
+            }),
+            ..self.limits
+        }
+    }
+}
+
 /// Why saturation stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {

@@ -26,14 +26,16 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::diagnostic::Span;
+use crate::engine::Budget;
 use crate::engine::{saturate, Saturation, StopReason};
 use crate::matching::{empty_binding, match_term, UNBOUND};
 use crate::plan::compile;
 use crate::program::{Program, RuleId, RuleKind, Secret};
 use crate::prove::{self, ProofRun};
+use crate::shared::{Namer, SharedTerm};
 use crate::term::{NameKind, Term, TermId, TermStore};
 use crate::trace::{Derivations, TraceStep};
-use crate::verdict::{check_program, Proof, Report, Settings};
+use crate::verdict::{check_program_within, Proof, Report, Settings};
 
 /// At most this many matches of one function's outputs are listed.
 pub const MAX_MISSES_PER_FUNCTION: usize = 4;
@@ -45,6 +47,10 @@ pub struct Explanation {
     pub term: String,
     /// The verdict run with the term as the only secret.
     pub report: Report,
+    /// Terms and lists printed once and used by name (`@1`) in `tree`, as
+    /// in [`Report::shared`]. Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<SharedTerm>,
     /// The cheapest derivation, when the term is derivable.
     pub tree: Option<TreeNode>,
     /// When not derivable: the API functions that could output the term,
@@ -61,6 +67,40 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// The explanation with every shared name put back in place (in the
+    /// tree and in the report): what `--full-terms` prints.
+    pub fn expanded(&self) -> Explanation {
+        let e = crate::shared::expansions(&self.shared);
+        fn node(n: &TreeNode, e: &rustc_hash::FxHashMap<String, Vec<String>>) -> TreeNode {
+            let args = |a: &Vec<String>| crate::shared::expand_list(a, e);
+            TreeNode {
+                term: crate::shared::expand_text(&n.term, e),
+                how: match &n.how {
+                    How::Call { name, args: a } => How::Call {
+                        name: name.clone(),
+                        args: args(a),
+                    },
+                    How::Deduction { name, args: a } => How::Deduction {
+                        name: name.clone(),
+                        args: args(a),
+                    },
+                    How::AlsoFrom { name, args: a } => How::AlsoFrom {
+                        name: name.clone(),
+                        args: args(a),
+                    },
+                    other => other.clone(),
+                },
+                children: n.children.iter().map(|c| node(c, e)).collect(),
+            }
+        }
+        Explanation {
+            report: self.report.expanded(),
+            shared: Vec::new(),
+            tree: self.tree.as_ref().map(|t| node(t, &e)),
+            ..self.clone()
+        }
+    }
+
     /// Derivable (`Some(true)`), not derivable (`Some(false)`), or unknown
     /// because a limit stopped the run (`None`).
     pub fn derivable(&self) -> Option<bool> {
@@ -143,11 +183,14 @@ pub fn explain(mut program: Program, term: TermId, settings: Settings) -> Explan
         term,
         span: Span::default(),
     }];
-    let report = check_program(checked, settings);
+    // One clock and memory count for both runs and every stage.
+    let budget = Budget::start(settings.limits);
+    let report = check_program_within(checked, settings, &budget);
     let derivable = report.secrets.first().and_then(|s| s.derivable);
     let mut out = Explanation {
         term: shown,
         report,
+        shared: Vec::new(),
         tree: None,
         misses: Vec::new(),
         build: None,
@@ -157,18 +200,27 @@ pub fn explain(mut program: Program, term: TermId, settings: Settings) -> Explan
         return out;
     };
     let proved = out.report.secrets.first().and_then(|s| s.proof) == Some(Proof::Proved);
-    let (sat, plan_cut) = bounded_run(&mut program, term, settings);
+    let later = Settings {
+        limits: budget.limits_left(),
+        ..settings
+    };
+    let (sat, plan_cut) = bounded_run(&mut program, term, later);
     out.complete = !plan_cut && sat.cuts.is_empty() && sat.stop == StopReason::Saturated;
     if derivable {
-        let derivations = Derivations::compute(&mut program, &sat, &[term]);
-        let mut seen = Seen::default();
-        out.tree = Some(tree(&program, &derivations, term, &mut seen));
+        // A limit reached here leaves the tree out (the report says so).
+        if let Ok(derivations) = Derivations::compute_within(&mut program, &sat, &[term], &budget) {
+            if sat.derivable.contains(&term) {
+                let (node, shared) = named_tree(&program, &derivations, term);
+                out.tree = Some(node);
+                out.shared = shared;
+            }
+        }
     } else {
         // Proved by proof mode beyond the bounds: judge the inputs against
         // its fixpoint (the same run `check_program` made), so that what
         // is called missing is missing for every attacker.
         let mut supply = if proved && !out.complete {
-            let run = prove::prove(&mut program, settings.bounds, settings.limits);
+            let run = prove::prove_within(&mut program, settings.bounds, settings.limits, &budget);
             if run.is_exact() {
                 out.complete = true;
                 Supply::proof(run)
@@ -221,32 +273,96 @@ struct Seen {
     steps: HashSet<(RuleId, Vec<TermId>)>,
 }
 
-fn tree(program: &Program, d: &Derivations<'_>, t: TermId, seen: &mut Seen) -> TreeNode {
-    let show = |u: &TermId| program.store.show(*u);
-    let leaf = |how| TreeNode {
-        term: show(&t),
+/// How [`tree`] prints terms: recording what it would print (to decide
+/// the shared names), or printing with them.
+enum Printer<'a> {
+    Collect {
+        terms: Vec<TermId>,
+        lists: Vec<Vec<TermId>>,
+    },
+    Print(&'a Namer),
+}
+
+impl Printer<'_> {
+    fn term(&mut self, store: &TermStore, t: TermId) -> String {
+        match self {
+            Printer::Collect { terms, .. } => {
+                terms.push(t);
+                String::new()
+            }
+            Printer::Print(namer) => namer.term(store, t),
+        }
+    }
+
+    fn list(&mut self, store: &TermStore, l: &[TermId]) -> Vec<String> {
+        match self {
+            Printer::Collect { lists, .. } => {
+                lists.push(l.to_vec());
+                Vec::new()
+            }
+            Printer::Print(namer) => namer.list(store, l),
+        }
+    }
+}
+
+/// The derivation tree of `t`, with large terms printed more than once
+/// named (`crate::shared`): the tree is walked once to count what it
+/// prints, then printed.
+fn named_tree(program: &Program, d: &Derivations<'_>, t: TermId) -> (TreeNode, Vec<SharedTerm>) {
+    let mut collect = Printer::Collect {
+        terms: Vec::new(),
+        lists: Vec::new(),
+    };
+    tree(program, d, t, &mut Seen::default(), &mut collect);
+    let Printer::Collect { terms, lists } = collect else {
+        unreachable!("collecting")
+    };
+    let namer = Namer::new(&program.store, &terms, &lists);
+    let node = tree(
+        program,
+        d,
+        t,
+        &mut Seen::default(),
+        &mut Printer::Print(&namer),
+    );
+    (node, namer.into_table())
+}
+
+fn tree(
+    program: &Program,
+    d: &Derivations<'_>,
+    t: TermId,
+    seen: &mut Seen,
+    printer: &mut Printer,
+) -> TreeNode {
+    let store = &program.store;
+    let leaf = |how, printer: &mut Printer| TreeNode {
+        term: printer.term(store, t),
         how,
         children: Vec::new(),
     };
     let step = match d.producer(program, t) {
         Some(Some(step)) => step,
         // Initial knowledge (and, never reached, the underivable).
-        _ => return leaf(How::Initial),
+        _ => return leaf(How::Initial, printer),
     };
     if !seen.terms.insert(t) {
-        return leaf(How::SeeAbove);
+        return leaf(How::SeeAbove, printer);
     }
     let (how, inputs) = match step {
         TraceStep::Apply {
             rule, kind, args, ..
         } => {
             let name = program.rule(rule).name.clone();
-            let printed = args.iter().map(show).collect();
+            let printed = printer.list(store, &args);
             if !seen.steps.insert((rule, args.clone())) {
-                return leaf(How::AlsoFrom {
-                    name,
-                    args: printed,
-                });
+                return leaf(
+                    How::AlsoFrom {
+                        name,
+                        args: printed,
+                    },
+                    printer,
+                );
             }
             let how = match kind {
                 RuleKind::Call => How::Call {
@@ -283,10 +399,10 @@ fn tree(program: &Program, d: &Derivations<'_>, t: TermId, seen: &mut Seen) -> T
     }
     let children = distinct
         .into_iter()
-        .map(|i| tree(program, d, i, seen))
+        .map(|i| tree(program, d, i, seen, printer))
         .collect();
     TreeNode {
-        term: show(&t),
+        term: printer.term(store, t),
         how,
         children,
     }

@@ -58,6 +58,8 @@ pub mod report;
 pub mod runner;
 /// The JSON Schema of the API language, generated from the field tables.
 pub mod schema;
+/// Printing a report's terms with large shared parts named once.
+pub mod shared;
 /// A stable surface for snapshot tests of users' own APIs.
 pub mod snapshot;
 /// The API file's structure, typed from YAML.

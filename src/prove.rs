@@ -102,14 +102,12 @@
 
 use std::collections::BTreeSet;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::time::Instant;
-
-use crate::engine::{Bounds, Limits, StopReason};
+use crate::engine::{Bounds, Budget, Limits, StopReason};
 use crate::gf2::{Basis, Vector};
 use crate::matching::{empty_binding, match_term};
 use crate::program::{Check, Program, Rule, RuleKind};
 use crate::term::{CtorId, Term, TermId, TermStore};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Goal steps one rule's resolution may take in one round, beyond those
 /// paid for: [`STEPS_PER_FACT`] for each fact it can meet and
@@ -815,15 +813,15 @@ struct Solver<'a> {
     steps: usize,
     /// Steps allowed before solutions pay for more (see
     /// [`BASE_STEPS_PER_RULE`]).
-    budget: usize,
+    step_budget: usize,
     exhausted: bool,
     memo: Memo,
     /// Uses of XOR outside the fragment met on some branch (messages).
     gaps: BTreeSet<String>,
-    /// When the time limit runs out.
-    deadline: Option<Instant>,
-    /// Set when the deadline passed during this search.
-    timed_out: bool,
+    /// The run's clock and memory count.
+    budget: &'a Budget,
+    /// Set when a limit of the run was reached during this search.
+    stopped: Option<StopReason>,
     /// True when the API has fresh (abstracted) names: a variable may then
     /// stand for a term holding one, on which `!=` always holds.
     has_fresh: bool,
@@ -832,14 +830,16 @@ struct Solver<'a> {
 impl Solver<'_> {
     fn solve(&mut self, store: &mut TermStore, mut b: Branch, out: &mut Vec<Solution>) {
         self.steps += 1;
-        if self.steps > self.budget + STEPS_PER_SOLUTION * out.len() {
+        if self.steps > self.step_budget + STEPS_PER_SOLUTION * out.len() {
             self.exhausted = true;
             return;
         }
-        if self.steps.is_multiple_of(1024) && self.deadline.is_some_and(|d| Instant::now() > d) {
-            self.exhausted = true;
-            self.timed_out = true;
-            return;
+        if self.steps % 256 == 1 {
+            if let Some(stop) = self.budget.exceeded() {
+                self.exhausted = true;
+                self.stopped = Some(stop);
+                return;
+            }
         }
         if b.goals.is_empty() {
             // Deferred variable goals: solved now if something bound them.
@@ -1356,7 +1356,18 @@ fn open_variable_gap(store: &TermStore, rule: &Rule, vars: &[u32], output: usize
 
 /// Saturates the facts under every rule, symbolically.
 pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun {
-    let start = Instant::now();
+    prove_within(program, bounds, limits, &Budget::start(limits))
+}
+
+/// [`prove`] within a run's budget: the time and memory limits are those
+/// of the whole check (`budget`), the fact limit is `limits`'. A limit
+/// reached is the run's `stop`, so the run is not exact and proves nothing.
+pub fn prove_within(
+    program: &mut Program,
+    bounds: Bounds,
+    limits: Limits,
+    budget: &Budget,
+) -> ProofRun {
     let mut facts = Facts::new();
     let mut cuts = BTreeSet::new();
     let mut stop = StopReason::Saturated;
@@ -1399,12 +1410,12 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 facts: &facts,
                 rule,
                 steps: 0,
-                budget: BASE_STEPS_PER_RULE + STEPS_PER_FACT * facts.list.len(),
+                step_budget: BASE_STEPS_PER_RULE + STEPS_PER_FACT * facts.list.len(),
                 exhausted: false,
                 memo: Memo::default(),
                 gaps: BTreeSet::new(),
-                deadline: limits.timeout.map(|t| start + t),
-                timed_out: false,
+                budget,
+                stopped: None,
                 has_fresh,
             };
             let mut solutions = Vec::new();
@@ -1416,8 +1427,8 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 next_var: nvars,
             };
             solver.solve(store, branch, &mut solutions);
-            if solver.timed_out {
-                stop = StopReason::TimeLimit(limits.timeout.unwrap_or_default());
+            if let Some(reason) = solver.stopped {
+                stop = reason;
                 break 'rounds;
             }
             if solver.exhausted {
@@ -1426,7 +1437,15 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
             for gap in std::mem::take(&mut solver.gaps) {
                 cuts.insert(ProofCut::Xor(gap));
             }
-            for sol in solutions {
+            for (n, sol) in solutions.into_iter().enumerate() {
+                // Adding a fact looks for one that subsumes it: with many
+                // facts, a long list of solutions takes a while.
+                if n % 64 == 63 {
+                    if let Some(reason) = budget.exceeded() {
+                        stop = reason;
+                        break 'rounds;
+                    }
+                }
                 for (j, &o) in rule.outputs.iter().enumerate() {
                     let t = resolve(store, o, &sol.s);
                     // A variable that stands for no derivable term: left
@@ -1472,11 +1491,9 @@ pub fn prove(program: &mut Program, bounds: Bounds, limits: Limits) -> ProofRun 
                 stop = StopReason::FactLimit(limits.max_facts);
                 break 'rounds;
             }
-            if let Some(limit) = limits.timeout {
-                if start.elapsed() > limit {
-                    stop = StopReason::TimeLimit(limit);
-                    break 'rounds;
-                }
+            if let Some(reason) = budget.exceeded() {
+                stop = reason;
+                break 'rounds;
             }
         }
         if !changed {

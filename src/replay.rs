@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::engine::holds;
+use crate::engine::{holds, Budget, StopReason};
 use crate::matching::{empty_binding, instantiate, match_term, xor_blocked};
 use crate::program::Program;
 use crate::term::{NameId, NameKind, Term, TermId, TermStore};
@@ -31,10 +31,19 @@ pub enum Replay {
         /// Why.
         reason: String,
     },
+    /// A limit of the run was reached before the replay finished: the
+    /// attack is neither confirmed nor refuted.
+    Stopped(StopReason),
 }
 
 /// Replays an attack on the concrete model.
 pub fn replay(program: &mut Program, attack: &Attack) -> Replay {
+    replay_within(program, attack, &Budget::unlimited())
+}
+
+/// [`replay`], stopping when the run's budget runs out (checked before
+/// each step).
+pub fn replay_within(program: &mut Program, attack: &Attack, budget: &Budget) -> Replay {
     let mut state = Concrete {
         conc: HashMap::new(),
         instances: HashMap::new(),
@@ -42,6 +51,9 @@ pub fn replay(program: &mut Program, attack: &Attack) -> Replay {
     };
     let store = &mut program.store;
     for (i, step) in attack.steps.iter().enumerate() {
+        if let Some(stop) = budget.exceeded() {
+            return Replay::Stopped(stop);
+        }
         match step {
             TraceStep::Apply {
                 rule,

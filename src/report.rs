@@ -12,7 +12,10 @@
 //!   "proof": null,                  // for secure: "proved" | "up-to"
 //!   "rests_on": "...",
 //!   "bounds": [{"bound": "input-depth", "value": 1, "rules": ["EncryptCommsKey"], "meaning": "..."}],
-//!   "limit": null,                  // or {"limit": "facts" | "time", "value": N}
+//!   "limit": null,                  // or {"limit": "facts" | "time" | "memory", "value": N}
+//!   // "shared": [{"name": "@1", "items": ["(s0, s1, ...)"]}] only when a large term or list
+//!   // is printed more than once: `@1` then stands for it below (a whole list element
+//!   // that is a name splices in its items)
 //!   "secrets": [{
 //!     "label": "PIN", "term": "senc(PAN, P)",
 //!     "derivable": true,            // false, or null when a limit stopped saturation
@@ -20,6 +23,7 @@
 //!     "trace": [{"kind": "call", "call": "EncryptCommsKey", "args": ["PAN"], "result": ["senc(PAN, TCMK)"]}],
 //!     "replay": {"confirmed": true, "detail": "..."},
 //!     "proof": null                 // for a secret not derivable: "proved" | "up-to"
+//!     // "unfinished": "its attack was not extracted: ..." only when a limit stopped trace extraction
 //!   }],
 //!   "proof_gap": null,              // why proof mode left a secret "within the bounds"
 //!   "stats": {"known": 42, "firings": 120, "functions": 5}
@@ -68,6 +72,15 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
     let mut out = String::new();
     let verdict = p.paint(verdict_role(r), verdict_word(r));
     let _ = writeln!(out, "{} ({}): {verdict}", r.file, r.api);
+    if !r.shared.is_empty() {
+        let _ = writeln!(
+            out,
+            "  shared terms, each printed once and used below by name (--full-terms prints them in place):"
+        );
+        for e in &r.shared {
+            let _ = writeln!(out, "    {} = {}", e.name, e.items.join(", "));
+        }
+    }
     for s in &r.secrets {
         let name = if s.label == s.term {
             s.term.clone()
@@ -75,6 +88,14 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
             format!("{} = {}", s.label, s.term)
         };
         match s.derivable {
+            Some(true) if s.trace.is_empty() && s.unfinished.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "  secret {name}: {}; {}",
+                    p.paint(Role::Attack, "DERIVABLE"),
+                    s.unfinished.as_deref().unwrap_or_default()
+                );
+            }
             Some(true) => {
                 let calls = s.calls.unwrap_or(0);
                 let plural = if calls == 1 { "" } else { "s" };

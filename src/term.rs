@@ -342,7 +342,17 @@ impl TermStore {
     /// names (or `?N`).
     pub fn display(&self, id: TermId, var_names: &[String]) -> String {
         let mut out = String::new();
-        self.write(id, var_names, &mut out, false);
+        self.write(id, var_names, &mut out, false, None);
+        out
+    }
+
+    /// Prints a ground term as [`TermStore::show`] does, except that each
+    /// proper subterm with an entry in `names` is printed as that name
+    /// (`crate::shared`). XOR operands are ordered by their text as
+    /// printed here.
+    pub fn show_named(&self, id: TermId, names: &HashMap<TermId, String>) -> String {
+        let mut out = String::new();
+        self.write(id, &[], &mut out, false, Some(names));
         out
     }
 
@@ -351,7 +361,14 @@ impl TermStore {
         self.display(id, &[])
     }
 
-    fn write(&self, id: TermId, vars: &[String], out: &mut String, in_xor_operand: bool) {
+    fn write(
+        &self,
+        id: TermId,
+        vars: &[String],
+        out: &mut String,
+        in_xor_operand: bool,
+        names: Option<&HashMap<TermId, String>>,
+    ) {
         match self.get(id) {
             Term::Name(n) => out.push_str(&self.name(*n).text),
             Term::Zero => out.push('0'),
@@ -371,7 +388,7 @@ impl TermStore {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    self.write(*a, vars, out, false);
+                    self.write_child(*a, vars, out, false, names);
                 }
                 out.push(')');
             }
@@ -380,7 +397,7 @@ impl TermStore {
                     .iter()
                     .map(|a| {
                         let mut s = String::new();
-                        self.write(*a, vars, &mut s, true);
+                        self.write_child(*a, vars, &mut s, true, names);
                         s
                     })
                     .collect();
@@ -393,6 +410,21 @@ impl TermStore {
                     out.push(')');
                 }
             }
+        }
+    }
+
+    /// Writes a subterm: its name when `names` has one, else the term.
+    fn write_child(
+        &self,
+        id: TermId,
+        vars: &[String],
+        out: &mut String,
+        in_xor_operand: bool,
+        names: Option<&HashMap<TermId, String>>,
+    ) {
+        match names.and_then(|n| n.get(&id)) {
+            Some(name) => out.push_str(name),
+            None => self.write(id, vars, out, in_xor_operand, names),
         }
     }
 }

@@ -22,11 +22,14 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use crate::engine::{Firing, Saturation};
+use crate::engine::{Budget, Firing, Saturation, StopReason};
 use crate::gf2::{Basis, Vector};
 use crate::matching::instantiate;
 use crate::program::{Program, RuleId, RuleKind};
 use crate::term::{NameKind, Term, TermId, TermStore};
+
+/// How many steps of a loop run between two looks at the run's budget.
+const CHECK_EVERY: usize = 256;
 
 /// Cost of a derivation: API calls first, then all steps, then uses of
 /// public names and tags (the tie-break that prefers the attacker's own
@@ -172,6 +175,33 @@ fn initial_cost(store: &TermStore, t: TermId) -> Cost {
 impl<'a> Derivations<'a> {
     /// Computes cheapest derivations over a saturation's rule instances.
     pub fn compute(program: &mut Program, sat: &'a Saturation, goals: &[TermId]) -> Self {
+        match Self::compute_within(program, sat, goals, &Budget::unlimited()) {
+            Ok(d) => d,
+            Err(_) => unreachable!("an unlimited budget never runs out"),
+        }
+    }
+
+    /// [`Derivations::compute`], stopping with the limit reached when the
+    /// run's budget runs out (checked every [`CHECK_EVERY`] steps of each
+    /// loop).
+    pub fn compute_within(
+        program: &mut Program,
+        sat: &'a Saturation,
+        goals: &[TermId],
+        budget: &Budget,
+    ) -> Result<Self, StopReason> {
+        let mut ticks: usize = 0;
+        let mut tick = || -> Result<(), StopReason> {
+            // The first step looks too, so a budget already spent stops
+            // at once.
+            ticks += 1;
+            if ticks % CHECK_EVERY == 1 {
+                if let Some(stop) = budget.exceeded() {
+                    return Err(stop);
+                }
+            }
+            Ok(())
+        };
         let store = &mut program.store;
         let initial: HashSet<TermId> = program.knowledge.iter().copied().collect();
         let known: HashSet<TermId> = sat.known.iter().copied().collect();
@@ -184,6 +214,7 @@ impl<'a> Derivations<'a> {
         let mut inputs: Vec<TermId> = Vec::new();
         let mut heads: Vec<TermId> = Vec::new();
         for (i, f) in sat.firings.iter().enumerate() {
+            tick()?;
             let rule = &program.rules[f.rule.0 as usize];
             let start = args_flat.len();
             for p in &rule.inputs {
@@ -215,6 +246,7 @@ impl<'a> Derivations<'a> {
             to_build.extend(store.xor_operands(t).into_iter().filter(|a| *a != t));
         }
         while let Some(t) = to_build.pop() {
+            tick()?;
             if !built.insert(t) {
                 continue;
             }
@@ -261,6 +293,7 @@ impl<'a> Derivations<'a> {
         let mut xor = XorEdges::new(store, &sat.known, &built);
         let mut done: HashSet<TermId> = HashSet::new();
         while let Some(Reverse((cost, t, _via))) = queue.pop() {
+            tick()?;
             // Only improving costs are pushed, so a stale entry costs more.
             if done.contains(&t) || best.get(&t).is_some_and(|b| b.0 < cost) {
                 continue;
@@ -303,14 +336,14 @@ impl<'a> Derivations<'a> {
             }
         }
         best.retain(|t, _| done.contains(t));
-        Derivations {
+        Ok(Derivations {
             edges,
             best,
             initial,
             args: args_flat,
             args_at,
             firings: &sat.firings,
-        }
+        })
     }
 
     /// The arguments of firing `f`, in the function's input order.

@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{saturate, Bounds, Cut, CutKind, Limits, StopReason};
+use crate::engine::{saturate, Bounds, Budget, Cut, CutKind, Limits, StopReason};
 use crate::plan::compile;
 use crate::program::{Program, RuleKind};
 use crate::prove;
-use crate::replay::{replay, Replay};
+use crate::replay::{replay_within, Replay};
+use crate::shared::Namer;
+use crate::term::TermId;
 use crate::trace::{Derivations, TraceStep};
 
 /// The overall verdict on an API.
@@ -121,6 +123,10 @@ pub struct SecretReport {
     /// For a secret not derivable: `proved` (for every attacker), or
     /// `up-to` the bounds listed.
     pub proof: Option<Proof>,
+    /// What a limit of the run left undone for this derivable secret: its
+    /// attack not extracted (absent when nothing was left undone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<String>,
 }
 
 /// The resource limit that stopped saturation.
@@ -186,6 +192,11 @@ pub struct Report {
     pub bounds: Vec<BoundReport>,
     /// The limit that stopped saturation, if one did.
     pub limit: Option<LimitReport>,
+    /// Terms and lists of terms printed once and used by name (`@1`) in
+    /// the secrets below: those longer than 80 characters that the report
+    /// would print more than once (`crate::shared`). Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<crate::shared::SharedTerm>,
     /// Per secret.
     pub secrets: Vec<SecretReport>,
     /// When a secret is "not derivable" only up to bounds: why proof mode
@@ -209,6 +220,28 @@ pub struct Report {
     pub elapsed: Duration,
 }
 
+impl Report {
+    /// The report with every shared name (`@1`) put back in place and no
+    /// shared-term table: what `--full-terms` prints. Its size may be far
+    /// beyond the report's (each use prints the whole term).
+    pub fn expanded(&self) -> Report {
+        if self.shared.is_empty() {
+            return self.clone();
+        }
+        let e = crate::shared::expansions(&self.shared);
+        let mut r = self.clone();
+        r.shared.clear();
+        for s in &mut r.secrets {
+            s.term = crate::shared::expand_text(&s.term, &e);
+            for step in &mut s.trace {
+                step.args = crate::shared::expand_list(&step.args, &e);
+                step.result = crate::shared::expand_list(&step.result, &e);
+            }
+        }
+        r
+    }
+}
+
 /// Settings for a check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
@@ -220,7 +253,14 @@ pub struct Settings {
 
 /// Checks a lowered program: saturate, find the shortest attack on every
 /// derivable secret, replay it, and say what the verdict rests on.
-pub fn check_program(mut program: Program, settings: Settings) -> Report {
+pub fn check_program(program: Program, settings: Settings) -> Report {
+    check_program_within(program, settings, &Budget::start(settings.limits))
+}
+
+/// [`check_program`] on a clock and memory count started earlier
+/// (`budget`): every stage after saturation stops when it runs out, and
+/// the report then says what was left undone.
+pub fn check_program_within(mut program: Program, settings: Settings, budget: &Budget) -> Report {
     let attacker = program
         .store
         .names()
@@ -258,44 +298,89 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         .copied()
         .filter(|g| sat.derivable.contains(g))
         .collect();
-    let derivations =
-        (!derived.is_empty()).then(|| Derivations::compute(&mut program, &sat, &derived));
+    let derivations = (!derived.is_empty())
+        .then(|| Derivations::compute_within(&mut program, &sat, &derived, budget));
     let saturated = sat.stop == StopReason::Saturated;
 
-    let mut secrets = Vec::new();
+    // Each secret's attack and replay first; then every term the report
+    // prints, at once, so that large shared parts are named once.
+    struct Found {
+        derivable: bool,
+        attack: Option<crate::trace::Attack>,
+        replay: Option<ReplayReport>,
+        unfinished: Option<String>,
+    }
+    let mut found: Vec<Found> = Vec::new();
     for secret in program.secrets.clone() {
         let derivable = sat.derivable.contains(&secret.term);
-        let term = program.store.show(secret.term);
+        let mut f = Found {
+            derivable,
+            attack: None,
+            replay: None,
+            unfinished: None,
+        };
+        if derivable {
+            match &derivations {
+                Some(Ok(d)) => {
+                    if let Some(attack) = d.attack(&program, secret.term) {
+                        let outcome = replay_within(&mut program, &attack, budget);
+                        f.replay = Some(replay_report(&outcome));
+                        f.attack = Some(attack);
+                    }
+                }
+                Some(Err(stop)) => {
+                    f.unfinished = Some(format!(
+                        "its attack was not extracted: the {} was reached first \
+                         (a smaller --max-facts stops saturation sooner, leaving time for it)",
+                        limit_report(*stop)
+                            .map(|l| l.describe())
+                            .unwrap_or_default()
+                    ));
+                }
+                None => {}
+            }
+        }
+        found.push(f);
+    }
+    let namer = {
+        let roots: Vec<TermId> = program.secrets.iter().map(|s| s.term).collect();
+        let mut lists: Vec<Vec<TermId>> = Vec::new();
+        for f in &found {
+            for step in f.attack.iter().flat_map(|a| a.steps.iter()) {
+                let (args, results) = step_lists(step);
+                lists.push(args);
+                lists.push(results);
+            }
+        }
+        Namer::new(&program.store, &roots, &lists)
+    };
+    let mut secrets = Vec::new();
+    for (secret, f) in program.secrets.iter().zip(found) {
         let mut report = SecretReport {
             label: secret.label.clone(),
-            term,
-            derivable: if derivable || saturated {
-                Some(derivable)
+            term: namer.term(&program.store, secret.term),
+            derivable: if f.derivable || saturated {
+                Some(f.derivable)
             } else {
                 None
             },
             calls: None,
             trace: Vec::new(),
-            replay: None,
+            replay: f.replay,
             proof: None,
+            unfinished: f.unfinished,
         };
-        if derivable {
-            if let Some(attack) = derivations
-                .as_ref()
-                .and_then(|d| d.attack(&program, secret.term))
-            {
-                report.calls = Some(attack.calls);
-                report.trace = attack
-                    .steps
-                    .iter()
-                    .map(|s| step_report(&program, s))
-                    .collect();
-                let outcome = replay(&mut program, &attack);
-                report.replay = Some(replay_report(&outcome));
-            }
+        if let Some(attack) = &f.attack {
+            report.calls = Some(attack.calls);
+            report.trace = attack
+                .steps
+                .iter()
+                .map(|s| step_report(&program, &namer, s))
+                .collect();
         }
         secrets.push(report);
     }
+    let shared = namer.into_table();
 
     let any = secrets.iter().any(|s| s.derivable == Some(true));
     let mut bounds = bound_reports(&program, &sat, settings.bounds);
@@ -314,9 +399,19 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
                 secrets[i].proof = Some(Proof::Proved);
             }
         } else {
-            let run = prove::prove(&mut program, settings.bounds, settings.limits);
+            let mut run =
+                prove::prove_within(&mut program, settings.bounds, settings.limits, budget);
             let terms: Vec<_> = open.iter().map(|i| program.secrets[*i].term).collect();
-            let found = prove::derivable_all(&mut program, &run, &terms);
+            // Judging the secrets against the facts takes time too: with the
+            // budget spent, the run proves nothing (every secret up to).
+            let found = match (run.stop, budget.exceeded()) {
+                (StopReason::Saturated, Some(stop)) => {
+                    run.stop = stop;
+                    vec![true; terms.len()]
+                }
+                (StopReason::Saturated, None) => prove::derivable_all(&mut program, &run, &terms),
+                _ => vec![true; terms.len()],
+            };
             for (&i, derivable) in open.iter().zip(found) {
                 let proved = run.is_exact() && !derivable;
                 secrets[i].proof = Some(if proved { Proof::Proved } else { Proof::UpTo });
@@ -340,21 +435,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             }
         }
     }
-    let limit = match sat.stop {
-        StopReason::Saturated => None,
-        StopReason::FactLimit(n) => Some(LimitReport {
-            limit: "facts".into(),
-            value: n as u64,
-        }),
-        StopReason::TimeLimit(d) => Some(LimitReport {
-            limit: "time".into(),
-            value: d.as_millis() as u64,
-        }),
-        StopReason::MemoryLimit(bytes) => Some(LimitReport {
-            limit: "memory".into(),
-            value: bytes as u64,
-        }),
-    };
+    let limit = limit_report(sat.stop);
     let (verdict, proof, rests_on) = if any {
         (
             Verdict::Attack,
@@ -411,8 +492,17 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             .iter()
             .any(|s| s.derivable == Some(false) && s.proof == Some(Proof::UpTo))
     });
-    let mut knowledge: Vec<String> = sat.known.iter().map(|t| program.store.show(*t)).collect();
-    knowledge.sort_by(|a, b| canonical(a).cmp(&canonical(b)));
+    // Sorted by (length in characters, text), each length counted once.
+    let mut keyed: Vec<(usize, String)> = sat
+        .known
+        .iter()
+        .map(|t| {
+            let s = program.store.show(*t);
+            (s.chars().count(), s)
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut knowledge: Vec<String> = keyed.into_iter().map(|(_, s)| s).collect();
     knowledge.dedup();
     Report {
         file: program.file.clone(),
@@ -422,6 +512,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
         rests_on,
         bounds,
         limit,
+        shared,
         secrets,
         stats: Stats {
             known: knowledge.len(),
@@ -473,41 +564,62 @@ fn proof_cuts(run: &prove::ProofRun) -> String {
     why.join(", ")
 }
 
-/// Canonical order of printed terms: shorter first, then by text.
-fn canonical(s: &str) -> (usize, &str) {
-    (s.chars().count(), s)
+/// A step's arguments and results, as its report prints them (a build or
+/// XOR: its inputs and the one term it gives).
+fn step_lists(step: &TraceStep) -> (Vec<TermId>, Vec<TermId>) {
+    match step {
+        TraceStep::Apply { args, results, .. } => (args.clone(), results.clone()),
+        TraceStep::Build { term, from } | TraceStep::Xor { term, from } => {
+            (from.clone(), vec![*term])
+        }
+    }
 }
 
-fn step_report(program: &Program, step: &TraceStep) -> StepReport {
-    let show = |t: &crate::term::TermId| program.store.show(*t);
+fn step_report(program: &Program, namer: &Namer, step: &TraceStep) -> StepReport {
+    let (args, results) = step_lists(step);
+    let args = namer.list(&program.store, &args);
+    let result = namer.list(&program.store, &results);
     match step {
-        TraceStep::Apply {
-            rule,
-            kind,
-            args,
-            results,
-            ..
-        } => StepReport {
+        TraceStep::Apply { rule, kind, .. } => StepReport {
             kind: match kind {
                 RuleKind::Call => "call".into(),
                 RuleKind::Deduction => "deduction".into(),
             },
             call: program.rule(*rule).name.clone(),
-            args: args.iter().map(show).collect(),
-            result: results.iter().map(show).collect(),
+            args,
+            result,
         },
-        TraceStep::Build { term, from } => StepReport {
+        TraceStep::Build { .. } => StepReport {
             kind: "build".into(),
             call: "build".into(),
-            args: from.iter().map(show).collect(),
-            result: vec![show(term)],
+            args,
+            result,
         },
-        TraceStep::Xor { term, from } => StepReport {
+        TraceStep::Xor { .. } => StepReport {
             kind: "xor".into(),
             call: "xor".into(),
-            args: from.iter().map(show).collect(),
-            result: vec![show(term)],
+            args,
+            result,
         },
+    }
+}
+
+/// The limit a stop reason names, for the report (`None` at a fixpoint).
+fn limit_report(stop: StopReason) -> Option<LimitReport> {
+    match stop {
+        StopReason::Saturated => None,
+        StopReason::FactLimit(n) => Some(LimitReport {
+            limit: "facts".into(),
+            value: n as u64,
+        }),
+        StopReason::TimeLimit(d) => Some(LimitReport {
+            limit: "time".into(),
+            value: d.as_millis() as u64,
+        }),
+        StopReason::MemoryLimit(bytes) => Some(LimitReport {
+            limit: "memory".into(),
+            value: bytes as u64,
+        }),
     }
 }
 
@@ -520,6 +632,15 @@ fn replay_report(r: &Replay) -> ReplayReport {
         Replay::Confirmed => ReplayReport {
             confirmed: true,
             detail: "confirmed on a concrete HSM with distinct fresh values".into(),
+        },
+        Replay::Stopped(stop) => ReplayReport {
+            confirmed: false,
+            detail: format!(
+                "not replayed: the {} was reached first",
+                limit_report(*stop)
+                    .map(|l| l.describe())
+                    .unwrap_or_default()
+            ),
         },
         Replay::Failed { step, reason } => ReplayReport {
             confirmed: false,

@@ -150,12 +150,14 @@ fn render(diagnostics: &[Diagnostic], sources: &[(String, String)], palette: Pal
 }
 
 /// Checks every file (every variant of a family file); prints reports to
-/// stdout and diagnostics to stderr.
+/// stdout and diagnostics to stderr; with `full_terms`, every shared term
+/// in place (`Report::expanded`).
 pub fn run(
     files: &[PathBuf],
     format: Format,
     variants: Option<VariantPattern>,
     settings: Settings,
+    full_terms: bool,
 ) -> ExitCode {
     let mut worst = ExitCode::default();
     let mut json: Vec<JsonEntry> = Vec::new();
@@ -174,6 +176,11 @@ pub fn run(
         for item in items {
             match item {
                 Item::Checked { report, warnings } => {
+                    let report = if full_terms {
+                        Box::new(report.expanded())
+                    } else {
+                        report
+                    };
                     let fresh: Vec<Diagnostic> = warnings
                         .into_iter()
                         .filter(|w| !warned.contains(w))

@@ -13,7 +13,8 @@ use crate::report::verdict_word;
 use crate::verdict::{Proof, Settings};
 use crate::{dot, lower};
 
-/// Explains `term` in `file` (in the family variant `variant` picks);
+/// Explains `term` in `file` (in the family variant `variant` picks;
+/// with `full_terms`, every shared term in place);
 /// exit code 1 when derivable, 0 when not, 3 when a limit stopped the run
 /// first, 2 for a bad file, variant or term.
 pub fn run(
@@ -22,6 +23,7 @@ pub fn run(
     format: Format,
     variant: Option<&VariantPattern>,
     settings: Settings,
+    full_terms: bool,
 ) -> ExitCode {
     let Some(mut loaded) = super::load_one(file, variant, "explain") else {
         return ExitCode::BAD_INPUT;
@@ -34,6 +36,11 @@ pub fn run(
         }
     };
     let explanation = explain(loaded.program, goal, settings);
+    let explanation = if full_terms {
+        explanation.expanded()
+    } else {
+        explanation
+    };
     match format {
         Format::Text => emit(&text(&explanation)),
         Format::Json => {
@@ -67,9 +74,25 @@ pub fn text(e: &Explanation) -> String {
     let _ = writeln!(out, "{} ({}): {}", r.file, r.api, e.term);
     match e.derivable() {
         Some(true) => {
-            let _ = writeln!(out, "DERIVABLE; the cheapest derivation:");
-            if let Some(tree) = &e.tree {
-                render_tree(&mut out, tree, "", None);
+            match &e.tree {
+                Some(tree) => {
+                    let _ = writeln!(out, "DERIVABLE; the cheapest derivation:");
+                    for s in &e.shared {
+                        let _ = writeln!(out, "  where {} = {}", s.name, s.items.join(", "));
+                    }
+                    render_tree(&mut out, tree, "", None);
+                }
+                None => {
+                    let why = r
+                        .secrets
+                        .first()
+                        .and_then(|s| s.unfinished.clone())
+                        .unwrap_or_else(|| {
+                            "its derivation was not extracted: a limit was reached first"
+                                .to_string()
+                        });
+                    let _ = writeln!(out, "DERIVABLE; {why}");
+                }
             }
             let calls = r.secrets.first().and_then(|s| s.calls).unwrap_or(0);
             let plural = if calls == 1 { "" } else { "s" };

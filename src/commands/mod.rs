@@ -84,12 +84,14 @@ pub fn run(command: Command) -> ExitCode {
             files,
             format,
             variant,
+            full_terms,
             search,
         } => check::run(
             &files,
             format,
             variant.map(VariantPattern),
             search.settings(),
+            full_terms,
         ),
         Command::Knowledge {
             file,
@@ -143,6 +145,7 @@ pub fn run(command: Command) -> ExitCode {
             term,
             format,
             variant,
+            full_terms,
             search,
         } => explain::run(
             &file,
@@ -150,6 +153,7 @@ pub fn run(command: Command) -> ExitCode {
             format,
             variant.map(VariantPattern).as_ref(),
             search.settings(),
+            full_terms,
         ),
         Command::Batch {
             paths,

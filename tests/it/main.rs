@@ -16,6 +16,8 @@ mod family_diagnostics;
 mod family_schema;
 mod first_day;
 mod fix;
+mod fuzz;
+mod limits;
 mod reference_models;
 mod schema;
 mod verdicts;
