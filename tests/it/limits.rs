@@ -175,7 +175,7 @@ fn trace_extraction_stopped_by_a_limit_still_says_attack() {
     let note = s.unfinished.as_deref().unwrap_or_default();
     assert_eq!(
         note,
-        "its attack was not extracted: the time limit of 1 ms was reached first \
+        "its attack was not extracted: the time limit of 0.001 s was reached first \
          (a smaller --max-facts stops saturation sooner, leaving time for it)"
     );
     let text = apisat::report::text(&r);
