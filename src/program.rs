@@ -5,7 +5,7 @@
 //! never sees a string except to print one.
 
 use crate::diagnostic::Span;
-use crate::term::{NameId, TermId, TermStore};
+use crate::term::{CtorId, NameId, TermId, TermStore};
 
 /// Index of a rule in [`Program::rules`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,6 +90,26 @@ pub struct Program {
     pub secrets: Vec<Secret>,
     /// True when some term or pattern uses XOR.
     pub uses_xor: bool,
+    /// The token's objects with named attributes, when the file declares
+    /// `attributes` (replay then tracks each object's state).
+    pub objects: Option<ObjectModel>,
+}
+
+/// Objects with named attributes (`attributes:`), lowered to positional
+/// handles `handle(key, (a1, ..., an))`; what replay with state needs.
+#[derive(Clone, Debug)]
+pub struct ObjectModel {
+    /// The handle constructor.
+    pub handle: CtorId,
+    /// The attribute names, in positional order.
+    pub names: Vec<String>,
+    /// The value T.
+    pub t: TermId,
+    /// The value F.
+    pub f: TermId,
+    /// Functions with `sets`: they change the object of their first
+    /// input (a handle) instead of creating one.
+    pub setters: Vec<String>,
 }
 
 impl Program {

@@ -135,6 +135,13 @@ fn shape(s: Shape) -> Value {
             "type": ["object", "null"],
             "additionalProperties": list_of(scalar())
         }),
+        Shape::Pairs => {
+            list_of(json!({ "type": "array", "minItems": 2, "maxItems": 2, "items": scalar() }))
+        }
+        Shape::TextMap => json!({
+            "type": ["object", "null"],
+            "additionalProperties": scalar()
+        }),
         Shape::Matrix(t) => json!({
             "type": ["object", "null"],
             "propertyNames": { "pattern": "^[A-Za-z][A-Za-z0-9_]*$" },

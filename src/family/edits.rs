@@ -47,6 +47,7 @@ impl Edits {
             checks: r.checks.iter().map(s).collect(),
             fresh: r.fresh.iter().map(s).collect(),
             outputs: r.outputs.iter().map(s).collect(),
+            sets: r.sets.iter().map(|(k, v)| (shift_key(k), s(v))).collect(),
             span: shift(r.span),
             intact: r.intact,
         };

@@ -242,6 +242,7 @@ fn program(
         knowledge,
         secrets,
         uses_xor: false,
+        objects: None,
     }
 }
 
