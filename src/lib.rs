@@ -50,6 +50,8 @@ pub mod progress;
 pub mod prove;
 /// Concrete replay of attacks.
 pub mod replay;
+/// Bounded exhaustive search for attacks on a token with state.
+pub mod stateful;
 /// Text and JSON output.
 pub mod report;
 /// Parallel batch runs, whole or sharded.

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::engine::{saturate, Bounds, Cut, CutKind, Limits, StopReason};
 use crate::plan::compile;
 use crate::program::{Program, RuleKind};
+use crate::term::TermId;
 use crate::prove;
 use crate::replay::{replay, Replay};
 use crate::trace::{Derivations, TraceStep};
@@ -102,6 +103,46 @@ pub struct ReplayReport {
     pub detail: String,
 }
 
+/// What the stateful search (`--state-calls`) established.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatefulReport {
+    /// The bound on calls.
+    pub calls: usize,
+    /// `attack` (a real attack on a token with state), `none` (no attack
+    /// within the bound) or `gave-up` (the search's budget ran out first).
+    pub result: String,
+    /// The real attack's calls, for `attack`.
+    pub trace: Vec<StepReport>,
+    /// In words.
+    pub detail: String,
+}
+
+impl Report {
+    /// True for an ATTACK none of whose derivable secrets has a confirmed
+    /// attack: each needs an object in two states and the stateful search
+    /// found no real one.
+    pub fn unconfirmed(&self) -> bool {
+        let mut derivable = self.secrets.iter().filter(|s| s.derivable == Some(true)).peekable();
+        derivable.peek().is_some() && derivable.all(SecretReport::unconfirmed)
+    }
+}
+
+impl SecretReport {
+    /// True when the secret is derivable in the abstraction but its attack
+    /// is not confirmed and no stateful attack was found: the run
+    /// establishes neither an attack nor security.
+    pub fn unconfirmed(&self) -> bool {
+        self.derivable == Some(true)
+            && self.replay.as_ref().is_some_and(|r| !r.confirmed)
+            && self.stateful.as_ref().is_some_and(|s| s.result != "attack")
+    }
+
+    /// True when the stateful search found no attack within its bound.
+    pub fn no_stateful_attack(&self) -> bool {
+        self.unconfirmed() && self.stateful.as_ref().is_some_and(|s| s.result == "none")
+    }
+}
+
 /// What is known about one secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SecretReport {
@@ -118,6 +159,10 @@ pub struct SecretReport {
     pub trace: Vec<StepReport>,
     /// The concrete replay of the attack, when derivable.
     pub replay: Option<ReplayReport>,
+    /// The stateful search, when the attack needs an object of the token
+    /// in two states (replay then fails): its bound and what it found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stateful: Option<StatefulReport>,
     /// For a secret not derivable: `proved` (for every attacker), or
     /// `up-to` the bounds listed.
     pub proof: Option<Proof>,
@@ -203,12 +248,25 @@ pub struct Report {
 }
 
 /// Settings for a check.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// Bounds on what the attacker builds.
     pub bounds: Bounds,
     /// Resource limits.
     pub limits: Limits,
+    /// The bound on calls of the stateful search, run when an attack needs
+    /// one object in two states; 0: no search.
+    pub state_calls: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bounds: Bounds::default(),
+            limits: Limits::default(),
+            state_calls: crate::stateful::DEFAULT_STATE_CALLS,
+        }
+    }
 }
 
 /// Checks a lowered program: saturate, find the shortest attack on every
@@ -270,6 +328,7 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
             calls: None,
             trace: Vec::new(),
             replay: None,
+            stateful: None,
             proof: None,
         };
         if derivable {
@@ -285,6 +344,10 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
                     .collect();
                 let outcome = replay(&mut program, &attack);
                 report.replay = Some(replay_report(&outcome));
+                if matches!(outcome, Replay::TwoStates { .. }) && settings.state_calls > 0 {
+                    report.stateful =
+                        stateful_report(&mut program, secret.term, settings.state_calls);
+                }
             }
         }
         secrets.push(report);
@@ -504,6 +567,49 @@ fn step_report(program: &Program, step: &TraceStep) -> StepReport {
     }
 }
 
+/// Runs the stateful search for `goal` and says what it established.
+fn stateful_report(program: &mut Program, goal: TermId, calls: usize) -> Option<StatefulReport> {
+    use crate::stateful::Outcome;
+    let outcome = crate::stateful::search(program, goal, calls)?;
+    Some(match outcome {
+        Outcome::Attack(steps) => StatefulReport {
+            calls,
+            result: "attack".into(),
+            detail: format!(
+                "a real attack on a token with state, {} call{}",
+                steps.len(),
+                if steps.len() == 1 { "" } else { "s" }
+            ),
+            trace: steps
+                .into_iter()
+                .map(|c| StepReport {
+                    kind: "call".into(),
+                    call: c.function,
+                    args: c.args,
+                    result: c.results,
+                })
+                .collect(),
+        },
+        Outcome::NoneWithin(n) => StatefulReport {
+            calls,
+            result: "none".into(),
+            detail: format!(
+                "no attack with state within {n} calls (every sequence of calls on a token whose objects change state; arguments: terms obtained, or built from the names known)"
+            ),
+            trace: Vec::new(),
+        },
+        Outcome::GaveUp { searched, .. } => StatefulReport {
+            calls,
+            result: "gave-up".into(),
+            detail: format!(
+                "the stateful search stopped at its budget of {} states (searched {searched} calls deep, no attack found there); nothing is claimed",
+                crate::stateful::MAX_STATES
+            ),
+            trace: Vec::new(),
+        },
+    })
+}
+
 fn replay_report(r: &Replay) -> ReplayReport {
     match r {
         Replay::ConfirmedExact => ReplayReport {
@@ -513,6 +619,13 @@ fn replay_report(r: &Replay) -> ReplayReport {
         Replay::Confirmed => ReplayReport {
             confirmed: true,
             detail: "confirmed on a concrete HSM with distinct fresh values".into(),
+        },
+        Replay::TwoStates { step, reason } => ReplayReport {
+            confirmed: false,
+            detail: format!(
+                "not confirmed: step {step} needs an object in two states ({reason}); \
+                 the abstract model lets a handle keep every attribute set it had"
+            ),
         },
         Replay::Failed { step, reason } => ReplayReport {
             confirmed: false,
