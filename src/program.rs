@@ -118,3 +118,72 @@ impl Program {
         &self.rules[id.0 as usize]
     }
 }
+
+impl ObjectModel {
+    /// A ground term printed with every handle's attributes named:
+    /// `hdl(k1, {wrap: T, decrypt: T})` (attributes that are F are left
+    /// out) instead of the positional `hdl(k1, (T, F, F, T, F))`.
+    pub fn show(&self, store: &TermStore, t: TermId) -> String {
+        let mut handles = Vec::new();
+        self.handles(store, t, &mut handles);
+        let mut text = store.show(t);
+        // Innermost first would not matter: a handle holds no handle.
+        for h in handles {
+            let crate::term::Term::App(c, args) = store.get(h) else {
+                continue;
+            };
+            let values: Vec<TermId> = if self.names.len() == 1 {
+                vec![args[1]]
+            } else {
+                match store.get(args[1]) {
+                    crate::term::Term::App(_, items) if items.len() == self.names.len() => {
+                        items.to_vec()
+                    }
+                    _ => continue,
+                }
+            };
+            let fields: Vec<String> = self
+                .names
+                .iter()
+                .zip(&values)
+                .filter(|(_, v)| **v != self.f)
+                .map(|(n, v)| format!("{n}: {}", store.show(*v)))
+                .collect();
+            let named = format!(
+                "{}({}, {{{}}})",
+                store.ctor(*c).text,
+                store.show(args[0]),
+                fields.join(", ")
+            );
+            text = text.replace(&store.show(h), &named);
+        }
+        text
+    }
+
+    fn handles(&self, store: &TermStore, t: TermId, out: &mut Vec<TermId>) {
+        match store.get(t) {
+            crate::term::Term::App(c, _) if *c == self.handle => {
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+            crate::term::Term::App(_, args) | crate::term::Term::Xor(args) => {
+                for a in args.iter() {
+                    self.handles(store, *a, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Program {
+    /// A ground term as reports print it: handles with named attributes
+    /// when the API declares `attributes`.
+    pub fn show(&self, t: TermId) -> String {
+        match &self.objects {
+            Some(m) => m.show(&self.store, t),
+            None => self.store.show(t),
+        }
+    }
+}

@@ -159,7 +159,7 @@ fn shape(s: Shape) -> Value {
 /// (`derivable`, `not derivable`, `not-derivable`, `proved`, `within N
 /// calls`) or a mapping of `derivable`, `within` and `proved`.
 fn expectations() -> Value {
-    let words = r"^\s*(derivable|not\s+derivable|not-derivable|proved|within\s+0*[1-9][0-9]*(\s+calls?)?)\s*$";
+    let words = r"^\s*(derivable|not\s+derivable|not-derivable|proved|no\s+stateful\s+attack|within\s+0*[1-9][0-9]*(\s+calls?)?)\s*$";
     let mut fields = Map::new();
     for f in spec::EXPECT_FIELDS {
         let value = match *f {

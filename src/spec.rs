@@ -392,6 +392,10 @@ pub enum Expected {
         /// Whether proof mode must have proved it.
         proved: bool,
     },
+    /// `no stateful attack`: derivable in the abstract model, but the
+    /// attack needs an object in two states and the stateful search found
+    /// no real attack within its bound on calls.
+    NoStatefulAttack,
 }
 
 /// One expectation: `label: derivable` under `expect`.
@@ -1010,7 +1014,7 @@ impl Reader<'_> {
     /// One expectation: `derivable`, `not derivable`, `proved`,
     /// `within N calls`, or a mapping `{derivable, within, proved}`.
     fn expected(&mut self, key: &Key, node: &Node) -> Option<Expected> {
-        const FORMS: &str = "write `derivable`, `within 3 calls`, `not derivable`, `proved`, or a mapping such as `{derivable: true, within: 3}` or `{derivable: false, proved: true}`";
+        const FORMS: &str = "write `derivable`, `within 3 calls`, `not derivable`, `proved`, `no stateful attack`, or a mapping such as `{derivable: true, within: 3}` or `{derivable: false, proved: true}`";
         match &node.kind {
             NodeKind::Scalar(s) => {
                 let words: Vec<&str> = s.text.split_whitespace().collect();
@@ -1020,6 +1024,7 @@ impl Reader<'_> {
                         Some(Expected::NotDerivable { proved: false })
                     }
                     ["proved"] => Some(Expected::NotDerivable { proved: true }),
+                    ["no", "stateful", "attack"] => Some(Expected::NoStatefulAttack),
                     ["within", n] | ["within", n, "call" | "calls"] => n
                         .parse::<u64>()
                         .ok()

@@ -274,8 +274,8 @@ impl Search<'_> {
                 self.close(&mut succ.known);
                 let call = Call {
                     function: rule.name.clone(),
-                    args: args.iter().map(|a| self.store.show(*a)).collect(),
-                    results: results.iter().map(|r| self.store.show(*r)).collect(),
+                    args: args.iter().map(|a| self.model.show(self.store, *a)).collect(),
+                    results: results.iter().map(|r| self.model.show(self.store, *r)).collect(),
                 };
                 out.push((succ, call));
             }

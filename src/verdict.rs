@@ -344,7 +344,11 @@ pub fn check_program(mut program: Program, settings: Settings) -> Report {
                     .collect();
                 let outcome = replay(&mut program, &attack);
                 report.replay = Some(replay_report(&outcome));
-                if matches!(outcome, Replay::TwoStates { .. }) && settings.state_calls > 0 {
+                // Any attack replay cannot confirm on a token with
+                // objects: a real one may still exist (longer, or with
+                // distinct fresh keys); look for it.
+                let confirmed = matches!(outcome, Replay::Confirmed | Replay::ConfirmedExact);
+                if !confirmed && settings.state_calls > 0 {
                     report.stateful =
                         stateful_report(&mut program, secret.term, settings.state_calls);
                 }
@@ -535,7 +539,7 @@ fn canonical(s: &str) -> (usize, &str) {
 }
 
 fn step_report(program: &Program, step: &TraceStep) -> StepReport {
-    let show = |t: &crate::term::TermId| program.store.show(*t);
+    let show = |t: &crate::term::TermId| program.show(*t);
     match step {
         TraceStep::Apply {
             rule,
