@@ -120,7 +120,7 @@ pub fn search(program: &mut Program, goal: TermId, max_calls: usize) -> Option<O
     let mut nodes: Vec<(State, Option<(usize, Call)>)> = vec![(start.clone(), None)];
     let mut seen: HashSet<State> = HashSet::new();
     seen.insert(start.clone());
-    if s.derivable(&start.known, goal) {
+    if s.reached(&start.known, goal) {
         return Some(Outcome::Attack(Vec::new()));
     }
     let mut level = vec![0usize];
@@ -129,10 +129,15 @@ pub fn search(program: &mut Program, goal: TermId, max_calls: usize) -> Option<O
         for &n in &level {
             let state = nodes[n].0.clone();
             for (succ, call) in s.successors(&state) {
-                if !seen.insert(succ.clone()) {
+                if seen.contains(&succ) {
                     continue;
                 }
-                let found = s.derivable(&succ.known, goal);
+                let succ = s.canonical(succ);
+                if seen.contains(&succ) {
+                    continue;
+                }
+                let found = s.reached(&succ.known, goal);
+                seen.insert(succ.clone());
                 nodes.push((succ, Some((n, call))));
                 let id = nodes.len() - 1;
                 if found {
@@ -175,6 +180,110 @@ fn path(nodes: &[(State, Option<(usize, Call)>)], mut id: usize) -> Vec<Call> {
 const MAX_CHOICES: usize = 4096;
 
 impl Search<'_> {
+    /// True when the attacker can supply the goal, or, for a goal holding
+    /// fresh names, an instance of it (`kg#3` for `kg`).
+    fn reached(&mut self, known: &BTreeSet<TermId>, goal: TermId) -> bool {
+        if self.derivable(known, goal) {
+            return true;
+        }
+        if !crate::engine::mentions_fresh(self.store, goal) {
+            return false;
+        }
+        known.iter().any(|&t| self.abstract_of(t) == goal)
+    }
+
+    /// The abstract term of a concrete one: `kg#3` back to `kg`.
+    fn abstract_of(&mut self, t: TermId) -> TermId {
+        self.store.rewrite(t, &mut |store, u| {
+            let Term::Name(n) = store.get(u) else {
+                return None;
+            };
+            let text = store.name(*n).text.clone();
+            let base = store.find_name(text.split_once('#')?.0)?;
+            Some(store.name_term(base))
+        })
+    }
+
+    /// The state with its fresh values renumbered in order of first
+    /// occurrence (objects, then known terms, each ordered by their
+    /// abstract form): states that differ only in which fresh values were
+    /// generated first become one. A renaming is a bijection, so merging
+    /// only ever merges states with the same futures.
+    fn canonical(&mut self, state: State) -> State {
+        if state.fresh == 0 {
+            return state;
+        }
+        let mut objects: Vec<((TermId, TermId), (TermId, TermId))> = state
+            .objects
+            .iter()
+            .map(|&(k, a)| ((self.abstract_of(k), a), (k, a)))
+            .collect();
+        objects.sort();
+        let mut known: Vec<(TermId, TermId)> =
+            state.known.iter().map(|&t| (self.abstract_of(t), t)).collect();
+        known.sort();
+        let mut order: Vec<crate::term::NameId> = Vec::new();
+        let terms: Vec<TermId> = objects
+            .iter()
+            .flat_map(|(_, (k, a))| [*k, *a])
+            .chain(known.iter().map(|(_, t)| *t))
+            .collect();
+        for t in terms {
+            self.fresh_names(t, &mut order);
+        }
+        let mut map: HashMap<crate::term::NameId, TermId> = HashMap::new();
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        for (i, n) in order.iter().enumerate() {
+            let text = self.store.name(*n).text.clone();
+            let base = text.split_once('#').map_or(text.clone(), |(b, _)| b.to_string());
+            let c = counts.entry(base.clone()).or_insert(0);
+            *c += 1;
+            let _ = i;
+            let new = format!("{base}#{c}");
+            let id = match self.store.find_name(&new) {
+                Some(id) => id,
+                None => self.store.declare_name(&new, NameKind::Fresh),
+            };
+            map.insert(*n, self.store.name_term(id));
+        }
+        let rename = |store: &mut TermStore, t: TermId| {
+            store.rewrite(t, &mut |store, u| match store.get(u) {
+                Term::Name(n) => map.get(n).copied(),
+                _ => None,
+            })
+        };
+        let mut objects: Vec<(TermId, TermId)> = state
+            .objects
+            .iter()
+            .map(|&(k, a)| (rename(self.store, k), rename(self.store, a)))
+            .collect();
+        objects.sort();
+        let known = state.known.iter().map(|&t| rename(self.store, t)).collect();
+        State {
+            objects,
+            known,
+            fresh: order.len() as u32,
+        }
+    }
+
+    /// The fresh instance names (`kg#3`) in `t`, appended in order.
+    fn fresh_names(&self, t: TermId, out: &mut Vec<crate::term::NameId>) {
+        match self.store.get(t) {
+            Term::Name(n) => {
+                let info = self.store.name(*n);
+                if info.kind == NameKind::Fresh && info.text.contains('#') && !out.contains(n) {
+                    out.push(*n);
+                }
+            }
+            Term::App(_, args) | Term::Xor(args) => {
+                for a in args.iter() {
+                    self.fresh_names(*a, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn handle_parts(&self, t: TermId) -> Option<(TermId, TermId)> {
         match self.store.get(t) {
             Term::App(c, args) if *c == self.model.handle && args.len() == 2 => {
