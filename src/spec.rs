@@ -931,6 +931,30 @@ impl Reader<'_> {
         }
     }
 
+    /// A list of pairs of attribute names: `[[wrap, decrypt]]`.
+    pub fn pairs(&mut self, key: &Key, node: &Node) -> Vec<(Scalar, Scalar)> {
+        let mut out = Vec::new();
+        for item in self.list(key, node) {
+            let pair = match &item.kind {
+                NodeKind::Seq(two) if two.len() == 2 => {
+                    let a = self.scalar(&two[0], "an attribute name");
+                    let b = self.scalar(&two[1], "an attribute name");
+                    a.zip(b)
+                }
+                _ => {
+                    self.error(
+                        item.span,
+                        format!("expected a pair of attribute names, found {}", item.describe()),
+                        format!("write each conflicting pair as a list of two names, e.g. `{}: [[wrap, decrypt]]`", key.text),
+                    );
+                    None
+                }
+            };
+            out.extend(pair);
+        }
+        out
+    }
+
     /// `attributes:`.
     fn attributes(&mut self, key: &Key, node: &Node) -> Option<AttributesDecl> {
         let fields = self.fields(node, "`attributes`", ATTRIBUTE_FIELDS)?;
@@ -948,26 +972,7 @@ impl Reader<'_> {
                 "handle" => decl.handle = self.scalar(v, "the handle constructor's name"),
                 "sticky_on" => decl.sticky_on = self.scalars(k, v, "an attribute name"),
                 "sticky_off" => decl.sticky_off = self.scalars(k, v, "an attribute name"),
-                "conflicts" => {
-                    for item in self.list(k, v) {
-                        let pair = match &item.kind {
-                            NodeKind::Seq(two) if two.len() == 2 => {
-                                let a = self.scalar(&two[0], "an attribute name");
-                                let b = self.scalar(&two[1], "an attribute name");
-                                a.zip(b)
-                            }
-                            _ => {
-                                self.error(
-                                    item.span,
-                                    format!("expected a pair of attribute names, found {}", item.describe()),
-                                    "write each conflicting pair as a list of two names, e.g. `conflicts: [[wrap, decrypt]]`",
-                                );
-                                None
-                            }
-                        };
-                        decl.conflicts.extend(pair);
-                    }
-                }
+                "conflicts" => decl.conflicts = self.pairs(k, v),
                 _ => {
                     decl.history =
                         self.text_map(k, v, "`always <attribute>` or `never <attribute>`")
