@@ -1026,6 +1026,7 @@ impl Lowerer {
         let at = decl.handle.as_ref().map_or(decl.key, |h| h.span);
         match self.ctors.get(&handle).cloned() {
             Some(c) if c.builtin || c.public || c.arity != 2 => {
+                let at = if decl.handle.is_some() || c.builtin { at } else { c.span };
                 self.error(
                     at,
                     format!("`{handle}` cannot hold attributes: it is {}", if c.builtin { "a built-in constructor".to_string() } else if c.public { format!("public (line {})", c.span.line) } else { format!("of arity {} (line {})", c.arity, c.span.line) }),
@@ -1125,7 +1126,7 @@ impl Lowerer {
                 self.error(
                     rule.span,
                     format!("`{}` is not a history rule", rule.text),
-                    format!("write `{}: always sensitive` (T while `sensitive` has always been T) or `{}: never extractable` (T while `extractable` has never been T)", key.text, key.text),
+                    format!("write `{}: always <attribute>` (T while the attribute has always been T) or `{}: never <attribute>` (T while it has never been T), e.g. `always sensitive`", key.text, key.text),
                 );
                 continue;
             };

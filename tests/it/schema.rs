@@ -143,6 +143,7 @@ fn schema_fields_are_exactly_the_parser_fields() {
         spec::FUNCTION_FIELDS,
         spec::DEDUCTION_FIELDS,
         spec::SECRET_FIELDS,
+        spec::ATTRIBUTE_FIELDS,
     ];
     for list in lists {
         let n = spec::TABLES.iter().filter(|t| t.accepted == list).count();
@@ -167,7 +168,8 @@ fn sample(shape: Shape) -> Value {
         Shape::Version => json!(VERSIONS[0]),
         Shape::Arity => json!(1),
         Shape::Bool => json!(false),
-        Shape::List | Shape::Records(_) | Shape::TextOrRecords(_) => json!([]),
+        Shape::List | Shape::Records(_) | Shape::TextOrRecords(_) | Shape::Pairs => json!([]),
+        Shape::TextMap => json!({}),
         Shape::NonEmptyList => json!(["sample"]),
         Shape::Map(t) => base(t),
         Shape::Expectations | Shape::ChecksByFunction | Shape::Matrix(_) => json!({}),
@@ -228,6 +230,8 @@ const LOWERING_SHAPE_RULES: &[&str] = &[
     "is out of range",
     // A function or deduction without outputs (lower.rs: "has no outputs").
     "has no outputs",
+    // `attributes: names: []` (lower.rs, `declare_attributes`).
+    "declares no attribute",
 ];
 
 /// Whether apisat accepts the document's shape: the structure reader finds
