@@ -72,12 +72,18 @@ fn mapping(table: &Table, nullable: bool) -> Value {
         }
         properties.insert(f.name.into(), value);
     }
-    let required: Vec<&str> = table
+    let mut required: Vec<&str> = table
         .fields
         .iter()
         .filter(|f| f.required)
         .map(|f| f.name)
         .collect();
+    // A function has `outputs`, or is a SetAttributeValue function (`sets`),
+    // which returns the changed handle.
+    let outputs_or_sets = std::ptr::eq(table, &spec::FUNCTION_TABLE);
+    if outputs_or_sets {
+        required.retain(|f| *f != "outputs");
+    }
     let mut out = Map::new();
     out.insert("description".into(), json!(table.about));
     out.insert(
@@ -91,6 +97,12 @@ fn mapping(table: &Table, nullable: bool) -> Value {
     out.insert("properties".into(), Value::Object(properties));
     if !required.is_empty() {
         out.insert("required".into(), json!(required));
+    }
+    if outputs_or_sets {
+        out.insert(
+            "anyOf".into(),
+            json!([{ "required": ["outputs"] }, { "required": ["sets"] }]),
+        );
     }
     out.insert("additionalProperties".into(), json!(false));
     Value::Object(out)
@@ -189,9 +201,14 @@ mod tests {
         assert_eq!(s["additionalProperties"], json!(false));
         let props = s["properties"].as_object().expect("properties");
         assert_eq!(props.len(), spec::TOP_FIELDS.len());
-        // A function requires `name` (the parser) and `outputs` (lowering).
+        // A function requires `name` (the parser) and `outputs` (lowering),
+        // or `sets` instead of `outputs`.
         let function = &props["functions"]["items"];
-        assert_eq!(function["required"], json!(["name", "outputs"]));
+        assert_eq!(function["required"], json!(["name"]));
+        assert_eq!(
+            function["anyOf"],
+            json!([{ "required": ["outputs"] }, { "required": ["sets"] }])
+        );
         assert_eq!(props["apisat"]["enum"], json!([1, "1"]));
     }
 }

@@ -957,6 +957,9 @@ impl Reader<'_> {
 
     /// `attributes:`.
     fn attributes(&mut self, key: &Key, node: &Node) -> Option<AttributesDecl> {
+        if node.kind == NodeKind::Null {
+            return None;
+        }
         let fields = self.fields(node, "`attributes`", ATTRIBUTE_FIELDS)?;
         let mut decl = AttributesDecl {
             key: key.span,

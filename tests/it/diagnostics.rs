@@ -16,7 +16,7 @@ const INVALID: &[(&str, u32, u32)] = &[
     ("attribute_conflict_initial.yaml", 8, 14),
     ("attribute_conflict_output.yaml", 12, 23),
     ("attribute_conflicts_itself.yaml", 4, 22),
-    ("attribute_handle_public.yaml", 4, 11),
+    ("attribute_handle_public.yaml", 4, 12),
     ("attribute_history_rule.yaml", 4, 31),
     ("attribute_history_sticky.yaml", 5, 15),
     ("attribute_policy_undeclared.yaml", 4, 15),
