@@ -37,7 +37,8 @@ pub fn describe(e: Expected) -> String {
         Expected::NotDerivable { proved: true } => "not derivable (proved)".to_string(),
         Expected::NotDerivable { proved: false } => "not derivable".to_string(),
         Expected::NoStatefulAttack => {
-            "an abstract attack, not confirmed, and no attack with state within the bound".to_string()
+            "an abstract attack, not confirmed, and no attack with state within the bound"
+                .to_string()
         }
     }
 }
@@ -46,7 +47,10 @@ pub fn describe(e: Expected) -> String {
 pub fn established(r: &Report, s: &SecretReport) -> String {
     match s.derivable {
         Some(true) if s.unconfirmed() => {
-            let stateful = s.stateful.as_ref().map_or(String::new(), |st| st.detail.clone());
+            let stateful = s
+                .stateful
+                .as_ref()
+                .map_or(String::new(), |st| st.detail.clone());
             format!(
                 "derivable with {} API calls in the abstract model, not confirmed; {stateful}",
                 s.calls.unwrap_or(0)

@@ -50,8 +50,6 @@ pub mod progress;
 pub mod prove;
 /// Concrete replay of attacks.
 pub mod replay;
-/// Bounded exhaustive search for attacks on a token with state.
-pub mod stateful;
 /// Text and JSON output.
 pub mod report;
 /// Parallel batch runs, whole or sharded.
@@ -62,6 +60,8 @@ pub mod schema;
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// Bounded exhaustive search for attacks on a token with state.
+pub mod stateful;
 /// Colour on terminals (plain by default).
 pub mod style;
 /// Batch summaries: a table per file, totals.

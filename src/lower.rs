@@ -1026,7 +1026,11 @@ impl Lowerer {
         let at = decl.handle.as_ref().map_or(decl.key, |h| h.span);
         match self.ctors.get(&handle).cloned() {
             Some(c) if c.builtin || c.public || c.arity != 2 => {
-                let at = if decl.handle.is_some() || c.builtin { at } else { c.span };
+                let at = if decl.handle.is_some() || c.builtin {
+                    at
+                } else {
+                    c.span
+                };
                 self.error(
                     at,
                     format!("`{handle}` cannot hold attributes: it is {}", if c.builtin { "a built-in constructor".to_string() } else if c.public { format!("public (line {})", c.span.line) } else { format!("of arity {} (line {})", c.arity, c.span.line) }),
@@ -1432,14 +1436,14 @@ impl Lowerer {
                 }
             }
         }
-        for h in 0..n {
-            let leaves = match model.history[h] {
-                Some(History::Always(a)) => set[a] == Some(model.f),
-                Some(History::Never(a)) => set[a] == Some(model.t),
+        for (value, history) in new.iter_mut().zip(&model.history) {
+            let leaves = match history {
+                Some(History::Always(a)) => set[*a] == Some(model.f),
+                Some(History::Never(a)) => set[*a] == Some(model.t),
                 None => false,
             };
             if leaves {
-                new[h] = model.f;
+                *value = model.f;
             }
         }
         let attrs = self.attribute_tuple(&new);

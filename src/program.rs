@@ -162,11 +162,10 @@ impl ObjectModel {
 
     fn handles(&self, store: &TermStore, t: TermId, out: &mut Vec<TermId>) {
         match store.get(t) {
-            crate::term::Term::App(c, _) if *c == self.handle => {
-                if !out.contains(&t) {
-                    out.push(t);
-                }
+            crate::term::Term::App(c, _) if *c == self.handle && !out.contains(&t) => {
+                out.push(t);
             }
+            crate::term::Term::App(c, _) if *c == self.handle => {}
             crate::term::Term::App(_, args) | crate::term::Term::Xor(args) => {
                 for a in args.iter() {
                     self.handles(store, *a, out);

@@ -179,13 +179,17 @@ pub fn replay(program: &mut Program, attack: &Attack) -> Replay {
     }
 }
 
+/// One object during a replay: where it comes from, its current state (the
+/// handle term), and the step (and function) that last changed it.
+type ObjectState = (String, TermId, Option<(usize, String)>);
+
 /// The token's objects during a replay: each handle the attacker holds
 /// names one object, whose attributes change in place under `sets`.
 struct Objects {
     model: ObjectModel,
     /// Per object: where it comes from, its current state (the handle term),
     /// and the step that last changed it.
-    objects: Vec<(String, TermId, Option<(usize, String)>)>,
+    objects: Vec<ObjectState>,
     /// Handle term -> the objects it was a handle of.
     held: HashMap<TermId, Vec<usize>>,
 }
@@ -235,7 +239,14 @@ impl Objects {
 
     /// Records an output: a `sets` function's handle is its object's new
     /// state; any other handle is a new object.
-    fn output(&mut self, store: &TermStore, rule: &str, step: usize, t: TermId, first: Option<usize>) {
+    fn output(
+        &mut self,
+        store: &TermStore,
+        rule: &str,
+        step: usize,
+        t: TermId,
+        first: Option<usize>,
+    ) {
         if !self.is_handle(store, t) {
             return;
         }

@@ -219,8 +219,11 @@ impl Search<'_> {
             .map(|&(k, a)| ((self.abstract_of(k), a), (k, a)))
             .collect();
         objects.sort();
-        let mut known: Vec<(TermId, TermId)> =
-            state.known.iter().map(|&t| (self.abstract_of(t), t)).collect();
+        let mut known: Vec<(TermId, TermId)> = state
+            .known
+            .iter()
+            .map(|&t| (self.abstract_of(t), t))
+            .collect();
         known.sort();
         let mut order: Vec<crate::term::NameId> = Vec::new();
         let terms: Vec<TermId> = objects
@@ -235,7 +238,9 @@ impl Search<'_> {
         let mut counts: HashMap<String, u32> = HashMap::new();
         for (i, n) in order.iter().enumerate() {
             let text = self.store.name(*n).text.clone();
-            let base = text.split_once('#').map_or(text.clone(), |(b, _)| b.to_string());
+            let base = text
+                .split_once('#')
+                .map_or(text.clone(), |(b, _)| b.to_string());
             let c = counts.entry(base.clone()).or_insert(0);
             *c += 1;
             let _ = i;
@@ -304,10 +309,14 @@ impl Search<'_> {
             let mut order: Vec<usize> = (0..rule.inputs.len())
                 .filter(|&i| self.is_handle_pattern(rule.inputs[i]))
                 .collect();
-            order.extend((0..rule.inputs.len()).filter(|&i| !self.is_handle_pattern(rule.inputs[i])));
+            order.extend(
+                (0..rule.inputs.len()).filter(|&i| !self.is_handle_pattern(rule.inputs[i])),
+            );
             // Partial choices: binding and the object chosen for each handle input.
-            let mut partial: Vec<(Binding, Vec<Option<usize>>)> =
-                vec![(empty_binding(rule.var_names.len()), vec![None; rule.inputs.len()])];
+            let mut partial: Vec<(Binding, Vec<Option<usize>>)> = vec![(
+                empty_binding(rule.var_names.len()),
+                vec![None; rule.inputs.len()],
+            )];
             for &i in &order {
                 let p = rule.inputs[i];
                 let mut next = Vec::new();
@@ -383,8 +392,14 @@ impl Search<'_> {
                 self.close(&mut succ.known);
                 let call = Call {
                     function: rule.name.clone(),
-                    args: args.iter().map(|a| self.model.show(self.store, *a)).collect(),
-                    results: results.iter().map(|r| self.model.show(self.store, *r)).collect(),
+                    args: args
+                        .iter()
+                        .map(|a| self.model.show(self.store, *a))
+                        .collect(),
+                    results: results
+                        .iter()
+                        .map(|r| self.model.show(self.store, *r))
+                        .collect(),
                 };
                 out.push((succ, call));
             }
@@ -500,9 +515,11 @@ impl Search<'_> {
                     continue;
                 };
                 for &t in known.iter() {
-                    for b in match_term(self.store, first, t, &empty_binding(rule.var_names.len())) {
+                    for b in match_term(self.store, first, t, &empty_binding(rule.var_names.len()))
+                    {
                         let rest_ok = rule.inputs[1..].iter().all(|p| {
-                            instantiate(self.store, *p, &b).is_some_and(|x| self.derivable(known, x))
+                            instantiate(self.store, *p, &b)
+                                .is_some_and(|x| self.derivable(known, x))
                         });
                         if !rest_ok || !rule.checks.iter().all(|c| holds(self.store, c, &b)) {
                             continue;

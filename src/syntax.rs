@@ -752,7 +752,37 @@ mod tests {
             TermKind::Tuple(ts) => format!("<{}>", join(ts)),
             TermKind::Enc(fs, k) => format!("senc[{}]{}", join(fs), show(k)),
             TermKind::Xor(ts) => format!("X({})", join(ts)),
+            TermKind::Record(fs) => {
+                let fields: Vec<String> = fs
+                    .iter()
+                    .map(|f| format!("{}={}", f.name, show(&f.value)))
+                    .collect();
+                format!("R{{{}}}", fields.join(", "))
+            }
         }
+    }
+
+    #[test]
+    fn attribute_records() {
+        assert_eq!(
+            ok("hdl(k, {wrap: T, decrypt: x})"),
+            "hdl(k, R{wrap=T, decrypt=x})"
+        );
+        assert_eq!(ok("hdl(k, {})"), "hdl(k, R{})");
+        assert_eq!(ok("{wrap}k"), "senc[wrap]k");
+        assert_eq!(
+            err("hdl(k, {wrap: })").1,
+            "expected a value for `wrap`, found `}`"
+        );
+        assert_eq!(err("hdl(k, {wrap: T decrypt: F})").0, 18);
+        let t = parse_term("hdl(k, {wrap: T})").expect("parses");
+        let TermKind::App(_, args) = &t.kind else {
+            panic!("app")
+        };
+        let TermKind::Record(fields) = &args[1].kind else {
+            panic!("record")
+        };
+        assert_eq!((fields[0].offset, fields[0].len), (8, 4));
     }
 
     fn ok(s: &str) -> String {

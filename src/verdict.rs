@@ -13,9 +13,9 @@ use serde::Serialize;
 use crate::engine::{saturate, Bounds, Cut, CutKind, Limits, StopReason};
 use crate::plan::compile;
 use crate::program::{Program, RuleKind};
-use crate::term::TermId;
 use crate::prove;
 use crate::replay::{replay, Replay};
+use crate::term::TermId;
 use crate::trace::{Derivations, TraceStep};
 
 /// The overall verdict on an API.
@@ -122,7 +122,11 @@ impl Report {
     /// attack: each needs an object in two states and the stateful search
     /// found no real one.
     pub fn unconfirmed(&self) -> bool {
-        let mut derivable = self.secrets.iter().filter(|s| s.derivable == Some(true)).peekable();
+        let mut derivable = self
+            .secrets
+            .iter()
+            .filter(|s| s.derivable == Some(true))
+            .peekable();
         derivable.peek().is_some() && derivable.all(SecretReport::unconfirmed)
     }
 }

@@ -92,7 +92,11 @@ impl Edits {
                 .collect(),
             add_sticky_on: self.add_sticky_on.iter().map(s).collect(),
             add_sticky_off: self.add_sticky_off.iter().map(s).collect(),
-            add_conflicts: self.add_conflicts.iter().map(|(a, b)| (s(a), s(b))).collect(),
+            add_conflicts: self
+                .add_conflicts
+                .iter()
+                .map(|(a, b)| (s(a), s(b)))
+                .collect(),
             policy_at: self.policy_at.map(shift),
         }
     }
@@ -196,8 +200,10 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
             None => err(
                 diags,
                 at,
-                "the base API declares no `attributes`, so there is no policy to change".to_string(),
-                "declare `attributes: names: [...]` in the base API, or remove this edit".to_string(),
+                "the base API declares no `attributes`, so there is no policy to change"
+                    .to_string(),
+                "declare `attributes: names: [...]` in the base API, or remove this edit"
+                    .to_string(),
             ),
         }
     }

@@ -47,7 +47,10 @@ secrets: [k2]
     assert_eq!(b.verdict, Verdict::Attack);
     assert_eq!(a.secrets[0].calls, b.secrets[0].calls);
     assert_eq!(knowledge(named), knowledge(positional));
-    assert_eq!(a.secrets[0].trace[0].args[0], "hdl(k1, {wrap: T, decrypt: T})");
+    assert_eq!(
+        a.secrets[0].trace[0].args[0],
+        "hdl(k1, {wrap: T, decrypt: T})"
+    );
     assert_eq!(b.secrets[0].trace[0].args[0], "hdl(k1, (T, T, F))");
 }
 
@@ -94,7 +97,9 @@ functions:
     assert_eq!(r.secrets[0].calls, Some(4));
     assert!(r.secrets[0].replay.as_ref().is_some_and(|p| p.confirmed));
     assert!(
-        !r.knowledge.iter().any(|t| t.contains("wrap: T, decrypt: T")),
+        !r.knowledge
+            .iter()
+            .any(|t| t.contains("wrap: T, decrypt: T")),
         "no object with both: {:?}",
         r.knowledge
     );
@@ -162,7 +167,10 @@ fn the_sticky_fix_has_no_stateful_attack_within_the_bound() {
     assert_eq!(st.calls, 8);
     let text = apisat::report::text(&r);
     assert!(text.contains("ATTACK (not confirmed)"), "{text}");
-    assert!(text.contains("no attack with state within 8 calls"), "{text}");
+    assert!(
+        text.contains("no attack with state within 8 calls"),
+        "{text}"
+    );
     // A bound of 0 runs no search: the attack stays unconfirmed and is
     // not called "no stateful attack".
     let r = check_with(
@@ -199,7 +207,11 @@ secrets: [kg]
             ..Settings::default()
         },
     );
-    assert!(r.secrets[0].no_stateful_attack(), "{}", apisat::report::text(&r));
+    assert!(
+        r.secrets[0].no_stateful_attack(),
+        "{}",
+        apisat::report::text(&r)
+    );
     let r = check(&src.replace(", conflicts: [[wrap, decrypt]]", ""));
     assert_eq!(r.verdict, Verdict::Attack);
     assert!(!r.unconfirmed(), "{}", apisat::report::text(&r));
@@ -250,7 +262,11 @@ functions:
     // (extractable, never_extractable): the initial state, after
     // SetExtractable, after UnsetExtractable.
     for state in ["hdl(k1, (F, T))", "hdl(k1, (T, F))", "hdl(k1, (F, F))"] {
-        assert!(r.knowledge.contains(&state.to_string()), "{state}: {:?}", r.knowledge);
+        assert!(
+            r.knowledge.contains(&state.to_string()),
+            "{state}: {:?}",
+            r.knowledge
+        );
     }
     assert!(!r.knowledge.contains(&"hdl(k1, (T, T))".to_string()));
 }
