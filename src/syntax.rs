@@ -615,7 +615,9 @@ impl Parser {
     /// True after a `{` that opens an attribute record: `{}` or `{name:`.
     fn record_ahead(&self) -> bool {
         let next = |i: usize| self.tokens.get(self.pos + i).map(|t| &t.tok);
-        matches!(next(0), Some(Tok::RBrace))
+        // `{}` followed by a key is an empty encryption (an error there).
+        let key_follows = matches!(next(1), Some(Tok::Ident(_) | Tok::LParen | Tok::LBrace));
+        (matches!(next(0), Some(Tok::RBrace)) && !key_follows)
             || (matches!(next(0), Some(Tok::Ident(_))) && matches!(next(1), Some(Tok::Colon)))
     }
 
@@ -774,7 +776,7 @@ mod tests {
             err("hdl(k, {wrap: })").1,
             "expected a value for `wrap`, found `}`"
         );
-        assert_eq!(err("hdl(k, {wrap: T decrypt: F})").0, 18);
+        assert_eq!(err("hdl(k, {wrap: T decrypt: F})").0, 17);
         let t = parse_term("hdl(k, {wrap: T})").expect("parses");
         let TermKind::App(_, args) = &t.kind else {
             panic!("app")
