@@ -283,3 +283,24 @@ fn the_pkcs11_catalogue_meets_its_expectations() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("0 failed; 0 errors"), "{text}");
 }
+
+/// `diff` tells the set/unset token (a real attack) from its sticky fix
+/// (an abstract attack only, none with state within the bound), although
+/// both derive k2 in the abstract model with the same knowledge.
+#[test]
+fn diff_tells_the_sticky_fix_from_the_attack() {
+    let fixed = SET_UNSET.replace(
+        "  conflicts: [[wrap, decrypt]]",
+        "  conflicts: [[wrap, decrypt]]\n  sticky_on: [wrap, decrypt]",
+    );
+    let (a, b) = (check(SET_UNSET), check(&fixed));
+    let d = apisat::diff::diff(&a, &b);
+    assert_eq!(d.secrets.len(), 1, "{d:?}");
+    assert_eq!(
+        d.secrets[0].b,
+        Some(apisat::fix::Outcome::NoStatefulAttack {
+            calls: Some(4),
+            bound: 8
+        })
+    );
+}
