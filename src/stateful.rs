@@ -32,6 +32,9 @@ pub const DEFAULT_STATE_CALLS: usize = 8;
 /// The most token states the search visits before it gives up.
 pub const MAX_STATES: usize = 200_000;
 
+/// The longest the search runs before it gives up (it claims nothing then).
+pub const MAX_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One call of a stateful attack, printed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
@@ -124,6 +127,7 @@ pub fn search(program: &mut Program, goal: TermId, max_calls: usize) -> Option<O
         return Some(Outcome::Attack(Vec::new()));
     }
     let mut level = vec![0usize];
+    let started = std::time::Instant::now();
     for depth in 1..=max_calls {
         let mut next = Vec::new();
         for &n in &level {
@@ -143,7 +147,7 @@ pub fn search(program: &mut Program, goal: TermId, max_calls: usize) -> Option<O
                 if found {
                     return Some(Outcome::Attack(path(&nodes, id)));
                 }
-                if nodes.len() > MAX_STATES {
+                if nodes.len() > MAX_STATES || started.elapsed() > MAX_TIME {
                     return Some(Outcome::GaveUp {
                         calls: max_calls,
                         searched: depth - 1,

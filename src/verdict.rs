@@ -610,8 +610,9 @@ fn stateful_report(program: &mut Program, goal: TermId, calls: usize) -> Option<
             calls,
             result: "gave-up".into(),
             detail: format!(
-                "the stateful search stopped at its budget of {} states (searched {searched} calls deep, no attack found there); nothing is claimed",
-                crate::stateful::MAX_STATES
+                "the stateful search stopped at its budget of {} states or {} s (searched {searched} calls deep, no attack found there); nothing is claimed",
+                crate::stateful::MAX_STATES,
+                crate::stateful::MAX_TIME.as_secs()
             ),
             trace: Vec::new(),
         },
