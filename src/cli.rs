@@ -297,6 +297,11 @@ pub struct SearchArgs {
     /// growing and for the report.
     #[arg(long, default_value = "4G", value_parser = crate::memory::parse_size)]
     pub max_memory: usize,
+    /// When an attack needs one object of the token in two attribute
+    /// states (replay: not confirmed), search every sequence of up to N
+    /// calls on a token with state for a real attack; 0: no search.
+    #[arg(long, default_value_t = crate::stateful::DEFAULT_STATE_CALLS, value_name = "N")]
+    pub state_calls: usize,
 }
 
 /// The default `--timeout`: five minutes of saturation.
@@ -317,6 +322,7 @@ impl SearchArgs {
                     .then(|| std::time::Duration::from_secs_f64(self.timeout)),
                 max_memory: Some(self.max_memory),
             },
+            state_calls: self.state_calls,
         }
     }
 }

@@ -87,7 +87,9 @@ pub fn diff(a: &Report, b: &Report) -> KnowledgeDiff {
     let mut secrets = Vec::new();
     for sa in &a.secrets {
         match b.secrets.iter().find(|sb| sb.label == sa.label) {
-            Some(sb) if sb.derivable == sa.derivable => {}
+            Some(sb)
+                if sb.derivable == sa.derivable
+                    && sb.no_stateful_attack() == sa.no_stateful_attack() => {}
             Some(sb) => secrets.push(SecretChange {
                 label: sa.label.clone(),
                 a: Some(Outcome::of_secret(a, sa)),
@@ -214,5 +216,9 @@ fn status(o: Option<&Outcome>, tag: &str) -> String {
             bounds.join(", ")
         ),
         Some(Outcome::Unknown) => format!("unknown under {tag} (stopped at a limit)"),
+        Some(Outcome::NoStatefulAttack { calls, bound }) => format!(
+            "derivable under {tag} in the abstract model only ({} calls; no attack with state within {bound} calls)",
+            calls.unwrap_or(0)
+        ),
     }
 }

@@ -36,12 +36,26 @@ pub fn describe(e: Expected) -> String {
         Expected::Derivable { within: Some(n) } => format!("derivable within {n} API calls"),
         Expected::NotDerivable { proved: true } => "not derivable (proved)".to_string(),
         Expected::NotDerivable { proved: false } => "not derivable".to_string(),
+        Expected::NoStatefulAttack => {
+            "an abstract attack, not confirmed, and no attack with state within the bound"
+                .to_string()
+        }
     }
 }
 
 /// What a run established about one secret, in words.
 pub fn established(r: &Report, s: &SecretReport) -> String {
     match s.derivable {
+        Some(true) if s.unconfirmed() => {
+            let stateful = s
+                .stateful
+                .as_ref()
+                .map_or(String::new(), |st| st.detail.clone());
+            format!(
+                "derivable with {} API calls in the abstract model, not confirmed; {stateful}",
+                s.calls.unwrap_or(0)
+            )
+        }
         Some(true) => {
             let calls = s.calls.unwrap_or(0);
             let mut functions: Vec<&str> = s
@@ -80,6 +94,7 @@ pub fn holds(e: Expected, s: &SecretReport) -> bool {
         Expected::NotDerivable { proved } => {
             s.derivable == Some(false) && (!proved || s.proof == Some(Proof::Proved))
         }
+        Expected::NoStatefulAttack => s.no_stateful_attack(),
     }
 }
 

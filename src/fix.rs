@@ -79,6 +79,14 @@ pub enum Outcome {
     },
     /// A resource limit stopped saturation first: nothing established.
     Unknown,
+    /// Derivable in the abstract model only: the attack needs an object in
+    /// two states, and no token run of up to `bound` calls reaches it.
+    NoStatefulAttack {
+        /// API calls of the abstract attack.
+        calls: Option<usize>,
+        /// The stateful search's bound on calls.
+        bound: usize,
+    },
 }
 
 impl Outcome {
@@ -100,11 +108,21 @@ impl Outcome {
                 bounds.join(", ")
             ),
             Outcome::Unknown => "unknown (stopped at a limit)".to_string(),
+            Outcome::NoStatefulAttack { calls, bound } => format!(
+                "still derivable in the abstract model ({} API calls), but no attack with state within {bound} calls",
+                calls.unwrap_or(0)
+            ),
         }
     }
 
     /// The outcome for one secret of a report.
     pub fn of_secret(report: &Report, secret: &SecretReport) -> Outcome {
+        if secret.no_stateful_attack() {
+            return Outcome::NoStatefulAttack {
+                calls: secret.calls,
+                bound: secret.stateful.as_ref().map_or(0, |s| s.calls),
+            };
+        }
         match (secret.derivable, secret.proof) {
             (Some(true), _) => Outcome::Derivable {
                 calls: secret.calls,
@@ -119,6 +137,16 @@ impl Outcome {
 
     /// The outcome for the whole API: derivable when some secret is.
     pub fn of_report(report: &Report) -> Outcome {
+        let derivable = report.secrets.iter().filter(|s| s.derivable == Some(true));
+        if report.unconfirmed() && derivable.clone().all(SecretReport::no_stateful_attack) {
+            return Outcome::NoStatefulAttack {
+                calls: report.secrets.iter().filter_map(|s| s.calls).min(),
+                bound: derivable
+                    .filter_map(|s| s.stateful.as_ref().map(|st| st.calls))
+                    .min()
+                    .unwrap_or(0),
+            };
+        }
         match (report.verdict, report.proof) {
             (Verdict::Attack, _) => Outcome::Derivable {
                 calls: report.secrets.iter().filter_map(|s| s.calls).min(),

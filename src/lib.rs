@@ -64,6 +64,8 @@ pub mod shared;
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// Bounded exhaustive search for attacks on a token with state.
+pub mod stateful;
 /// Colour on terminals (plain by default).
 pub mod style;
 /// Batch summaries: a table per file, totals.

@@ -10,9 +10,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Span};
-use crate::program::{Check, Program, Rule, RuleKind, Secret};
+use crate::program::{Check, ObjectModel, Program, Rule, RuleKind, Secret};
 use crate::spec::{self, RuleDecl, Spec};
-use crate::syntax::{self, CheckKind, SyntaxError, TermKind};
+use crate::syntax::{self, CheckKind, RecordField, SyntaxError, TermKind};
 use crate::term::{CtorId, NameId, NameKind, Term, TermId, TermStore};
 use crate::yaml::{self, Scalar};
 
@@ -211,6 +211,10 @@ struct RuleScope {
     incomplete: bool,
     /// Entries of `fresh` already reported as undeclared.
     bad_fresh: HashSet<String>,
+    /// Objects an output creates from an attribute record: the attribute
+    /// values by position, and where the record is written (the policy's
+    /// checks are added for them).
+    created: Vec<(Vec<TermId>, Span)>,
 }
 
 /// The state of lowering: one store, all declarations, all rules.
@@ -237,6 +241,50 @@ struct Lowerer {
     unreadable_secrets: Vec<String>,
     /// What "did you mean" suggestions may still cost in this file.
     suggestions: spec::SuggestBudget,
+    /// The file's named attributes and policy (`attributes:`), if any.
+    attrs: Option<AttrModel>,
+}
+
+/// How the token maintains a history attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum History {
+    /// T iff the attribute has always been T (`always sensitive`).
+    Always(usize),
+    /// T iff the attribute has never been T (`never extractable`).
+    Never(usize),
+}
+
+/// `attributes:`, resolved: names by position, and the token's policy.
+#[derive(Clone, Debug)]
+struct AttrModel {
+    handle: String,
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    sticky_on: Vec<bool>,
+    sticky_off: Vec<bool>,
+    conflicts: Vec<(usize, usize)>,
+    history: Vec<Option<History>>,
+    t: TermId,
+    f: TermId,
+    setters: Vec<String>,
+}
+
+impl AttrModel {
+    /// The attributes that conflict with `a`.
+    fn partners(&self, a: usize) -> Vec<usize> {
+        self.conflicts
+            .iter()
+            .filter_map(|&(x, y)| {
+                if x == a {
+                    Some(y)
+                } else if y == a {
+                    Some(x)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
 }
 
 /// How a name kind is called in messages.
@@ -350,6 +398,7 @@ impl Lowerer {
             secrets: Vec::new(),
             unreadable_secrets: Vec::new(),
             suggestions: spec::SuggestBudget::new(),
+            attrs: None,
         }
     }
 
@@ -378,6 +427,10 @@ impl Lowerer {
         self.version(spec);
         self.declare_names(spec);
         self.declare_ctors(spec);
+        self.attrs = None;
+        if let Some(a) = &spec.attributes {
+            self.declare_attributes(a);
+        }
         for k in &spec.knowledge {
             if let Some(t) = self.ground(k) {
                 self.knowledge.push(t);
@@ -693,10 +746,31 @@ impl Lowerer {
                 };
                 Some(self.store.app(senc, &[plain, k]))
             }
+            TermKind::Record(_) => {
+                let help = match &self.attrs {
+                    Some(a) => format!(
+                        "an attribute record `{{wrap: T}}` is written only as a handle's attributes: `{}(k, {{...}})`",
+                        a.handle
+                    ),
+                    None => "declare the attribute names under `attributes: names: [...]` and write records as a handle's attributes, `hdl(k, {wrap: T})`; for encryption write `{m}k`".to_string(),
+                };
+                self.error(span, "an attribute record is not a term here", help);
+                None
+            }
             TermKind::App(f, args) => {
                 let name_span = s.token_span(t.offset, f.chars().count());
-                let ids: Vec<Option<TermId>> =
-                    args.iter().map(|a| self.term(s, a, mode, scope)).collect();
+                let is_handle = self
+                    .attrs
+                    .as_ref()
+                    .is_some_and(|a| &a.handle == f && args.len() == 2);
+                let mut ids: Vec<Option<TermId>> = Vec::new();
+                for (i, a) in args.iter().enumerate() {
+                    ids.push(if is_handle && i == 1 {
+                        self.attribute_arg(s, a, mode, scope)
+                    } else {
+                        self.term(s, a, mode, scope)
+                    });
+                }
                 let Some(ctor) = self.ctors.get(f).cloned() else {
                     let known = spec::listing(&self.ctor_order);
                     let help = match spec::suggest_within(
@@ -755,6 +829,658 @@ impl Lowerer {
                 Some(self.store.app(ctor.id, &ids?))
             }
         }
+    }
+
+    /// The attributes of a handle: a record, expanded to the positional
+    /// tuple (unnamed attributes are `_` in inputs, F elsewhere, history
+    /// attributes as the token sets them at creation), or a tuple of every
+    /// attribute.
+    fn attribute_arg(
+        &mut self,
+        s: &Scalar,
+        a: &syntax::Term,
+        mode: Mode,
+        scope: &mut RuleScope,
+    ) -> Option<TermId> {
+        let model = self.attrs.clone()?;
+        let n = model.names.len();
+        let span = s.token_span(a.offset, a.len);
+        let values: Vec<TermId> = match &a.kind {
+            TermKind::Record(fields) => self.record(s, fields, span, &model, mode, scope)?,
+            TermKind::Tuple(items) if items.len() != n => {
+                self.error(
+                    span,
+                    format!(
+                        "`{}` holds {} attributes ({}), found a tuple of {}",
+                        model.handle,
+                        n,
+                        model.names.join(", "),
+                        items.len()
+                    ),
+                    format!(
+                        "name them instead: `{}(k, {{{}: T}})`",
+                        model.handle, model.names[0]
+                    ),
+                );
+                return None;
+            }
+            _ => {
+                let id = self.term(s, a, mode, scope)?;
+                if mode == Mode::Ground {
+                    if let Term::App(_, items) = self.store.get(id).clone() {
+                        if items.len() == n {
+                            self.conflict_free(&items, span, &model, "this initial object")?;
+                        }
+                    }
+                }
+                return Some(id);
+            }
+        };
+        if mode == Mode::Ground {
+            self.conflict_free(&values, span, &model, "this initial object")?;
+        }
+        if mode == Mode::Output {
+            scope.created.push((values.clone(), span));
+        }
+        Some(self.attribute_tuple(&values))
+    }
+
+    /// The positional attribute tuple (a single value for one attribute).
+    fn attribute_tuple(&mut self, values: &[TermId]) -> TermId {
+        if values.len() == 1 {
+            return values[0];
+        }
+        let ctor = self.store.tuple_ctor(values.len());
+        self.store.app(ctor, values)
+    }
+
+    /// Reports a conflicting pair both T among ground values.
+    fn conflict_free(
+        &mut self,
+        values: &[TermId],
+        span: Span,
+        model: &AttrModel,
+        what: &str,
+    ) -> Option<()> {
+        for &(x, y) in &model.conflicts {
+            if values[x] == model.t && values[y] == model.t {
+                self.error(
+                    span,
+                    format!(
+                        "{what} has both `{}` and `{}`, which conflict",
+                        model.names[x], model.names[y]
+                    ),
+                    format!(
+                        "the token's policy (`attributes: conflicts`) refuses such an object: set at most one of `{}` and `{}`",
+                        model.names[x], model.names[y]
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// An attribute record's values by position.
+    fn record(
+        &mut self,
+        s: &Scalar,
+        fields: &[RecordField],
+        span: Span,
+        model: &AttrModel,
+        mode: Mode,
+        scope: &mut RuleScope,
+    ) -> Option<Vec<TermId>> {
+        let n = model.names.len();
+        let mut values: Vec<Option<TermId>> = vec![None; n];
+        let mut given: Vec<Option<Span>> = vec![None; n];
+        let mut ok = true;
+        for field in fields {
+            let at = s.token_span(field.offset, field.len);
+            let Some(&i) = model.index.get(&field.name) else {
+                let help = match spec::suggest(&field.name, model.names.iter().map(String::as_str))
+                {
+                    Some(c) => format!(
+                        "did you mean `{c}`? the attributes are: {}",
+                        spec::listing(&model.names)
+                    ),
+                    None => format!(
+                        "the attributes are: {}; declare more under `attributes: names`",
+                        spec::listing(&model.names)
+                    ),
+                };
+                self.error(at, format!("unknown attribute `{}`", field.name), help);
+                ok = false;
+                continue;
+            };
+            if let Some(first) = given[i] {
+                self.error(
+                    at,
+                    format!(
+                        "attribute `{}` is given twice in this record (first at column {})",
+                        field.name, first.col
+                    ),
+                    "give each attribute once",
+                );
+                ok = false;
+                continue;
+            }
+            given[i] = Some(at);
+            match self.term(s, &field.value, mode, scope) {
+                Some(v) => values[i] = Some(v),
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            if let Some(v) = values[i] {
+                out.push(v);
+                continue;
+            }
+            let v = match (mode, model.history[i]) {
+                (Mode::Input, _) => {
+                    scope.wildcards += 1;
+                    let k = scope.vars.len() as u32;
+                    scope.vars.push(format!("_{}", scope.wildcards));
+                    self.store.var(k)
+                }
+                (_, Some(History::Always(a))) => values[a].unwrap_or(model.f),
+                (_, Some(History::Never(a))) => match values[a] {
+                    None => model.t,
+                    Some(v) if v == model.f => model.t,
+                    Some(v) if v == model.t => model.f,
+                    Some(_) => {
+                        self.error(
+                            span,
+                            format!(
+                                "`{}` cannot be computed here: the token sets it to the opposite of `{}`, which is not T or F in this record",
+                                model.names[i], model.names[a]
+                            ),
+                            format!(
+                                "write `{}: T` or `{}: F` in this record (or give `{}` a value T or F)",
+                                model.names[i], model.names[i], model.names[a]
+                            ),
+                        );
+                        return None;
+                    }
+                },
+                _ => model.f,
+            };
+            out.push(v);
+        }
+        Some(out)
+    }
+
+    /// `attributes:`: names, handle constructor, values T and F, policy.
+    fn declare_attributes(&mut self, decl: &spec::AttributesDecl) {
+        let mut names = Vec::new();
+        let mut index = HashMap::new();
+        let mut spans = Vec::new();
+        for s in &decl.names {
+            if !self.valid_symbol(s, "attribute name") {
+                continue;
+            }
+            if let Some(&i) = index.get(&s.text) {
+                let first: &Span = &spans[i];
+                self.error(
+                    s.span,
+                    format!(
+                        "attribute `{}` is declared twice; the first declaration is at line {}",
+                        s.text, first.line
+                    ),
+                    "list each attribute once",
+                );
+                continue;
+            }
+            index.insert(s.text.clone(), names.len());
+            names.push(s.text.clone());
+            spans.push(s.span);
+        }
+        if names.is_empty() {
+            self.error(
+                decl.key,
+                "`attributes` declares no attribute",
+                "list the attribute names, e.g. `names: [wrap, decrypt, extractable]`",
+            );
+            return;
+        }
+        // The handle constructor: declared private of arity 2, or declared here.
+        let handle = decl
+            .handle
+            .as_ref()
+            .map_or_else(|| "hdl".to_string(), |h| h.text.trim().to_string());
+        let at = decl.handle.as_ref().map_or(decl.key, |h| h.span);
+        match self.ctors.get(&handle).cloned() {
+            Some(c) if c.builtin || c.public || c.arity != 2 => {
+                let at = if decl.handle.is_some() || c.builtin {
+                    at
+                } else {
+                    c.span
+                };
+                self.error(
+                    at,
+                    format!("`{handle}` cannot hold attributes: it is {}", if c.builtin { "a built-in constructor".to_string() } else if c.public { format!("public (line {})", c.span.line) } else { format!("of arity {} (line {})", c.arity, c.span.line) }),
+                    format!("the handle constructor is private with arity 2, `{handle}(key, attributes)`: declare it so, or name another under `attributes: handle`"),
+                );
+                return;
+            }
+            Some(_) => {}
+            None => {
+                if let Some(n) = self.names.get(&handle) {
+                    let line = n.span.line;
+                    self.error(
+                        at,
+                        format!("`{handle}` is declared as a name at line {line}, so it cannot be the handle constructor"),
+                        "rename the name, or name another handle constructor under `attributes: handle`",
+                    );
+                    return;
+                }
+                if !self.valid_symbol(
+                    &Scalar {
+                        text: handle.clone(),
+                        kind: crate::yaml::ScalarKind::Str,
+                        span: at,
+                        content: None,
+                    },
+                    "constructor name",
+                ) {
+                    return;
+                }
+                let id = self.store.declare_ctor(&handle, 2, false);
+                self.ctors.insert(
+                    handle.clone(),
+                    CtorDecl {
+                        id,
+                        arity: 2,
+                        public: false,
+                        builtin: false,
+                        span: at,
+                    },
+                );
+                self.ctor_order.push(handle.clone());
+            }
+        }
+        // The values T and F: public names, declared here when absent.
+        let value = |lw: &mut Lowerer, text: &str| -> Option<TermId> {
+            match lw.names.get(text).cloned() {
+                Some(d) if d.kind.is_public() => Some(lw.store.name_term(d.id)),
+                Some(d) => {
+                    lw.error(
+                        d.span,
+                        format!("`{text}` is an attribute value, but is declared {}", kind_word(d.kind)),
+                        format!("attribute values T and F are public: declare `{text}` under `tags`, or leave it out (`attributes` declares T and F)"),
+                    );
+                    None
+                }
+                None => {
+                    let id = lw.store.declare_name(text, NameKind::Tag);
+                    lw.names.insert(
+                        text.to_string(),
+                        NameDecl {
+                            id,
+                            kind: NameKind::Tag,
+                            span: decl.key,
+                        },
+                    );
+                    lw.name_order.push(text.to_string());
+                    Some(lw.store.name_term(id))
+                }
+            }
+        };
+        let (t, f) = (value(self, "T"), value(self, "F"));
+        let (Some(t), Some(f)) = (t, f) else { return };
+        let n = names.len();
+        let mut model = AttrModel {
+            handle,
+            names,
+            index,
+            sticky_on: vec![false; n],
+            sticky_off: vec![false; n],
+            conflicts: Vec::new(),
+            history: vec![None; n],
+            t,
+            f,
+            setters: Vec::new(),
+        };
+        // History attributes first: the policy may not name them.
+        for (key, rule) in &decl.history {
+            let Some(h) = self.attribute(&model, &key.text, key.span, "`history`") else {
+                continue;
+            };
+            let words: Vec<&str> = rule.text.split_whitespace().collect();
+            let parsed = match words.as_slice() {
+                [w @ ("always" | "never"), a] => Some((*w, *a)),
+                _ => None,
+            };
+            let Some((w, a)) = parsed else {
+                self.error(
+                    rule.span,
+                    format!("`{}` is not a history rule", rule.text),
+                    format!("write `{}: always <attribute>` (T while the attribute has always been T) or `{}: never <attribute>` (T while it has never been T), e.g. `always sensitive`", key.text, key.text),
+                );
+                continue;
+            };
+            let Some(a) = self.attribute(&model, a, rule.span, "`history`") else {
+                continue;
+            };
+            if a == h || model.history[a].is_some() {
+                self.error(
+                    rule.span,
+                    format!(
+                        "history attribute `{}` must follow an ordinary attribute, not `{}`",
+                        key.text, model.names[a]
+                    ),
+                    "name an attribute the functions set, e.g. `always sensitive`",
+                );
+                continue;
+            }
+            model.history[h] = Some(if w == "always" {
+                History::Always(a)
+            } else {
+                History::Never(a)
+            });
+        }
+        let maintained = |lw: &mut Lowerer,
+                          model: &AttrModel,
+                          i: usize,
+                          span: Span,
+                          field: &str|
+         -> bool {
+            if model.history[i].is_some() {
+                lw.error(
+                    span,
+                    format!("`{}` is a history attribute, maintained by the token; it cannot be in `{field}`", model.names[i]),
+                    format!("name the attribute it follows instead, or remove `{}` from `{field}`", model.names[i]),
+                );
+                return true;
+            }
+            false
+        };
+        for (list, on) in [(&decl.sticky_on, true), (&decl.sticky_off, false)] {
+            let field = if on { "sticky_on" } else { "sticky_off" };
+            for s in list {
+                let Some(i) = self.attribute(&model, &s.text, s.span, &format!("`{field}`")) else {
+                    continue;
+                };
+                if maintained(self, &model, i, s.span, field) {
+                    continue;
+                }
+                if on {
+                    model.sticky_on[i] = true;
+                } else {
+                    model.sticky_off[i] = true;
+                }
+            }
+        }
+        for (a, b) in &decl.conflicts {
+            let x = self.attribute(&model, &a.text, a.span, "`conflicts`");
+            let y = self.attribute(&model, &b.text, b.span, "`conflicts`");
+            let (Some(x), Some(y)) = (x, y) else { continue };
+            if maintained(self, &model, x, a.span, "conflicts")
+                || maintained(self, &model, y, b.span, "conflicts")
+            {
+                continue;
+            }
+            if x == y {
+                self.error(
+                    b.span,
+                    format!("`{}` conflicts with itself: no object could ever have it", a.text),
+                    "a conflict names two different attributes; to forbid one, leave it out of every template",
+                );
+                continue;
+            }
+            if model.conflicts.contains(&(x, y)) || model.conflicts.contains(&(y, x)) {
+                self.error(
+                    a.span,
+                    format!(
+                        "the conflict of `{}` and `{}` is listed twice",
+                        a.text, b.text
+                    ),
+                    "list each conflicting pair once",
+                );
+                continue;
+            }
+            model.conflicts.push((x, y));
+        }
+        self.attrs = Some(model);
+    }
+
+    /// A declared attribute's position, or an error at `span`.
+    fn attribute(
+        &mut self,
+        model: &AttrModel,
+        name: &str,
+        span: Span,
+        field: &str,
+    ) -> Option<usize> {
+        if let Some(&i) = model.index.get(name.trim()) {
+            return Some(i);
+        }
+        let help = match spec::suggest(name, model.names.iter().map(String::as_str)) {
+            Some(c) => format!(
+                "did you mean `{c}`? the attributes are: {}",
+                spec::listing(&model.names)
+            ),
+            None => format!(
+                "the attributes are: {}; declare it under `attributes: names`",
+                spec::listing(&model.names)
+            ),
+        };
+        self.error(
+            span,
+            format!("{field} names `{name}`, which is not a declared attribute"),
+            help,
+        );
+        None
+    }
+
+    /// The policy's checks on the objects a function creates from records:
+    /// each attribute value T or F, no conflicting pair both T.
+    fn creation_checks(&mut self, scope: &RuleScope, checks: &mut Vec<Check>) {
+        let Some(model) = self.attrs.clone() else {
+            return;
+        };
+        let both = {
+            let c = self.store.tuple_ctor(2);
+            self.store.app(c, &[model.t, model.t])
+        };
+        for (values, span) in &scope.created {
+            for &v in values {
+                if !self.store.is_ground(v) {
+                    let c = Check::OneOf(v, vec![model.t, model.f]);
+                    if !checks.contains(&c) {
+                        checks.push(c);
+                    }
+                }
+            }
+            if self
+                .conflict_free(values, *span, &model, "the object this output creates")
+                .is_none()
+            {
+                continue;
+            }
+            for &(x, y) in &model.conflicts {
+                let (vx, vy) = (values[x], values[y]);
+                if vx == model.f || vy == model.f {
+                    continue;
+                }
+                let c = self.store.tuple_ctor(2);
+                let pair = self.store.app(c, &[vx, vy]);
+                checks.push(Check::NotEqual(pair, both));
+            }
+        }
+    }
+
+    /// A function with `sets` (SetAttributeValue): its input handle, the
+    /// policy's checks, and the changed handle as its one output.
+    fn setter(
+        &mut self,
+        decl: &RuleDecl,
+        name: &str,
+        scope: &mut RuleScope,
+    ) -> Option<(TermId, Vec<Check>, TermId)> {
+        let Some(model) = self.attrs.clone() else {
+            self.error(
+                decl.sets[0].0.span,
+                format!("function `{name}` sets attributes, but the file declares none"),
+                "declare them under `attributes: names: [...]`",
+            );
+            return None;
+        };
+        if let Some(o) = decl.outputs.first() {
+            self.error(
+                o.span,
+                format!("function `{name}` has `sets` and `outputs`"),
+                "a function with `sets` returns the changed handle itself: remove `outputs`",
+            );
+            return None;
+        }
+        if let Some(extra) = decl.inputs.get(1) {
+            self.error(
+                extra.span,
+                format!("function `{name}` has `sets` and more than one input"),
+                format!("a function with `sets` takes one handle, e.g. `inputs: [\"{}(k, {{modifiable: T}})\"]`", model.handle),
+            );
+            return None;
+        }
+        let default = Scalar {
+            text: format!("{}(k, {{}})", model.handle),
+            kind: crate::yaml::ScalarKind::Str,
+            span: decl.name.span,
+            content: None,
+        };
+        let input_text = decl.inputs.first().unwrap_or(&default);
+        let input = match syntax::parse_term(&input_text.text) {
+            Ok(ast) => self.term(input_text, &ast, Mode::Input, scope)?,
+            Err(e) => {
+                self.syntax_error(input_text, e);
+                return None;
+            }
+        };
+        let handle = self.ctors.get(&model.handle).map(|c| c.id)?;
+        let n = model.names.len();
+        let (key, old) = match self.store.get(input).clone() {
+            Term::App(c, args) if c == handle => {
+                let old: Vec<TermId> = if n == 1 {
+                    vec![args[1]]
+                } else {
+                    match self.store.get(args[1]).clone() {
+                        Term::App(_, items) if items.len() == n => items.to_vec(),
+                        _ => Vec::new(),
+                    }
+                };
+                (args[0], old)
+            }
+            _ => (input, Vec::new()),
+        };
+        if old.len() != n {
+            self.error(
+                input_text.span,
+                format!("the input of `{name}` is not a handle with its attributes"),
+                format!(
+                    "a function with `sets` takes one handle, `{}(k, {{...}})`",
+                    model.handle
+                ),
+            );
+            return None;
+        }
+        let mut set: Vec<Option<TermId>> = vec![None; n];
+        let mut ok = true;
+        for (k, v) in &decl.sets {
+            let Some(i) = self.attribute(&model, &k.text, k.span, "`sets`") else {
+                ok = false;
+                continue;
+            };
+            if model.history[i].is_some() {
+                self.error(
+                    k.span,
+                    format!(
+                        "`{}` is a history attribute, maintained by the token",
+                        k.text
+                    ),
+                    "no function sets it; set the attribute it follows",
+                );
+                ok = false;
+                continue;
+            }
+            if set[i].is_some() {
+                self.error(
+                    k.span,
+                    format!("`sets` gives `{}` twice", k.text),
+                    "give each attribute once",
+                );
+                ok = false;
+                continue;
+            }
+            let value = match v.text.trim() {
+                "T" => model.t,
+                "F" => model.f,
+                other => {
+                    self.error(
+                        v.span,
+                        format!("`sets` gives `{}` the value `{other}`", k.text),
+                        format!("an attribute is set to `T` or `F`, e.g. `{}: T`", k.text),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            set[i] = Some(value);
+        }
+        if !ok {
+            return None;
+        }
+        for &(x, y) in &model.conflicts {
+            if set[x] == Some(model.t) && set[y] == Some(model.t) {
+                self.error(
+                    decl.sets[0].0.span,
+                    format!(
+                        "`{name}` sets both `{}` and `{}`, which conflict",
+                        model.names[x], model.names[y]
+                    ),
+                    "the token refuses such a change; set one of them",
+                );
+                return None;
+            }
+        }
+        let mut checks = Vec::new();
+        let mut new = old.clone();
+        for i in 0..n {
+            let Some(v) = set[i] else { continue };
+            new[i] = v;
+            if v == model.f && model.sticky_on[i] {
+                checks.push(Check::Equal(old[i], model.f));
+            }
+            if v == model.t && model.sticky_off[i] {
+                checks.push(Check::Equal(old[i], model.t));
+            }
+            if v == model.t {
+                for p in model.partners(i) {
+                    if set[p].is_none() {
+                        checks.push(Check::Equal(old[p], model.f));
+                    }
+                }
+            }
+        }
+        for (value, history) in new.iter_mut().zip(&model.history) {
+            let leaves = match history {
+                Some(History::Always(a)) => set[*a] == Some(model.f),
+                Some(History::Never(a)) => set[*a] == Some(model.t),
+                None => false,
+            };
+            if leaves {
+                *value = model.f;
+            }
+        }
+        let attrs = self.attribute_tuple(&new);
+        let output = self.store.app(handle, &[key, attrs]);
+        if let Some(m) = self.attrs.as_mut() {
+            m.setters.push(name.to_string());
+        }
+        Some((input, checks, output))
     }
 
     /// Resolves an identifier: a name, else (by mode) a variable.
@@ -947,6 +1673,27 @@ impl Lowerer {
             ..RuleScope::default()
         };
         self.fresh(decl, &name, &mut scope);
+        if !decl.sets.is_empty() && kind == RuleKind::Call {
+            let (input, mut checks, output) = self.setter(decl, &name, &mut scope)?;
+            for s in &decl.checks {
+                if let Some(c) = self.check(s, &mut scope) {
+                    checks.push(c);
+                }
+            }
+            if self.error_count() > errors {
+                return None;
+            }
+            return Some(Rule {
+                name,
+                kind,
+                inputs: vec![input],
+                checks,
+                outputs: vec![output],
+                var_names: scope.vars,
+                fresh: scope.fresh,
+                span: decl.name.span,
+            });
+        }
         let mut inputs = Vec::new();
         for s in &decl.inputs {
             match syntax::parse_term(&s.text) {
@@ -973,6 +1720,7 @@ impl Lowerer {
                 Err(e) => self.syntax_error(s, e),
             }
         }
+        self.creation_checks(&scope, &mut checks);
         if decl.outputs.is_empty() && decl.intact {
             self.error(
                 decl.name.span,
@@ -1372,6 +2120,14 @@ impl Lowerer {
                     .file_stem()
                     .map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned())
             });
+        let program_handle = match &self.attrs {
+            Some(a) => self.ctors.get(&a.handle).map(|c| c.id),
+            None => None,
+        };
+        let program_handle = match program_handle {
+            Some(h) => h,
+            None => self.store.tuple_ctor(2),
+        };
         let mut rules = self.calls;
         rules.extend(self.deductions);
         let program = Program {
@@ -1382,6 +2138,13 @@ impl Lowerer {
             knowledge,
             secrets: self.secrets,
             uses_xor: self.uses_xor,
+            objects: self.attrs.as_ref().map(|a| ObjectModel {
+                handle: program_handle,
+                names: a.names.clone(),
+                t: a.t,
+                f: a.f,
+                setters: a.setters.clone(),
+            }),
         };
         Ok(Loaded {
             program,

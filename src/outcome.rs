@@ -15,7 +15,9 @@ use crate::verdict::{Proof, Report, Verdict};
 pub struct SecretOutcome {
     /// The secret's label.
     pub label: String,
-    /// `derivable`, `proved` (not derivable, proved), `up-to` (not
+    /// `derivable`, `no-stateful-attack` or `unconfirmed` (derivable in the
+    /// abstract model only: no attack with state within the search's bound,
+    /// or its budget ran out), `proved` (not derivable, proved), `up-to` (not
     /// derivable within bounds), `not-derivable` (no bound cut), or
     /// `unknown` (a limit stopped the run).
     pub status: String,
@@ -75,7 +77,9 @@ pub struct Outcome {
     /// checked), or `unchecked` (`apisat test` skipped it: no
     /// expectations).
     pub verdict: String,
-    /// For `secure`: `proved` or `up-to`.
+    /// For `secure`: `proved` or `up-to`; for `attack`: `unconfirmed`
+    /// when no derivable secret's attack is confirmed (each needs an object
+    /// in two states, and the stateful search found no real one).
     pub proof: Option<String>,
     /// Per secret, in the file's order.
     pub secrets: Vec<SecretOutcome>,
@@ -148,6 +152,7 @@ impl Outcome {
         o.api = report.api.clone();
         o.verdict = verdict_key(report.verdict).to_string();
         o.proof = match (report.verdict, report.proof) {
+            (Verdict::Attack, _) if report.unconfirmed() => Some("unconfirmed".to_string()),
             (Verdict::Secure, Some(Proof::Proved)) => Some("proved".to_string()),
             (Verdict::Secure, _) => Some("up-to".to_string()),
             _ => None,
@@ -157,6 +162,8 @@ impl Outcome {
             .iter()
             .map(|s| {
                 let status = match s.derivable {
+                    Some(true) if s.no_stateful_attack() => "no-stateful-attack",
+                    Some(true) if s.unconfirmed() => "unconfirmed",
                     Some(true) => "derivable",
                     Some(false) if s.proof == Some(Proof::Proved) => "proved",
                     Some(false) if report.bounds.is_empty() => "not-derivable",

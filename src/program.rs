@@ -5,7 +5,7 @@
 //! never sees a string except to print one.
 
 use crate::diagnostic::Span;
-use crate::term::{NameId, TermId, TermStore};
+use crate::term::{CtorId, NameId, TermId, TermStore};
 
 /// Index of a rule in [`Program::rules`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,11 +90,99 @@ pub struct Program {
     pub secrets: Vec<Secret>,
     /// True when some term or pattern uses XOR.
     pub uses_xor: bool,
+    /// The token's objects with named attributes, when the file declares
+    /// `attributes` (replay then tracks each object's state).
+    pub objects: Option<ObjectModel>,
+}
+
+/// Objects with named attributes (`attributes:`), lowered to positional
+/// handles `handle(key, (a1, ..., an))`; what replay with state needs.
+#[derive(Clone, Debug)]
+pub struct ObjectModel {
+    /// The handle constructor.
+    pub handle: CtorId,
+    /// The attribute names, in positional order.
+    pub names: Vec<String>,
+    /// The value T.
+    pub t: TermId,
+    /// The value F.
+    pub f: TermId,
+    /// Functions with `sets`: they change the object of their first
+    /// input (a handle) instead of creating one.
+    pub setters: Vec<String>,
 }
 
 impl Program {
     /// The rule with this id.
     pub fn rule(&self, id: RuleId) -> &Rule {
         &self.rules[id.0 as usize]
+    }
+}
+
+impl ObjectModel {
+    /// A ground term printed with every handle's attributes named:
+    /// `hdl(k1, {wrap: T, decrypt: T})` (attributes that are F are left
+    /// out) instead of the positional `hdl(k1, (T, F, F, T, F))`.
+    pub fn show(&self, store: &TermStore, t: TermId) -> String {
+        let mut handles = Vec::new();
+        self.handles(store, t, &mut handles);
+        let mut text = store.show(t);
+        // Innermost first would not matter: a handle holds no handle.
+        for h in handles {
+            let crate::term::Term::App(c, args) = store.get(h) else {
+                continue;
+            };
+            let values: Vec<TermId> = if self.names.len() == 1 {
+                vec![args[1]]
+            } else {
+                match store.get(args[1]) {
+                    crate::term::Term::App(_, items) if items.len() == self.names.len() => {
+                        items.to_vec()
+                    }
+                    _ => continue,
+                }
+            };
+            let fields: Vec<String> = self
+                .names
+                .iter()
+                .zip(&values)
+                .filter(|(_, v)| **v != self.f)
+                .map(|(n, v)| format!("{n}: {}", store.show(*v)))
+                .collect();
+            let named = format!(
+                "{}({}, {{{}}})",
+                store.ctor(*c).text,
+                store.show(args[0]),
+                fields.join(", ")
+            );
+            text = text.replace(&store.show(h), &named);
+        }
+        text
+    }
+
+    fn handles(&self, store: &TermStore, t: TermId, out: &mut Vec<TermId>) {
+        match store.get(t) {
+            crate::term::Term::App(c, _) if *c == self.handle && !out.contains(&t) => {
+                out.push(t);
+            }
+            crate::term::Term::App(c, _) if *c == self.handle => {}
+            crate::term::Term::App(_, args) | crate::term::Term::Xor(args) => {
+                for a in args.iter() {
+                    self.handles(store, *a, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Program {
+    /// A ground term as reports print it: handles with named attributes
+    /// when the API declares `attributes`.
+    pub fn show(&self, t: TermId) -> String {
+        match &self.objects {
+            Some(m) => m.show(&self.store, t),
+            None => self.store.show(t),
+        }
     }
 }

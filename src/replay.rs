@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::engine::{holds, Budget, StopReason};
 use crate::matching::{empty_binding, instantiate, match_term, xor_blocked};
-use crate::program::Program;
+use crate::program::{ObjectModel, Program};
 use crate::term::{NameId, NameKind, Term, TermId, TermStore};
 use crate::trace::{Attack, TraceStep};
 
@@ -24,6 +24,14 @@ pub enum Replay {
     ConfirmedExact,
     /// The attack works on the concrete model with distinct fresh values.
     Confirmed,
+    /// The attack uses one object of the token in two attribute states,
+    /// which a token holding one state per object cannot do.
+    TwoStates {
+        /// The step that uses the object in its old state (1-based).
+        step: usize,
+        /// The object, its two states, and the step that changed it.
+        reason: String,
+    },
     /// The attack fails on the concrete model: why, at which step (1-based).
     Failed {
         /// The step that failed.
@@ -49,6 +57,10 @@ pub fn replay_within(program: &mut Program, attack: &Attack, budget: &Budget) ->
         instances: HashMap::new(),
         fresh_used: false,
     };
+    let mut objects = program
+        .objects
+        .clone()
+        .map(|m| Objects::new(m, &program.knowledge, &program.store));
     let store = &mut program.store;
     for (i, step) in attack.steps.iter().enumerate() {
         if let Some(stop) = budget.exceeded() {
@@ -64,6 +76,22 @@ pub fn replay_within(program: &mut Program, attack: &Attack, budget: &Budget) ->
                 let rule = program.rules[rule.0 as usize].clone();
                 let concrete_args: Vec<TermId> =
                     args.iter().map(|a| state.concretize(store, *a)).collect();
+                // A token holds one state per object: every handle passed
+                // must be its object's current state.
+                let mut used = Vec::new();
+                if let Some(objs) = &objects {
+                    for a in &concrete_args {
+                        match objs.object_of(store, *a) {
+                            Ok(o) => used.push(o),
+                            Err(reason) => {
+                                return Replay::TwoStates {
+                                    step: i + 1,
+                                    reason: format!("{}: {reason}", rule.name),
+                                }
+                            }
+                        }
+                    }
+                }
                 // Match the inputs against the concrete arguments, each time
                 // taking an input whose XOR nodes have at most one open
                 // operand, as the planner does.
@@ -113,6 +141,9 @@ pub fn replay_within(program: &mut Program, attack: &Attack, budget: &Budget) ->
                         continue;
                     };
                     let t = rename(store, t, &renamed);
+                    if let Some(objs) = &mut objects {
+                        objs.output(store, &rule.name, i + 1, t, used.first().copied().flatten());
+                    }
                     state.conc.entry(*abstract_result).or_insert(t);
                 }
                 // Results listed may skip outputs dropped by the depth
@@ -157,6 +188,126 @@ pub fn replay_within(program: &mut Program, attack: &Attack, budget: &Budget) ->
         Replay::Confirmed
     } else {
         Replay::ConfirmedExact
+    }
+}
+
+/// One object during a replay: where it comes from, its current state (the
+/// handle term), and the step (and function) that last changed it.
+type ObjectState = (String, TermId, Option<(usize, String)>);
+
+/// The token's objects during a replay: each handle the attacker holds
+/// names one object, whose attributes change in place under `sets`.
+struct Objects {
+    model: ObjectModel,
+    /// Per object: where it comes from, its current state (the handle term),
+    /// and the step that last changed it.
+    objects: Vec<ObjectState>,
+    /// Handle term -> the objects it was a handle of.
+    held: HashMap<TermId, Vec<usize>>,
+}
+
+impl Objects {
+    fn new(model: ObjectModel, knowledge: &[TermId], store: &TermStore) -> Self {
+        let mut o = Objects {
+            model,
+            objects: Vec::new(),
+            held: HashMap::new(),
+        };
+        for &t in knowledge {
+            if o.is_handle(store, t) {
+                o.held.entry(t).or_default().push(o.objects.len());
+                o.objects.push(("the initial knowledge".into(), t, None));
+            }
+        }
+        o
+    }
+
+    fn is_handle(&self, store: &TermStore, t: TermId) -> bool {
+        matches!(store.get(t), Term::App(c, _) if *c == self.model.handle)
+    }
+
+    /// The object a handle argument stands for (`None` for other
+    /// arguments), or why no object is in that state any more.
+    fn object_of(&self, store: &TermStore, t: TermId) -> Result<Option<usize>, String> {
+        if !self.is_handle(store, t) {
+            return Ok(None);
+        }
+        let Some(cands) = self.held.get(&t) else {
+            return Ok(None);
+        };
+        if let Some(&o) = cands.iter().find(|&&o| self.objects[o].1 == t) {
+            return Ok(Some(o));
+        }
+        let o = cands[0];
+        let (origin, now, changed) = &self.objects[o];
+        let (at, by) = changed.clone().unwrap_or((0, String::new()));
+        Err(format!(
+            "it passes the object {} from {origin} in state {}, but step {at} ({by}) changed that object to {}; a token holds one state per object",
+            key_text(store, t),
+            self.state_text(store, t),
+            self.state_text(store, *now)
+        ))
+    }
+
+    /// Records an output: a `sets` function's handle is its object's new
+    /// state; any other handle is a new object.
+    fn output(
+        &mut self,
+        store: &TermStore,
+        rule: &str,
+        step: usize,
+        t: TermId,
+        first: Option<usize>,
+    ) {
+        if !self.is_handle(store, t) {
+            return;
+        }
+        let o = match first {
+            Some(o) if self.model.setters.iter().any(|s| s == rule) => {
+                self.objects[o].1 = t;
+                self.objects[o].2 = Some((step, rule.to_string()));
+                o
+            }
+            _ => {
+                self.objects
+                    .push((format!("step {step} ({rule})"), t, None));
+                self.objects.len() - 1
+            }
+        };
+        self.held.entry(t).or_default().push(o);
+    }
+
+    /// An object's state in words: the attributes that are T, `{wrap, decrypt}`.
+    fn state_text(&self, store: &TermStore, t: TermId) -> String {
+        let Term::App(_, args) = store.get(t) else {
+            return store.show(t);
+        };
+        let attrs = args[1];
+        let values: Vec<TermId> = if self.model.names.len() == 1 {
+            vec![attrs]
+        } else {
+            match store.get(attrs) {
+                Term::App(_, items) => items.to_vec(),
+                _ => return store.show(attrs),
+            }
+        };
+        let set: Vec<&str> = self
+            .model
+            .names
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| **v == self.model.t)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        format!("{{{}}}", set.join(", "))
+    }
+}
+
+/// `hdl(k1)`: a handle shown by its key.
+fn key_text(store: &TermStore, t: TermId) -> String {
+    match store.get(t) {
+        Term::App(c, args) => format!("{}({})", store.ctor(*c).text, store.show(args[0])),
+        _ => store.show(t),
     }
 }
 

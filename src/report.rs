@@ -45,6 +45,7 @@ use crate::verdict::{Proof, Report, Verdict};
 /// The verdict in capitals, as text output prints it.
 pub fn verdict_word(r: &Report) -> &'static str {
     match (r.verdict, r.proof) {
+        (Verdict::Attack, _) if r.unconfirmed() => "ATTACK (not confirmed)",
         (Verdict::Attack, _) => "ATTACK",
         (Verdict::Secure, Some(Proof::Proved)) => "SECURE (proved)",
         (Verdict::Secure, _) => "SECURE up to bounds",
@@ -99,11 +100,19 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
             Some(true) => {
                 let calls = s.calls.unwrap_or(0);
                 let plural = if calls == 1 { "" } else { "s" };
-                let _ = writeln!(
-                    out,
-                    "  secret {name}: {} with {calls} API call{plural}",
-                    p.paint(Role::Attack, "DERIVABLE")
-                );
+                if s.unconfirmed() {
+                    let _ = writeln!(
+                        out,
+                        "  secret {name}: {} with {calls} API call{plural} in the abstract model, not confirmed",
+                        p.paint(Role::Bounded, "DERIVABLE")
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "  secret {name}: {} with {calls} API call{plural}",
+                        p.paint(Role::Attack, "DERIVABLE")
+                    );
+                }
                 let mut call_no = 0;
                 for step in &s.trace {
                     match step.kind.as_str() {
@@ -146,6 +155,19 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                 }
                 if let Some(rp) = &s.replay {
                     let _ = writeln!(out, "      replay: {}", rp.detail);
+                }
+                if let Some(st) = &s.stateful {
+                    let _ = writeln!(out, "      stateful: {}", st.detail);
+                    for (i, step) in st.trace.iter().enumerate() {
+                        let _ = writeln!(
+                            out,
+                            "    {:>2}. {}({})",
+                            i + 1,
+                            step.call,
+                            step.args.join(", ")
+                        );
+                        let _ = writeln!(out, "          -> {}", step.result.join(", "));
+                    }
                 }
             }
             Some(false) if s.proof == Some(Proof::Proved) => {

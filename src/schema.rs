@@ -72,12 +72,18 @@ fn mapping(table: &Table, nullable: bool) -> Value {
         }
         properties.insert(f.name.into(), value);
     }
-    let required: Vec<&str> = table
+    let mut required: Vec<&str> = table
         .fields
         .iter()
         .filter(|f| f.required)
         .map(|f| f.name)
         .collect();
+    // A function has `outputs`, or is a SetAttributeValue function (`sets`),
+    // which returns the changed handle.
+    let outputs_or_sets = std::ptr::eq(table, &spec::FUNCTION_TABLE);
+    if outputs_or_sets {
+        required.retain(|f| *f != "outputs");
+    }
     let mut out = Map::new();
     out.insert("description".into(), json!(table.about));
     out.insert(
@@ -91,6 +97,12 @@ fn mapping(table: &Table, nullable: bool) -> Value {
     out.insert("properties".into(), Value::Object(properties));
     if !required.is_empty() {
         out.insert("required".into(), json!(required));
+    }
+    if outputs_or_sets {
+        out.insert(
+            "anyOf".into(),
+            json!([{ "required": ["outputs"] }, { "required": ["sets"] }]),
+        );
     }
     out.insert("additionalProperties".into(), json!(false));
     Value::Object(out)
@@ -135,6 +147,13 @@ fn shape(s: Shape) -> Value {
             "type": ["object", "null"],
             "additionalProperties": list_of(scalar())
         }),
+        Shape::Pairs => {
+            list_of(json!({ "type": "array", "minItems": 2, "maxItems": 2, "items": scalar() }))
+        }
+        Shape::TextMap => json!({
+            "type": ["object", "null"],
+            "additionalProperties": scalar()
+        }),
         Shape::Matrix(t) => json!({
             "type": ["object", "null"],
             "propertyNames": { "pattern": "^[A-Za-z][A-Za-z0-9_]*$" },
@@ -152,7 +171,7 @@ fn shape(s: Shape) -> Value {
 /// (`derivable`, `not derivable`, `not-derivable`, `proved`, `within N
 /// calls`) or a mapping of `derivable`, `within` and `proved`.
 fn expectations() -> Value {
-    let words = r"^\s*(derivable|not\s+derivable|not-derivable|proved|within\s+0*[1-9][0-9]*(\s+calls?)?)\s*$";
+    let words = r"^\s*(derivable|not\s+derivable|not-derivable|proved|no\s+stateful\s+attack|within\s+0*[1-9][0-9]*(\s+calls?)?)\s*$";
     let mut fields = Map::new();
     for f in spec::EXPECT_FIELDS {
         let value = match *f {
@@ -182,9 +201,14 @@ mod tests {
         assert_eq!(s["additionalProperties"], json!(false));
         let props = s["properties"].as_object().expect("properties");
         assert_eq!(props.len(), spec::TOP_FIELDS.len());
-        // A function requires `name` (the parser) and `outputs` (lowering).
+        // A function requires `name` (the parser) and `outputs` (lowering),
+        // or `sets` instead of `outputs`.
         let function = &props["functions"]["items"];
-        assert_eq!(function["required"], json!(["name", "outputs"]));
+        assert_eq!(function["required"], json!(["name"]));
+        assert_eq!(
+            function["anyOf"],
+            json!([{ "required": ["outputs"] }, { "required": ["sets"] }])
+        );
         assert_eq!(props["apisat"]["enum"], json!([1, "1"]));
     }
 }

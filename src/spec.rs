@@ -22,6 +22,16 @@ pub const TOP_FIELDS: &[&str] = &[
     "deductions",
     "secrets",
     "expect",
+    "attributes",
+];
+/// Fields accepted under `attributes`.
+pub const ATTRIBUTE_FIELDS: &[&str] = &[
+    "names",
+    "handle",
+    "sticky_on",
+    "sticky_off",
+    "conflicts",
+    "history",
 ];
 /// Fields accepted in an expectation written as a mapping.
 pub const EXPECT_FIELDS: &[&str] = &["derivable", "within", "proved"];
@@ -30,7 +40,7 @@ pub const CTOR_FIELDS: &[&str] = &["name", "arity", "private"];
 /// Fields accepted under `names`.
 pub const NAME_FIELDS: &[&str] = &["public", "tags", "secret", "fresh", "attacker"];
 /// Fields accepted in a function.
-pub const FUNCTION_FIELDS: &[&str] = &["name", "inputs", "checks", "fresh", "outputs"];
+pub const FUNCTION_FIELDS: &[&str] = &["name", "inputs", "checks", "fresh", "outputs", "sets"];
 /// Fields accepted in a deduction.
 pub const DEDUCTION_FIELDS: &[&str] = &["name", "inputs", "checks", "outputs"];
 /// Fields accepted in a secret written as a mapping.
@@ -75,6 +85,10 @@ pub enum Shape {
     /// values, or to a mapping of named choices, each a mapping with the
     /// table's fields (edits).
     Matrix(&'static Table),
+    /// A list of pairs, each a list of two scalars: `[[wrap, decrypt]]`.
+    Pairs,
+    /// A mapping from identifiers to one scalar each: `{wrap: T}`.
+    TextMap,
 }
 
 /// One accepted field: its shape and what it means (an editor's hover text).
@@ -139,7 +153,23 @@ pub const TOP_TABLE: Table = Table {
         field("functions", Shape::Records(&FUNCTION_TABLE), "The API's functions."),
         field("deductions", Shape::Records(&DEDUCTION_TABLE), "Extra attacker deductions, for constructors of your own (same fields as a function, without `fresh`)."),
         field("secrets", Shape::TextOrRecords(&SECRET_TABLE), "The terms to protect: a term string, or a mapping with `term` and `label`. Default: every `secret` name."),
-        field("expect", Shape::Expectations, "What `apisat test` checks, per secret label: `derivable`, `within 3 calls`, `not derivable` (proved or up to bounds), `proved`, or a mapping `{derivable: true, within: 3}` / `{derivable: false, proved: true}`."),
+        field("expect", Shape::Expectations, "What `apisat test` checks, per secret label: `derivable`, `within 3 calls`, `not derivable` (proved or up to bounds), `proved`, `no stateful attack`, or a mapping `{derivable: true, within: 3}` / `{derivable: false, proved: true}`."),
+        field("attributes", Shape::Map(&ATTRIBUTE_TABLE), "Objects with named boolean attributes (PKCS#11): the attribute names of the handle constructor and the token's policy (sticky, conflicting and history attributes). Handles are then written `hdl(k, {wrap: T, decrypt: F})`."),
+    ],
+};
+
+/// The `attributes` mapping.
+pub const ATTRIBUTE_TABLE: Table = Table {
+    id: "attributes",
+    about: "The named boolean attributes of the token's objects and the token's attribute policy.",
+    accepted: ATTRIBUTE_FIELDS,
+    fields: &[
+        required("names", Shape::NonEmptyList, "The attribute names, in the order of the positional tuple they stand for: `hdl(k, {wrap: T})` is `hdl(k, (T, ...))`."),
+        field("handle", Shape::Text, "The private constructor of arity 2 whose second argument holds the attributes; default `hdl` (declared for you when absent)."),
+        field("sticky_on", Shape::List, "Attributes that, once T, a function with `sets` can never make F again (PKCS#11's sensitive)."),
+        field("sticky_off", Shape::List, "Attributes that, once F, a function with `sets` can never make T again (PKCS#11's extractable)."),
+        field("conflicts", Shape::Pairs, "Pairs of attributes no object may have both T: `[[wrap, decrypt]]`. Enforced on initial objects, on objects a function creates, and by `sets`."),
+        field("history", Shape::TextMap, "Attributes the token maintains: `{always_sensitive: always sensitive, never_extractable: never extractable}`. Set at creation from the attribute named; `sets` turns them F once that attribute leaves the value."),
     ],
 };
 
@@ -179,7 +209,8 @@ pub const FUNCTION_TABLE: Table = Table {
         field("inputs", Shape::List, "Patterns, one per argument, as term strings: variables are bound by matching, `_` matches anything, names must match exactly; matching is modulo XOR. Term syntax is checked by `apisat check`."),
         field("checks", Shape::List, "Conditions on bound variables: `a == b`, `a != b`, `t in [DATA, PIN]`. Checked by `apisat check`."),
         field("fresh", Shape::List, "Names (declared under `names.fresh`) the function generates anew on each call."),
-        required("outputs", Shape::NonEmptyList, "Terms returned to the host; every variable in them is bound by an input, or is fresh. At least one."),
+        required("outputs", Shape::NonEmptyList, "Terms returned to the host; every variable in them is bound by an input, or is fresh. At least one (none with `sets`)."),
+        field("sets", Shape::TextMap, "SetAttributeValue: `{wrap: T}`. The function takes one handle (the first input, default `hdl(k, {})`) and returns it with these attributes changed, as the `attributes` policy allows; no `outputs`."),
     ],
 };
 
@@ -223,6 +254,7 @@ pub const TABLES: &[&Table] = &[
     &FUNCTION_TABLE,
     &DEDUCTION_TABLE,
     &SECRET_TABLE,
+    &ATTRIBUTE_TABLE,
 ];
 
 /// A value with the place it is written.
@@ -266,6 +298,27 @@ pub struct Spec {
     pub names_key: Option<Span>,
     /// The `secrets:` key, when written (even with an empty list).
     pub secrets_key: Option<Span>,
+    /// `attributes:`, when written.
+    pub attributes: Option<AttributesDecl>,
+}
+
+/// `attributes:`: the objects' named attributes and the token's policy.
+#[derive(Clone, Debug, Default)]
+pub struct AttributesDecl {
+    /// The attribute names, in positional order.
+    pub names: Vec<Scalar>,
+    /// The handle constructor, when given.
+    pub handle: Option<Scalar>,
+    /// Attributes that stay T once T.
+    pub sticky_on: Vec<Scalar>,
+    /// Attributes that stay F once F.
+    pub sticky_off: Vec<Scalar>,
+    /// Pairs that may not both be T.
+    pub conflicts: Vec<(Scalar, Scalar)>,
+    /// History attributes: the attribute, and its rule as written (`always a`, `never a`).
+    pub history: Vec<(Key, Scalar)>,
+    /// The `attributes:` key.
+    pub key: Span,
 }
 
 /// A constructor declaration.
@@ -305,6 +358,8 @@ pub struct RuleDecl {
     pub fresh: Vec<Scalar>,
     /// Output terms.
     pub outputs: Vec<Scalar>,
+    /// `sets:`: attribute changes of a SetAttributeValue function, as written.
+    pub sets: Vec<(Key, Scalar)>,
     /// Where the declaration starts.
     pub span: Span,
     /// False when a field of it was unknown or malformed (already
@@ -337,6 +392,10 @@ pub enum Expected {
         /// Whether proof mode must have proved it.
         proved: bool,
     },
+    /// `no stateful attack`: derivable in the abstract model, but the
+    /// attack needs an object in two states and the stateful search found
+    /// no real attack within its bound on calls.
+    NoStatefulAttack,
 }
 
 /// One expectation: `label: derivable` under `expect`.
@@ -663,6 +722,7 @@ impl Reader<'_> {
                     }
                 }
                 "expect" => spec.expect = self.expectations(value),
+                "attributes" => spec.attributes = self.attributes(key, value),
                 "secrets" => {
                     spec.secrets_key = Some(key.span);
                     let secrets: Vec<SecretDecl> = self
@@ -810,6 +870,7 @@ impl Reader<'_> {
             checks: Vec::new(),
             fresh: Vec::new(),
             outputs: Vec::new(),
+            sets: Vec::new(),
             span: node.span,
             intact: true,
         };
@@ -826,6 +887,7 @@ impl Reader<'_> {
                 "checks" => rule.checks = self.scalars(key, value, "a check string"),
                 "fresh" => rule.fresh = self.scalars(key, value, "a fresh name"),
                 "outputs" => rule.outputs = self.scalars(key, value, "an output term string"),
+                "sets" => rule.sets = self.text_map(key, value, "an attribute value, T or F"),
                 _ => {}
             }
         }
@@ -844,6 +906,91 @@ impl Reader<'_> {
         }
         rule.intact = self.diags.len() == before;
         Some(rule)
+    }
+
+    /// A mapping from keys to one scalar each (`sets`, `history`).
+    pub fn text_map(&mut self, key: &Key, node: &Node, what: &str) -> Vec<(Key, Scalar)> {
+        match &node.kind {
+            NodeKind::Null => Vec::new(),
+            NodeKind::Map(entries) => entries
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), self.scalar(v, what)?)))
+                .collect(),
+            _ => {
+                self.error(
+                    node.span,
+                    format!(
+                        "`{}` must be a mapping, found {}",
+                        key.text,
+                        node.describe()
+                    ),
+                    format!("write `{}: {{name: value}}`", key.text),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A list of pairs of attribute names: `[[wrap, decrypt]]`.
+    pub fn pairs(&mut self, key: &Key, node: &Node) -> Vec<(Scalar, Scalar)> {
+        let mut out = Vec::new();
+        for item in self.list(key, node) {
+            let pair = match &item.kind {
+                NodeKind::Seq(two) if two.len() == 2 => {
+                    let a = self.scalar(&two[0], "an attribute name");
+                    let b = self.scalar(&two[1], "an attribute name");
+                    a.zip(b)
+                }
+                _ => {
+                    self.error(
+                        item.span,
+                        format!("expected a pair of attribute names, found {}", item.describe()),
+                        format!("write each conflicting pair as a list of two names, e.g. `{}: [[wrap, decrypt]]`", key.text),
+                    );
+                    None
+                }
+            };
+            out.extend(pair);
+        }
+        out
+    }
+
+    /// `attributes:`.
+    fn attributes(&mut self, key: &Key, node: &Node) -> Option<AttributesDecl> {
+        if node.kind == NodeKind::Null {
+            return None;
+        }
+        let fields = self.fields(node, "`attributes`", ATTRIBUTE_FIELDS)?;
+        let mut decl = AttributesDecl {
+            key: key.span,
+            ..AttributesDecl::default()
+        };
+        let mut has_names = false;
+        for (k, v) in fields {
+            match k.text.as_str() {
+                "names" => {
+                    has_names = true;
+                    decl.names = self.scalars(k, v, "an attribute name");
+                }
+                "handle" => decl.handle = self.scalar(v, "the handle constructor's name"),
+                "sticky_on" => decl.sticky_on = self.scalars(k, v, "an attribute name"),
+                "sticky_off" => decl.sticky_off = self.scalars(k, v, "an attribute name"),
+                "conflicts" => decl.conflicts = self.pairs(k, v),
+                _ => {
+                    decl.history =
+                        self.text_map(k, v, "`always <attribute>` or `never <attribute>`")
+                }
+            }
+        }
+        if !has_names {
+            self.error(
+                key.span,
+                "`attributes` has no `names`".to_string(),
+                "list the attribute names, e.g. `names: [wrap, unwrap, encrypt, decrypt, extractable]`",
+            );
+            return None;
+        }
+        Some(decl)
     }
 
     /// `expect:`, a mapping from secret labels to expectations.
@@ -875,7 +1022,7 @@ impl Reader<'_> {
     /// One expectation: `derivable`, `not derivable`, `proved`,
     /// `within N calls`, or a mapping `{derivable, within, proved}`.
     fn expected(&mut self, key: &Key, node: &Node) -> Option<Expected> {
-        const FORMS: &str = "write `derivable`, `within 3 calls`, `not derivable`, `proved`, or a mapping such as `{derivable: true, within: 3}` or `{derivable: false, proved: true}`";
+        const FORMS: &str = "write `derivable`, `within 3 calls`, `not derivable`, `proved`, `no stateful attack`, or a mapping such as `{derivable: true, within: 3}` or `{derivable: false, proved: true}`";
         match &node.kind {
             NodeKind::Scalar(s) => {
                 let words: Vec<&str> = s.text.split_whitespace().collect();
@@ -885,6 +1032,7 @@ impl Reader<'_> {
                         Some(Expected::NotDerivable { proved: false })
                     }
                     ["proved"] => Some(Expected::NotDerivable { proved: true }),
+                    ["no", "stateful", "attack"] => Some(Expected::NoStatefulAttack),
                     ["within", n] | ["within", n, "call" | "calls"] => n
                         .parse::<u64>()
                         .ok()

@@ -192,6 +192,7 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
             cells.push(match o.secrets.iter().find(|s| s.label == *l) {
                 Some(s) => match (s.status.as_str(), s.calls) {
                     ("derivable", Some(n)) => format!("leaks ({n})"),
+                    ("no-stateful-attack", Some(n)) => format!("abstract ({n}), no stateful"),
                     ("not-derivable", _) => "safe".to_string(),
                     (status, _) => status.to_string(),
                 },
@@ -251,6 +252,7 @@ fn table(out: &mut String, rows: &[Outcome], layout: Layout) {
 
 fn verdict_cell(o: &Outcome) -> String {
     match (o.verdict.as_str(), o.proof.as_deref()) {
+        ("attack", Some("unconfirmed")) => "ATTACK not confirmed".to_string(),
         ("attack", _) => "ATTACK".to_string(),
         ("secure", Some("proved")) => "SECURE proved".to_string(),
         ("secure", _) => "SECURE up-to".to_string(),

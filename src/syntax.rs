@@ -5,6 +5,8 @@
 //! operand := IDENT | IDENT '(' terms ')' | '_' | '0'
 //!          | '(' term ')' | '(' term (',' term)+ ')'
 //!          | '{' terms '}' operand            {m}k, {m1, ..., mk}k
+//!          | '{' (IDENT ':' term (',' IDENT ':' term)*)? '}'
+//!                                             an attribute record {wrap: T}
 //! check   := term '==' term | term '!=' term | term 'in' '[' terms ']'
 //! ```
 //!
@@ -54,6 +56,22 @@ pub enum TermKind {
     Enc(Vec<Term>, Box<Term>),
     /// `t1 xor ... xor tn` with n ≥ 2, in written order.
     Xor(Vec<Term>),
+    /// `{a1: t1, ..., an: tn}`, n ≥ 0: an object's named attributes, only
+    /// meaningful as a handle's attributes (lowering checks where).
+    Record(Vec<RecordField>),
+}
+
+/// One `name: value` of an attribute record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordField {
+    /// The attribute's name.
+    pub name: String,
+    /// Offset of the name, in characters.
+    pub offset: usize,
+    /// Length of the name, in characters.
+    pub len: usize,
+    /// The value.
+    pub value: Term,
 }
 
 /// A parsed check with its place in the string.
@@ -189,6 +207,7 @@ enum Tok {
     LBracket,
     RBracket,
     Comma,
+    Colon,
     EqEq,
     NotEq,
 }
@@ -211,6 +230,7 @@ fn describe(t: &Token) -> String {
         Tok::LBracket => "`[`".into(),
         Tok::RBracket => "`]`".into(),
         Tok::Comma => "`,`".into(),
+        Tok::Colon => "`:`".into(),
         Tok::EqEq => "`==`".into(),
         Tok::NotEq => "`!=`".into(),
     }
@@ -277,6 +297,7 @@ fn lex(text: &str) -> Result<(Vec<Token>, usize), SyntaxError> {
             '[' => tokens.push(single(Tok::LBracket)),
             ']' => tokens.push(single(Tok::RBracket)),
             ',' => tokens.push(single(Tok::Comma)),
+            ':' => tokens.push(single(Tok::Colon)),
             '=' | '!' if chars.peek() == Some(&'=') => {
                 chars.next();
                 i += 1;
@@ -550,6 +571,7 @@ impl Parser {
                 }
                 Ok(at(TermKind::Tuple(items), end))
             }
+            Tok::LBrace if self.record_ahead() => self.record(tok.offset, depth),
             Tok::LBrace => {
                 let fields = self.list(&Tok::RBrace, "}", depth)?;
                 if self.peek().is_none()
@@ -587,6 +609,87 @@ impl Parser {
                 message: format!("expected a term, found {}", describe(&tok)),
                 help: Some("write a term such as `K`, `{m}K` or `senc(m, K)`".into()),
             }),
+        }
+    }
+
+    /// True after a `{` that opens an attribute record: `{}` or `{name:`.
+    fn record_ahead(&self) -> bool {
+        let next = |i: usize| self.tokens.get(self.pos + i).map(|t| &t.tok);
+        // `{}` followed by a key is an empty encryption (an error there).
+        let key_follows = matches!(next(1), Some(Tok::Ident(_) | Tok::LParen | Tok::LBrace));
+        (matches!(next(0), Some(Tok::RBrace)) && !key_follows)
+            || (matches!(next(0), Some(Tok::Ident(_))) && matches!(next(1), Some(Tok::Colon)))
+    }
+
+    /// An attribute record, after its `{` (at `start`).
+    fn record(&mut self, start: usize, depth: usize) -> Result<Term, SyntaxError> {
+        let help = Some(
+            "an attribute record is `{wrap: T, decrypt: F}`: attribute names, each with a value",
+        );
+        let mut fields = Vec::new();
+        loop {
+            match self.peek().cloned() {
+                Some(Token {
+                    tok: Tok::RBrace, ..
+                }) => {
+                    self.pos += 1;
+                    return Ok(Term {
+                        kind: TermKind::Record(fields),
+                        offset: start,
+                        len: self.prev_end() - start,
+                    });
+                }
+                Some(Token {
+                    tok: Tok::Ident(name),
+                    offset,
+                    len,
+                }) => {
+                    self.pos += 1;
+                    self.expect(&Tok::Colon, "`:` after the attribute name", help)?;
+                    if self
+                        .peek()
+                        .is_none_or(|t| matches!(t.tok, Tok::Comma | Tok::RBrace))
+                    {
+                        return Err(self.error_here(
+                            &format!("expected a value for `{name}`, found {}", self.found()),
+                            help,
+                        ));
+                    }
+                    let value = self.term(depth + 1)?;
+                    if fields.len() == MAX_ARITY {
+                        return Err(too_many(&value, "attribute record"));
+                    }
+                    fields.push(RecordField {
+                        name,
+                        offset,
+                        len,
+                        value,
+                    });
+                    match self.peek() {
+                        Some(Token {
+                            tok: Tok::Comma, ..
+                        }) => self.pos += 1,
+                        Some(Token {
+                            tok: Tok::RBrace, ..
+                        }) => {}
+                        _ => {
+                            return Err(self.error_here(
+                                &format!(
+                                    "expected `,` or `}}` after an attribute's value, found {}",
+                                    self.found()
+                                ),
+                                help,
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(self.error_here(
+                        &format!("expected an attribute name, found {}", self.found()),
+                        help,
+                    ))
+                }
+            }
         }
     }
 
@@ -651,7 +754,37 @@ mod tests {
             TermKind::Tuple(ts) => format!("<{}>", join(ts)),
             TermKind::Enc(fs, k) => format!("senc[{}]{}", join(fs), show(k)),
             TermKind::Xor(ts) => format!("X({})", join(ts)),
+            TermKind::Record(fs) => {
+                let fields: Vec<String> = fs
+                    .iter()
+                    .map(|f| format!("{}={}", f.name, show(&f.value)))
+                    .collect();
+                format!("R{{{}}}", fields.join(", "))
+            }
         }
+    }
+
+    #[test]
+    fn attribute_records() {
+        assert_eq!(
+            ok("hdl(k, {wrap: T, decrypt: x})"),
+            "hdl(k, R{wrap=T, decrypt=x})"
+        );
+        assert_eq!(ok("hdl(k, {})"), "hdl(k, R{})");
+        assert_eq!(ok("{wrap}k"), "senc[wrap]k");
+        assert_eq!(
+            err("hdl(k, {wrap: })").1,
+            "expected a value for `wrap`, found `}`"
+        );
+        assert_eq!(err("hdl(k, {wrap: T decrypt: F})").0, 17);
+        let t = parse_term("hdl(k, {wrap: T})").expect("parses");
+        let TermKind::App(_, args) = &t.kind else {
+            panic!("app")
+        };
+        let TermKind::Record(fields) = &args[1].kind else {
+            panic!("record")
+        };
+        assert_eq!((fields[0].offset, fields[0].len), (8, 4));
     }
 
     fn ok(s: &str) -> String {

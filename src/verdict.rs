@@ -104,6 +104,50 @@ pub struct ReplayReport {
     pub detail: String,
 }
 
+/// What the stateful search (`--state-calls`) established.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatefulReport {
+    /// The bound on calls.
+    pub calls: usize,
+    /// `attack` (a real attack on a token with state), `none` (no attack
+    /// within the bound) or `gave-up` (the search's budget ran out first).
+    pub result: String,
+    /// The real attack's calls, for `attack`.
+    pub trace: Vec<StepReport>,
+    /// In words.
+    pub detail: String,
+}
+
+impl Report {
+    /// True for an ATTACK none of whose derivable secrets has a confirmed
+    /// attack: each needs an object in two states and the stateful search
+    /// found no real one.
+    pub fn unconfirmed(&self) -> bool {
+        let mut derivable = self
+            .secrets
+            .iter()
+            .filter(|s| s.derivable == Some(true))
+            .peekable();
+        derivable.peek().is_some() && derivable.all(SecretReport::unconfirmed)
+    }
+}
+
+impl SecretReport {
+    /// True when the secret is derivable in the abstraction but its attack
+    /// is not confirmed and no stateful attack was found: the run
+    /// establishes neither an attack nor security.
+    pub fn unconfirmed(&self) -> bool {
+        self.derivable == Some(true)
+            && self.replay.as_ref().is_some_and(|r| !r.confirmed)
+            && self.stateful.as_ref().is_some_and(|s| s.result != "attack")
+    }
+
+    /// True when the stateful search found no attack within its bound.
+    pub fn no_stateful_attack(&self) -> bool {
+        self.unconfirmed() && self.stateful.as_ref().is_some_and(|s| s.result == "none")
+    }
+}
+
 /// What is known about one secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SecretReport {
@@ -120,6 +164,10 @@ pub struct SecretReport {
     pub trace: Vec<StepReport>,
     /// The concrete replay of the attack, when derivable.
     pub replay: Option<ReplayReport>,
+    /// The stateful search, when the attack needs an object of the token
+    /// in two states (replay then fails): its bound and what it found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stateful: Option<StatefulReport>,
     /// For a secret not derivable: `proved` (for every attacker), or
     /// `up-to` the bounds listed.
     pub proof: Option<Proof>,
@@ -243,12 +291,25 @@ impl Report {
 }
 
 /// Settings for a check.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// Bounds on what the attacker builds.
     pub bounds: Bounds,
     /// Resource limits.
     pub limits: Limits,
+    /// The bound on calls of the stateful search, run when an attack needs
+    /// one object in two states; 0: no search.
+    pub state_calls: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bounds: Bounds::default(),
+            limits: Limits::default(),
+            state_calls: crate::stateful::DEFAULT_STATE_CALLS,
+        }
+    }
 }
 
 /// Checks a lowered program: saturate, find the shortest attack on every
@@ -308,6 +369,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         derivable: bool,
         attack: Option<crate::trace::Attack>,
         replay: Option<ReplayReport>,
+        stateful: Option<StatefulReport>,
         unfinished: Option<String>,
     }
     let mut found: Vec<Found> = Vec::new();
@@ -317,6 +379,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
             derivable,
             attack: None,
             replay: None,
+            stateful: None,
             unfinished: None,
         };
         if derivable {
@@ -325,6 +388,20 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
                     if let Some(attack) = d.attack(&program, secret.term) {
                         let outcome = replay_within(&mut program, &attack, budget);
                         f.replay = Some(replay_report(&outcome));
+                        // Any attack replay cannot confirm on a token with
+                        // objects: a real one may still exist (longer, or
+                        // with distinct fresh keys); look for it.
+                        let confirmed =
+                            matches!(outcome, Replay::Confirmed | Replay::ConfirmedExact);
+                        let stopped = matches!(outcome, Replay::Stopped(_));
+                        if !confirmed && !stopped && settings.state_calls > 0 {
+                            f.stateful = stateful_report(
+                                &mut program,
+                                secret.term,
+                                settings.state_calls,
+                                budget,
+                            );
+                        }
                         f.attack = Some(attack);
                     }
                 }
@@ -367,6 +444,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
             calls: None,
             trace: Vec::new(),
             replay: f.replay,
+            stateful: f.stateful,
             proof: None,
             unfinished: f.unfinished,
         };
@@ -577,8 +655,17 @@ fn step_lists(step: &TraceStep) -> (Vec<TermId>, Vec<TermId>) {
 
 fn step_report(program: &Program, namer: &Namer, step: &TraceStep) -> StepReport {
     let (args, results) = step_lists(step);
-    let args = namer.list(&program.store, &args);
-    let result = namer.list(&program.store, &results);
+    // Handles of a token with named attributes print with their names
+    // (`hdl(k1, {wrap: T})`); such APIs are small, so nothing is named.
+    let show = |l: &[TermId]| -> Vec<String> {
+        if program.objects.is_some() {
+            l.iter().map(|t| program.show(*t)).collect()
+        } else {
+            namer.list(&program.store, l)
+        }
+    };
+    let args = show(&args);
+    let result = show(&results);
     match step {
         TraceStep::Apply { rule, kind, .. } => StepReport {
             kind: match kind {
@@ -623,6 +710,59 @@ fn limit_report(stop: StopReason) -> Option<LimitReport> {
     }
 }
 
+/// Runs the stateful search for `goal` and says what it established.
+fn stateful_report(
+    program: &mut Program,
+    goal: TermId,
+    calls: usize,
+    budget: &Budget,
+) -> Option<StatefulReport> {
+    use crate::stateful::Outcome;
+    let outcome = crate::stateful::search(program, goal, calls, budget)?;
+    Some(match outcome {
+        Outcome::Attack(steps) => StatefulReport {
+            calls,
+            result: "attack".into(),
+            detail: format!(
+                "a real attack on a token with state, {} call{}",
+                steps.len(),
+                if steps.len() == 1 { "" } else { "s" }
+            ),
+            trace: steps
+                .into_iter()
+                .map(|c| StepReport {
+                    kind: "call".into(),
+                    call: c.function,
+                    args: c.args,
+                    result: c.results,
+                })
+                .collect(),
+        },
+        Outcome::NoneWithin(n) => StatefulReport {
+            calls,
+            result: "none".into(),
+            detail: format!(
+                "no attack with state within {n} calls (every sequence of calls on a token whose objects change state; arguments: terms obtained, or built from the names known)"
+            ),
+            trace: Vec::new(),
+        },
+        Outcome::GaveUp {
+            searched, limit, ..
+        } => StatefulReport {
+            calls,
+            result: "gave-up".into(),
+            detail: format!(
+                "the stateful search stopped at {} (searched {searched} calls deep, no attack found there); nothing is claimed",
+                match limit.and_then(limit_report) {
+                    Some(l) => format!("the {}", l.describe()),
+                    None => format!("its budget of {} states", crate::stateful::MAX_STATES),
+                }
+            ),
+            trace: Vec::new(),
+        },
+    })
+}
+
 fn replay_report(r: &Replay) -> ReplayReport {
     match r {
         Replay::ConfirmedExact => ReplayReport {
@@ -640,6 +780,13 @@ fn replay_report(r: &Replay) -> ReplayReport {
                 limit_report(*stop)
                     .map(|l| l.describe())
                     .unwrap_or_default()
+            ),
+        },
+        Replay::TwoStates { step, reason } => ReplayReport {
+            confirmed: false,
+            detail: format!(
+                "not confirmed: step {step} needs an object in two states ({reason}); \
+                 the abstract model lets a handle keep every attribute set it had"
             ),
         },
         Replay::Failed { step, reason } => ReplayReport {

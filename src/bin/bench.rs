@@ -143,6 +143,7 @@ impl Args {
                     .then(|| Duration::from_secs_f64(self.timeout)),
                 ..Limits::default()
             },
+            ..Settings::default()
         }
     }
 

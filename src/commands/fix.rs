@@ -85,7 +85,7 @@ fn analyse(
         }
     }
     match necessary.base {
-        Outcome::Derivable { .. } => ExitCode::ATTACK,
+        Outcome::Derivable { .. } | Outcome::NoStatefulAttack { .. } => ExitCode::ATTACK,
         Outcome::Unknown => ExitCode(3),
         Outcome::Proved | Outcome::UpToBounds { .. } => ExitCode::default(),
     }
@@ -96,7 +96,7 @@ pub fn text(necessary: &Necessary, sets: &RemovalSets) -> String {
     let mut out = String::new();
     let head = format!("{} ({})", necessary.file, necessary.api);
     match &necessary.base {
-        Outcome::Derivable { .. } => {}
+        Outcome::Derivable { .. } | Outcome::NoStatefulAttack { .. } => {}
         Outcome::Unknown => {
             let _ = writeln!(
                 out,

@@ -20,6 +20,13 @@ impl Edits {
             out.extend(&r.checks);
             out.extend(&r.fresh);
             out.extend(&r.outputs);
+            out.extend(r.sets.iter().map(|(_, v)| v));
+        }
+        out.extend(&self.add_sticky_on);
+        out.extend(&self.add_sticky_off);
+        for (a, b) in &self.add_conflicts {
+            out.push(a);
+            out.push(b);
         }
         for (_, cs) in self.remove_checks.iter().chain(&self.add_checks) {
             out.extend(cs);
@@ -47,6 +54,7 @@ impl Edits {
             checks: r.checks.iter().map(s).collect(),
             fresh: r.fresh.iter().map(s).collect(),
             outputs: r.outputs.iter().map(s).collect(),
+            sets: r.sets.iter().map(|(k, v)| (shift_key(k), s(v))).collect(),
             span: shift(r.span),
             intact: r.intact,
         };
@@ -82,6 +90,14 @@ impl Edits {
                     span: shift(d.span),
                 })
                 .collect(),
+            add_sticky_on: self.add_sticky_on.iter().map(s).collect(),
+            add_sticky_off: self.add_sticky_off.iter().map(s).collect(),
+            add_conflicts: self
+                .add_conflicts
+                .iter()
+                .map(|(a, b)| (s(a), s(b)))
+                .collect(),
+            policy_at: self.policy_at.map(shift),
         }
     }
 }
@@ -173,6 +189,24 @@ pub(super) fn apply(spec: &mut Spec, e: &Edits, diags: &mut Vec<Diagnostic>) {
         // file's line range).
         diags.push(Diagnostic::error("", span, message).with_help(help));
     };
+    // The attribute policy: lowering checks the names.
+    if let Some(at) = e.policy_at {
+        match spec.attributes.as_mut() {
+            Some(a) => {
+                a.sticky_on.extend(e.add_sticky_on.iter().cloned());
+                a.sticky_off.extend(e.add_sticky_off.iter().cloned());
+                a.conflicts.extend(e.add_conflicts.iter().cloned());
+            }
+            None => err(
+                diags,
+                at,
+                "the base API declares no `attributes`, so there is no policy to change"
+                    .to_string(),
+                "declare `attributes: names: [...]` in the base API, or remove this edit"
+                    .to_string(),
+            ),
+        }
+    }
     let budget = spec::SuggestBudget::new();
     let missing_function = |spec: &Spec, name: &str| {
         let names = spec.functions.iter().map(|f| f.name.text.trim());

@@ -71,6 +71,9 @@ macro_rules! with_edit_fields {
             "add_names",
             "remove_secrets",
             "add_secrets",
+            "add_sticky_on",
+            "add_sticky_off",
+            "add_conflicts",
         ]
     };
 }
@@ -133,10 +136,13 @@ pub const VARIANT_TABLE: Table = Table {
         EDIT_TABLE_FIELDS[7],
         EDIT_TABLE_FIELDS[8],
         EDIT_TABLE_FIELDS[9],
+        EDIT_TABLE_FIELDS[10],
+        EDIT_TABLE_FIELDS[11],
+        EDIT_TABLE_FIELDS[12],
     ],
 };
 
-const EDIT_TABLE_FIELDS: [Field; 10] = [
+const EDIT_TABLE_FIELDS: [Field; 13] = [
     field(
         "remove_functions",
         Shape::List,
@@ -187,6 +193,21 @@ const EDIT_TABLE_FIELDS: [Field; 10] = [
         Shape::TextOrRecords(&spec::SECRET_TABLE),
         "Secrets to ask about: a term string, or `{term, label}`.",
     ),
+    field(
+        "add_sticky_on",
+        Shape::List,
+        "Attributes to make sticky on (the base must declare `attributes`).",
+    ),
+    field(
+        "add_sticky_off",
+        Shape::List,
+        "Attributes to make sticky off (the base must declare `attributes`).",
+    ),
+    field(
+        "add_conflicts",
+        Shape::Pairs,
+        "Conflicting pairs of attributes to add: `[[wrap, decrypt]]` (the base must declare `attributes`).",
+    ),
 ];
 
 /// Every table of a family file.
@@ -217,6 +238,11 @@ pub struct Edits {
     add_names: Vec<NameGroup>,
     remove_secrets: Vec<Scalar>,
     add_secrets: Vec<SecretDecl>,
+    add_sticky_on: Vec<Scalar>,
+    add_sticky_off: Vec<Scalar>,
+    add_conflicts: Vec<(Scalar, Scalar)>,
+    /// Where the first attribute-policy edit is written.
+    policy_at: Option<Span>,
 }
 
 /// A named variant.

@@ -204,6 +204,18 @@ fn edits(r: &mut Reader, node: &Node, place: &str, accepted: &[&str]) -> Option<
             "add_knowledge" => e.add_knowledge = r.scalars(key, value, "a term string"),
             "add_names" => e.add_names = r.names(value),
             "remove_secrets" => e.remove_secrets = r.scalars(key, value, "a secret's label"),
+            "add_sticky_on" => {
+                e.policy_at.get_or_insert(key.span);
+                e.add_sticky_on = r.scalars(key, value, "an attribute name");
+            }
+            "add_sticky_off" => {
+                e.policy_at.get_or_insert(key.span);
+                e.add_sticky_off = r.scalars(key, value, "an attribute name");
+            }
+            "add_conflicts" => {
+                e.policy_at.get_or_insert(key.span);
+                e.add_conflicts = r.pairs(key, value);
+            }
             "add_secrets" => {
                 e.add_secrets = r
                     .list(key, value)

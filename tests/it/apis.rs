@@ -29,3 +29,33 @@ fn every_api_file() {
         });
     });
 }
+
+/// The PKCS#11 catalogue (`apis/pkcs11/`), one snapshot per API file (its
+/// family, `policies.yaml`, is checked by `apisat test` in `catalogue`).
+#[test]
+fn every_pkcs11_file() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(format!("{root}/snapshots/apis/pkcs11"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        insta::glob!("../../apis/pkcs11", "*.yaml", |path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let source = std::fs::read_to_string(path).unwrap_or_default();
+            if source.lines().any(|l| l.starts_with("family:")) {
+                return;
+            }
+            let report = apisat::snapshot::check_named(
+                path,
+                &format!("apis/pkcs11/{name}"),
+                Settings::default(),
+            )
+            .unwrap_or_else(|failure| panic!("{} does not load:\n{failure}", path.display()));
+            let text = report.snapshot().to_string();
+            insta::assert_snapshot!(text);
+        });
+    });
+}

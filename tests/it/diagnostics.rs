@@ -13,6 +13,21 @@ use apisat::lower::load_file;
 
 /// Fixture in `tests/invalid/` -> line and column of its one error.
 const INVALID: &[(&str, u32, u32)] = &[
+    ("attribute_conflict_initial.yaml", 8, 14),
+    ("attribute_conflict_output.yaml", 12, 23),
+    ("attribute_conflicts_itself.yaml", 4, 22),
+    ("attribute_handle_public.yaml", 4, 12),
+    ("attribute_history_rule.yaml", 4, 31),
+    ("attribute_history_sticky.yaml", 5, 15),
+    ("attribute_policy_undeclared.yaml", 4, 15),
+    ("attribute_record_misplaced.yaml", 8, 6),
+    ("attribute_sets_conflict.yaml", 11, 12),
+    ("attribute_sets_history.yaml", 11, 12),
+    ("attribute_sets_outputs.yaml", 11, 15),
+    ("attribute_sets_value.yaml", 10, 18),
+    ("attribute_tuple_arity.yaml", 8, 14),
+    ("attribute_twice.yaml", 10, 33),
+    ("attribute_unknown.yaml", 7, 24),
     ("absurd_arity.yaml", 3, 12),
     ("arity_not_a_number.yaml", 3, 12),
     ("bad_check_syntax.yaml", 7, 17),

@@ -69,6 +69,7 @@ fn settings(max_depth: u16, input_depth: u16) -> Settings {
             xor_width: 3,
         },
         limits: Limits::default(),
+        ..Settings::default()
     }
 }
 
@@ -242,6 +243,7 @@ fn program(
         knowledge,
         secrets,
         uses_xor: false,
+        objects: None,
     }
 }
 
@@ -1247,6 +1249,7 @@ fn xor_settings(b: XorBounds) -> Settings {
             xor_width: b.xor_width,
         },
         limits: Limits::default(),
+        ..Settings::default()
     }
 }
 

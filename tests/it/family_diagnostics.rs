@@ -25,6 +25,10 @@ type Place = (&'static str, u32, u32);
 /// to `tests/invalid_families/`, `""` for the fixture itself. Each place is
 /// where the mistake is written (the comment says why).
 const ERRORS: &[(&str, &[Place])] = &[
+    // `encrypt` in the variant's `add_conflicts`: the base declares no such attribute.
+    ("policy_unknown_attribute.yaml", &[("", 7, 28)]),
+    // The key `add_sticky_on`: the base declares no `attributes`.
+    ("policy_without_attributes.yaml", &[("", 7, 5)]),
     // `p41:`, the parameter at which 2^40 is passed (2^41 variants).
     ("absurd_matrix_size.yaml", &[("", 46, 3)]),
     // The string `"x !="` under `Encrypt:` (the check's end is past the

@@ -123,6 +123,8 @@ const SHAPE_ERRORS: &[&str] = &[
 /// holds, sizes, combinations): their shape is right, the schema accepts
 /// them, and apisat reports them.
 const SEMANTIC: &[&str] = &[
+    "policy_unknown_attribute.yaml",
+    "policy_without_attributes.yaml",
     "absurd_matrix_size.yaml",
     "add_checks_bad_syntax.yaml",
     "add_existing_function.yaml",

@@ -5,6 +5,7 @@
 //! snapshots in `snapshots/`.
 
 mod apis;
+mod attributes;
 mod colour;
 mod diagnostics;
 mod diff;

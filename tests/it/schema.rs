@@ -143,6 +143,7 @@ fn schema_fields_are_exactly_the_parser_fields() {
         spec::FUNCTION_FIELDS,
         spec::DEDUCTION_FIELDS,
         spec::SECRET_FIELDS,
+        spec::ATTRIBUTE_FIELDS,
     ];
     for list in lists {
         let n = spec::TABLES.iter().filter(|t| t.accepted == list).count();
@@ -167,7 +168,8 @@ fn sample(shape: Shape) -> Value {
         Shape::Version => json!(VERSIONS[0]),
         Shape::Arity => json!(1),
         Shape::Bool => json!(false),
-        Shape::List | Shape::Records(_) | Shape::TextOrRecords(_) => json!([]),
+        Shape::List | Shape::Records(_) | Shape::TextOrRecords(_) | Shape::Pairs => json!([]),
+        Shape::TextMap => json!({}),
         Shape::NonEmptyList => json!(["sample"]),
         Shape::Map(t) => base(t),
         Shape::Expectations | Shape::ChecksByFunction | Shape::Matrix(_) => json!({}),
@@ -228,6 +230,8 @@ const LOWERING_SHAPE_RULES: &[&str] = &[
     "is out of range",
     // A function or deduction without outputs (lower.rs: "has no outputs").
     "has no outputs",
+    // `attributes: names: []` (lower.rs, `declare_attributes`).
+    "declares no attribute",
 ];
 
 /// Whether apisat accepts the document's shape: the structure reader finds
@@ -451,6 +455,21 @@ const SEMANTIC: &[&str] = &[
     "wrong_arity.yaml",                    // `senc` applied to three terms
     "xor_cancels_variable.yaml",           // `x xor x`: no input binds x
     "zero_number.yaml",                    // `12` is not a term
+    "attribute_conflict_initial.yaml",     // an initial object breaks the policy
+    "attribute_conflict_output.yaml",      // a created object breaks the policy
+    "attribute_conflicts_itself.yaml",     // a conflict of one attribute with itself
+    "attribute_handle_public.yaml",        // the handle constructor is public
+    "attribute_history_rule.yaml",         // `sometimes sensitive`: not a history rule
+    "attribute_history_sticky.yaml",       // a history attribute in `sticky_on`
+    "attribute_policy_undeclared.yaml",    // `sensitve`: no such attribute
+    "attribute_record_misplaced.yaml",     // a record outside a handle
+    "attribute_sets_conflict.yaml",        // `sets` turns on a conflicting pair
+    "attribute_sets_history.yaml",         // `sets` on a history attribute
+    "attribute_sets_outputs.yaml",         // `sets` and `outputs` together
+    "attribute_sets_value.yaml",           // `sets` to `yes`
+    "attribute_tuple_arity.yaml",          // a handle tuple of the wrong length
+    "attribute_twice.yaml",                // an attribute twice in a record
+    "attribute_unknown.yaml",              // `decrpyt`: no such attribute
     "empty_file.yaml",                     // nothing to check: no secret
     "no_secrets.yaml",                     // nothing to check: no secret
 ];

@@ -213,6 +213,7 @@ fn a_limit_never_claims_a_secret_safe() {
             timeout: None,
             max_memory: None,
         },
+        ..Settings::default()
     };
     let r = check(
         r#"
