@@ -275,6 +275,7 @@ fn settings() -> Settings {
             timeout: Some(TIMEOUT),
             max_memory: Some(256 << 20),
         },
+        state_calls: apisat::stateful::DEFAULT_STATE_CALLS,
     }
 }
 
