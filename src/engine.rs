@@ -317,7 +317,9 @@ impl<'a> Ctx<'a> {
         self.ticks.set(t);
         if t.is_multiple_of(64) {
             let partial = self.binds.borrow().values.len();
-            crate::progress::PROGRESS.saturating(self.seen.borrow().len(), partial);
+            // Known terms: the initial knowledge and the outputs so far.
+            let known = self.program.knowledge.len() + self.seen.borrow().len();
+            crate::progress::PROGRESS.saturating(known, partial);
             if let Some(limit) = self.limits.timeout {
                 // Stop at 85% of the limit: the round in flight still has
                 // to finish and the report to be written, and the whole

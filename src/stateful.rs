@@ -152,7 +152,7 @@ pub fn search(
                 }
                 // The run's limits: looked at every 256 states (the
                 // outcome then depends on the machine, and says so).
-                let limit = if nodes.len() % 256 == 0 {
+                let limit = if nodes.len().is_multiple_of(256) {
                     budget.exceeded()
                 } else {
                     None

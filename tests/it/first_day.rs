@@ -321,3 +321,25 @@ fn a_check_ends_at_its_timeout_in_the_unit_given() {
         "{stdout}"
     );
 }
+
+/// An expectation naming a secret, when the secret's own term failed to
+/// parse, says so in its help: it used to read "the secrets are: " with
+/// nothing after it.
+#[test]
+fn an_expectation_beside_an_unreadable_secret_says_to_fix_that_first() {
+    let src = "names: {public: [A], secret: [K]}\nfunctions:\n  - {name: F, inputs: [x], outputs: [\"{x}K\"]}\nsecrets: [\"{K\"]\nexpect:\n  K: derivable\n";
+    let errors = match load_source("exp.yaml", src) {
+        Ok(_) => panic!("the secret's term does not parse"),
+        Err(d) => d,
+    };
+    let expect = errors
+        .iter()
+        .find(|d| d.message == "`K` is not a secret of this API")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    let help = expect.help.clone().unwrap_or_default();
+    assert!(
+        help.contains("no secret of this API could be read: fix the error under `secrets` first"),
+        "{help}"
+    );
+    assert!(!help.contains("the secrets are: "), "{help}");
+}
