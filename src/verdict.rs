@@ -514,7 +514,22 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         }
     }
     let limit = limit_report(sat.stop);
-    let (verdict, proof, rests_on) = if any {
+    let unconfirmed = secrets
+        .iter()
+        .filter(|s| s.derivable == Some(true))
+        .all(SecretReport::unconfirmed);
+    let (verdict, proof, rests_on) = if any && unconfirmed {
+        (
+            Verdict::Attack,
+            None,
+            "a derivation in the abstract model only (a handle keeps every attribute \
+             set it ever had): no attack was confirmed on a token with state, and the \
+             stateful search found none (within its bound of calls, or before a limit \
+             stopped it, as each secret says); neither an attack nor \
+             security is established"
+                .to_string(),
+        )
+    } else if any {
         (
             Verdict::Attack,
             None,
