@@ -203,21 +203,6 @@ fn every_api_file_loads_without_errors() {
 
 // ----- issue 15: inputs with nothing to check, odd encodings, absurd sizes
 
-/// Runs the binary; returns its exit code, stdout and stderr.
-fn apisat(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Every way of writing nothing, and an API with no secret, is one located
 /// error that says how to fix it, never "SECURE (proved)".
 #[test]
@@ -282,7 +267,7 @@ fn every_command_refuses_an_empty_file() {
         vec!["diff", "apis/vsm.yaml", "/dev/null"],
     ];
     for args in runs {
-        let (code, stdout, stderr) = apisat(&args);
+        let (code, stdout, stderr) = crate::apisat_bin(&args);
         assert_eq!(code, 2, "{args:?}\n{stdout}\n{stderr}");
         assert!(
             stderr.contains("nothing to check: the file is empty"),
@@ -313,7 +298,7 @@ fn refused(name: &str, content: &[u8]) -> String {
     let path = scratch(name, content);
     let shown = path.display().to_string();
     let t = std::time::Instant::now();
-    let (code, stdout, stderr) = apisat(&["check", &shown]);
+    let (code, stdout, stderr) = crate::apisat_bin(&["check", &shown]);
     let took = t.elapsed();
     let _ = std::fs::remove_file(&path);
     assert_eq!(code, 2, "{name}\n{stdout}\n{stderr:.2000}");
@@ -452,7 +437,7 @@ fn a_byte_order_mark_before_two_keys_reads_normally() {
         "\u{feff}names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\n".as_bytes(),
     );
     let shown = path.display().to_string();
-    let (code, stdout, stderr) = apisat(&["check", &shown]);
+    let (code, stdout, stderr) = crate::apisat_bin(&["check", &shown]);
     let _ = std::fs::remove_file(&path);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("SECURE (proved)"), "{stdout}");

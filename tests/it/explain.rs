@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use apisat::explain::{explain, Explanation, How, TreeNode};
 use apisat::lower::{load_file, load_source, parse_ground_term};
@@ -35,20 +34,6 @@ fn explain_source(src: &str, term: &str) -> Explanation {
 
 fn text(e: &Explanation) -> String {
     apisat::commands::explain::text(e)
-}
-
-/// Runs the binary from the crate root: (exit code, stdout, stderr).
-fn apisat(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apisat"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn call(node: &TreeNode) -> (&str, Vec<&str>) {
@@ -314,13 +299,14 @@ fn explanations_are_deterministic() {
 
 #[test]
 fn binary_exit_codes_follow_the_verdict() {
-    let (code, out, _) = apisat(&["explain", "apis/vsm.yaml", "senc(PAN, P)"]);
+    let (code, out, _) = crate::apisat_bin(&["explain", "apis/vsm.yaml", "senc(PAN, P)"]);
     assert_eq!(code, 1, "derivable: {out}");
     assert!(out.contains("← call EncryptCommsKey(PAN)"), "{out}");
-    let (code, out, _) = apisat(&["explain", "apis/paper_typed_api.yaml", "Ki"]);
+    let (code, out, _) = crate::apisat_bin(&["explain", "apis/paper_typed_api.yaml", "Ki"]);
     assert_eq!(code, 0, "not derivable: {out}");
     // One fact is not enough to saturate anything: a limit, code 3.
-    let (code, out, _) = apisat(&["explain", "apis/vsm.yaml", "TMK1", "--max-facts", "1"]);
+    let (code, out, _) =
+        crate::apisat_bin(&["explain", "apis/vsm.yaml", "TMK1", "--max-facts", "1"]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("UNKNOWN"), "{out}");
 }
@@ -328,18 +314,18 @@ fn binary_exit_codes_follow_the_verdict() {
 #[test]
 fn bad_term_is_a_located_error_with_exit_code_2() {
     // `Q` is not a name of the VSM: column 11 of `senc(PAN, Q)`.
-    let (code, out, err) = apisat(&["explain", "apis/vsm.yaml", "senc(PAN, Q)"]);
+    let (code, out, err) = crate::apisat_bin(&["explain", "apis/vsm.yaml", "senc(PAN, Q)"]);
     assert_eq!(code, 2);
     assert!(out.is_empty(), "{out}");
     assert!(err.contains("error: unknown name `Q`"), "{err}");
     assert!(err.contains("--> TERM:1:11"), "{err}");
     assert!(err.contains("1 | senc(PAN, Q)\n  |           ^\n"), "{err}");
     // A near miss is suggested.
-    let (code, _, err) = apisat(&["explain", "apis/vsm.yaml", "TMK2"]);
+    let (code, _, err) = crate::apisat_bin(&["explain", "apis/vsm.yaml", "TMK2"]);
     assert_eq!(code, 2);
     assert!(err.contains("did you mean `TMK1`?"), "{err}");
     // A syntax error points at the offending token: `P` at column 10.
-    let (code, _, err) = apisat(&["explain", "apis/vsm.yaml", "senc(PAN P)"]);
+    let (code, _, err) = crate::apisat_bin(&["explain", "apis/vsm.yaml", "senc(PAN P)"]);
     assert_eq!(code, 2);
     assert!(err.contains("--> TERM:1:10"), "{err}");
     snapshot("bad_term", &err);
@@ -562,7 +548,7 @@ fn node_labelled<'a>(g: &'a Graph, label: &str) -> &'a str {
 
 #[test]
 fn check_dot_of_vsm_is_a_well_formed_graph_of_both_attacks() {
-    let (code, out, err) = apisat(&["check", "--format", "dot", "apis/vsm.yaml"]);
+    let (code, out, err) = crate::apisat_bin(&["check", "--format", "dot", "apis/vsm.yaml"]);
     assert_eq!(code, 1, "{err}");
     let graphs = parse_dot(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
     assert_eq!(graphs.len(), 1, "one digraph per file");
@@ -598,7 +584,7 @@ fn check_dot_of_vsm_is_a_well_formed_graph_of_both_attacks() {
 #[test]
 fn dot_of_a_secure_file_is_one_note() {
     // vsm_fixed has no attack: one note node, no edges.
-    let (code, out, _) = apisat(&["check", "--format", "dot", "apis/vsm_fixed.yaml"]);
+    let (code, out, _) = crate::apisat_bin(&["check", "--format", "dot", "apis/vsm_fixed.yaml"]);
     assert_eq!(code, 0);
     let graphs = parse_dot(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
     assert_eq!(graphs[0].nodes.len(), 1);
@@ -613,7 +599,7 @@ fn dot_of_a_secure_file_is_one_note() {
 fn dot_for_several_files_and_for_explain() {
     // Several files are still one digraph (`dot -Tsvg` then writes one
     // SVG document): a cluster per file holding a cluster per attack.
-    let (_, out, _) = apisat(&[
+    let (_, out, _) = crate::apisat_bin(&[
         "check",
         "--format",
         "dot",
@@ -651,7 +637,7 @@ fn dot_for_several_files_and_for_explain() {
     let translate = node_labelled(g, "2. TranslateCommsKeyToTMK");
     assert!(translate.starts_with("f0_"), "{translate}");
     // A family's variants are one graph too.
-    let (_, out, _) = apisat(&["check", "--format", "dot", "apis/families/vsm.yaml"]);
+    let (_, out, _) = crate::apisat_bin(&["check", "--format", "dot", "apis/families/vsm.yaml"]);
     let graphs = parse_dot(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
     assert_eq!(graphs.len(), 1, "{out}");
     for k in 0..4 {
@@ -660,7 +646,7 @@ fn dot_for_several_files_and_for_explain() {
             "{out}"
         );
     }
-    let (code, out, _) = apisat(&[
+    let (code, out, _) = crate::apisat_bin(&[
         "explain",
         "--format",
         "dot",
@@ -806,7 +792,7 @@ const SECRET_KEYS: [&str; 7] = [
 fn check_and_explain_json_follow_the_readmes_field_order() {
     // check: a report with an attack (trace, replay, bounds) and a file
     // that fails to load, in one array.
-    let (code, out, _) = apisat(&[
+    let (code, out, _) = crate::apisat_bin(&[
         "check",
         "--format",
         "json",
@@ -828,7 +814,7 @@ fn check_and_explain_json_follow_the_readmes_field_order() {
     );
     assert_eq!(vsm.get("stats").keys(), ["known", "firings", "functions"]);
     // Bounds: every file in apis/ is proved now, so cut one with max-depth.
-    let (_, cut, _) = apisat(&[
+    let (_, cut, _) = crate::apisat_bin(&[
         "check",
         "--format",
         "json",
@@ -849,7 +835,7 @@ fn check_and_explain_json_follow_the_readmes_field_order() {
     );
     // explain: the term, the report of the one-secret check (in the same
     // order), the tree, the misses.
-    let (_, out, _) = apisat(&["explain", "--format", "json", "apis/vsm.yaml", "P"]);
+    let (_, out, _) = crate::apisat_bin(&["explain", "--format", "json", "apis/vsm.yaml", "P"]);
     let e: Ordered = serde_json::from_str(&out).expect("explain prints JSON");
     assert_eq!(
         e.keys(),
@@ -863,7 +849,7 @@ fn check_and_explain_json_follow_the_readmes_field_order() {
 fn knowledge_json_is_the_set_and_what_it_rests_on() {
     // No bound cuts pkcs11_wrap_decrypt: the set is complete, and equal to
     // the text output's, in its order.
-    let (code, out, _) = apisat(&[
+    let (code, out, _) = crate::apisat_bin(&[
         "knowledge",
         "--format",
         "json",
@@ -889,7 +875,7 @@ fn knowledge_json_is_the_set_and_what_it_rests_on() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["complete"], true);
     assert_eq!(v["bounds"], serde_json::json!([]));
-    let (_, text_out, _) = apisat(&["knowledge", "apis/pkcs11_wrap_decrypt.yaml"]);
+    let (_, text_out, _) = crate::apisat_bin(&["knowledge", "apis/pkcs11_wrap_decrypt.yaml"]);
     let terms: Vec<&str> = v["knowledge"]
         .as_array()
         .expect("a list")
@@ -900,7 +886,7 @@ fn knowledge_json_is_the_set_and_what_it_rests_on() {
     assert_eq!(v["known"], terms.len());
     assert!(terms.contains(&"k2"), "{out}");
     // The VSM run is cut by input-depth 0: not complete, and it says so.
-    let (_, out, _) = apisat(&["knowledge", "--format", "json", "apis/vsm.yaml"]);
+    let (_, out, _) = crate::apisat_bin(&["knowledge", "--format", "json", "apis/vsm.yaml"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["complete"], false);
     assert_eq!(v["bounds"], serde_json::json!(["input-depth 0"]));
@@ -911,7 +897,7 @@ fn knowledge_json_is_the_set_and_what_it_rests_on() {
         "{out}"
     );
     // A limit: what was known by then.
-    let (code, out, _) = apisat(&[
+    let (code, out, _) = crate::apisat_bin(&[
         "knowledge",
         "--format",
         "json",

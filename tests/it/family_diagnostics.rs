@@ -9,7 +9,6 @@
 //! table below pins the file, line and column of every error.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use apisat::diagnostic::{render_all, Diagnostic};
 use apisat::family::{EDIT_FIELDS, FAMILY_FIELDS, VARIANT_FIELDS};
@@ -321,25 +320,13 @@ fn line_references_name_the_other_file() {
     );
 }
 
-fn apisat(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apisat"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn batch_reports_a_bad_family_and_goes_on() {
     // The bad family first (sorted by path, `add_existing...` < `base.yaml`
     // < `unknown_...`): the files after it are still checked. base.yaml
     // leaks PIN in 1 call (Encrypt({K}KM, PAN)), so an attack is reported;
     // the mistakes make the exit code 2.
-    let (code, stdout, stderr) = apisat(&[
+    let (code, stdout, stderr) = crate::apisat_bin(&[
         "batch",
         "--no-time",
         "tests/invalid_families/add_existing_function.yaml",
@@ -372,7 +359,7 @@ fn batch_reports_a_bad_family_and_goes_on() {
 fn batch_on_the_folder_reports_every_fixture() {
     // Every family here has a mistake: each file gets a table, the run
     // does not stop at the first.
-    let (code, stdout, stderr) = apisat(&["batch", "--no-time", DIR]);
+    let (code, stdout, stderr) = crate::apisat_bin(&["batch", "--no-time", DIR]);
     assert_eq!(code, 2, "{stderr}");
     for (name, _) in ERRORS {
         assert!(
@@ -388,7 +375,7 @@ fn test_reports_a_bad_family_without_expectations() {
     // The variant has no expectations, so it is not checked; but its edit
     // is wrong, and that must be an error, not a silent pass. The good
     // file's missing expectations are counted.
-    let (code, stdout, stderr) = apisat(&[
+    let (code, stdout, stderr) = crate::apisat_bin(&[
         "test",
         "tests/invalid_families/remove_unknown_function.yaml",
         "tests/invalid_families/base.yaml",
@@ -409,7 +396,7 @@ fn test_reports_a_bad_family_without_expectations() {
 fn test_reports_a_family_that_does_not_load() {
     // A load-time mistake (an expectation value), with expectations.
     let (code, stdout, stderr) =
-        apisat(&["test", "tests/invalid_families/bad_expectation_value.yaml"]);
+        crate::apisat_bin(&["test", "tests/invalid_families/bad_expectation_value.yaml"]);
     assert_eq!(code, 2, "{stdout}\n{stderr}");
     assert!(
         stderr.contains("--> tests/invalid_families/bad_expectation_value.yaml:6:6"),
@@ -448,7 +435,7 @@ fn large_edit_lists_are_linear() {
     std::fs::write(&path, family).expect("write family");
     let shown = path.display().to_string();
     let t = std::time::Instant::now();
-    let (code, _, stderr) = apisat(&["batch", &shown]);
+    let (code, _, stderr) = crate::apisat_bin(&["batch", &shown]);
     let took = t.elapsed();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, 2, "{stderr:.3000}");

@@ -14,21 +14,6 @@ fn attacks(r: &Report) -> String {
     r.attacks().to_string()
 }
 
-/// Runs the binary; returns its exit code, stdout and stderr.
-fn apisat(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// A scratch file for one test.
 fn scratch(name: &str, content: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("apisat-first-day-{}", std::process::id()));
@@ -185,7 +170,7 @@ fn an_attacker_name_declared_twice_is_a_located_error() {
         };
         let path = scratch(&format!("clash_{other}.yaml"), &src);
         let shown = path.display().to_string();
-        let (code, stdout, stderr) = apisat(&["check", &shown]);
+        let (code, stdout, stderr) = crate::apisat_bin(&["check", &shown]);
         assert_eq!(code, 2, "{stdout}\n{stderr}");
         let line = if other == "secret" { 3 } else { 4 };
         assert!(
@@ -276,7 +261,7 @@ fn an_attack_stopped_at_a_limit_is_counted_in_the_batch_summary() {
     let shown = path.display().to_string();
     // A fact limit, not a time limit: the outcome must not depend on the
     // machine's speed (a time limit can also stop the trace's extraction).
-    let (code, stdout, stderr) = apisat(&["batch", "--max-facts", "20000", &shown]);
+    let (code, stdout, stderr) = crate::apisat_bin(&["batch", "--max-facts", "20000", &shown]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.contains("leaks (1)  unknown"), "{stdout}");
     assert!(
@@ -314,7 +299,7 @@ fn a_check_ends_at_its_timeout_in_the_unit_given() {
     let src = "names: {public: [A], secret: [K]}\nknowledge: [\"{A}K\"]\nfunctions:\n  - {name: Pair, inputs: [\"{x}K\", \"{y}K\"], outputs: [\"{x, y}K\"]}\n";
     let path = scratch("pair_timeout.yaml", src);
     let shown = path.display().to_string();
-    let (code, stdout, _) = apisat(&["check", "--timeout", "1.5", &shown]);
+    let (code, stdout, _) = crate::apisat_bin(&["check", "--timeout", "1.5", &shown]);
     assert_eq!(code, 3, "{stdout}");
     assert!(
         stdout.contains("stopped by: the time limit of 1.5 s;"),

@@ -22,3 +22,19 @@ mod limits;
 mod reference_models;
 mod schema;
 mod verdicts;
+
+/// Runs the binary from the repository's root, without colour; returns
+/// its exit code, stdout and stderr.
+fn apisat_bin(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

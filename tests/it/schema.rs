@@ -541,23 +541,9 @@ fn schema_accepts_mistakes_of_meaning() {
     }
 }
 
-/// `apisat ARGS` from the repository root: (exit code, stdout, stderr).
-fn apisat(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apisat"))
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .expect("apisat runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn completions_are_generated_from_the_cli() {
-    let (code, bash, _) = apisat(&["completions", "bash"]);
+    let (code, bash, _) = crate::apisat_bin(&["completions", "bash"]);
     assert_eq!(code, 0);
     // A bash completion function registered for apisat, knowing its
     // commands and their flags.
@@ -574,20 +560,20 @@ fn completions_are_generated_from_the_cli() {
     ] {
         assert!(bash.contains(word), "bash completion lacks {word}");
     }
-    let (code, zsh, _) = apisat(&["completions", "zsh"]);
+    let (code, zsh, _) = crate::apisat_bin(&["completions", "zsh"]);
     assert_eq!(code, 0);
     assert!(zsh.starts_with("#compdef apisat"), "{zsh}");
-    let (code, fish, _) = apisat(&["completions", "fish"]);
+    let (code, fish, _) = crate::apisat_bin(&["completions", "fish"]);
     assert_eq!(code, 0);
     assert!(fish.contains("complete -c apisat"), "{fish}");
-    let (code, _, err) = apisat(&["completions", "tcsh"]);
+    let (code, _, err) = crate::apisat_bin(&["completions", "tcsh"]);
     assert_eq!(code, 2);
     assert!(err.contains("possible values"), "{err}");
 }
 
 #[test]
 fn man_pages_are_generated_from_the_cli() {
-    let (code, page, _) = apisat(&["man"]);
+    let (code, page, _) = crate::apisat_bin(&["man"]);
     assert_eq!(code, 0);
     // roff: a title line, the sections, every command listed.
     assert!(page.contains(".TH apisat 1"), "{page}");
@@ -601,11 +587,11 @@ fn man_pages_are_generated_from_the_cli() {
         );
     }
     // One command's page, with its own flags.
-    let (code, page, _) = apisat(&["man", "check"]);
+    let (code, page, _) = crate::apisat_bin(&["man", "check"]);
     assert_eq!(code, 0);
     assert!(page.contains(".TH apisat-check 1"), "{page}");
     assert!(page.contains("\\-\\-variant"), "{page}");
-    let (code, _, err) = apisat(&["man", "chekc"]);
+    let (code, _, err) = crate::apisat_bin(&["man", "chekc"]);
     assert_eq!(code, 2);
     assert!(err.contains("the commands are: check"), "{err}");
 }
