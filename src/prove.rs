@@ -111,14 +111,19 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Goal steps one rule's resolution may take in one round, beyond those
 /// paid for: [`STEPS_PER_FACT`] for each fact it can meet and
-/// [`STEPS_PER_SOLUTION`] for each solution it finds. A search that finds
-/// solutions or walks the facts once is doing its job however large the
-/// API; one that spends many steps on few facts and finds little is
-/// descending where nothing is, and is cut (and the cut reported).
+/// [`STEPS_PER_SOLUTION`] for each solution it finds with outputs no
+/// earlier solution gave (up to renaming of variables). A search that finds
+/// new outputs or walks the facts once is doing its job however large the
+/// API; one that spends many steps on few facts and finds little new is
+/// descending where nothing is, and is cut (and the cut reported). Only
+/// new outputs pay: a search that found the same 40 outputs through
+/// ever-deeper substitutions once paid for itself without end and held
+/// gigabytes of solutions.
 const BASE_STEPS_PER_RULE: usize = 20_000;
 /// Steps paid for by each fact (see [`BASE_STEPS_PER_RULE`]).
 const STEPS_PER_FACT: usize = 64;
-/// Steps paid for by each solution (see [`BASE_STEPS_PER_RULE`]).
+/// Steps paid for by each solution with new outputs (see
+/// [`BASE_STEPS_PER_RULE`]).
 const STEPS_PER_SOLUTION: usize = 16;
 
 /// Deepest chain of goals spawned by goals (a fact's variables, a built
@@ -595,6 +600,32 @@ fn canonical(store: &mut TermStore, t: TermId) -> TermId {
     renumber(store, t, &map)
 }
 
+/// A 64-bit hash of a list of terms.
+fn fingerprint(ts: &[TermId]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    ts.hash(&mut h);
+    h.finish()
+}
+
+/// [`canonical`] for several terms at once, one numbering across them all.
+fn canonical_all(store: &mut TermStore, ts: &[TermId]) -> Vec<TermId> {
+    let mut vars: Vec<u32> = Vec::new();
+    for t in ts {
+        for v in store.vars(*t) {
+            if !vars.contains(&v) {
+                vars.push(v);
+            }
+        }
+    }
+    let map: HashMap<u32, u32> = vars
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v, i as u32))
+        .collect();
+    ts.iter().map(|t| renumber(store, *t, &map)).collect()
+}
+
 fn renumber(store: &mut TermStore, t: TermId, map: &HashMap<u32, u32>) -> TermId {
     if store.is_ground(t) {
         return t;
@@ -814,6 +845,12 @@ struct Solver<'a> {
     /// Steps allowed before solutions pay for more (see
     /// [`BASE_STEPS_PER_RULE`]).
     step_budget: usize,
+    /// Fingerprints of the outputs of the solutions found so far, variables
+    /// renumbered in order of occurrence: each new entry pays
+    /// [`STEPS_PER_SOLUTION`]. (Two outputs with one fingerprint only cost
+    /// the search steps it would otherwise have had: a cut, never a wrong
+    /// proof.)
+    new_outputs: HashSet<u64>,
     exhausted: bool,
     memo: Memo,
     /// Uses of XOR outside the fragment met on some branch (messages).
@@ -830,7 +867,7 @@ struct Solver<'a> {
 impl Solver<'_> {
     fn solve(&mut self, store: &mut TermStore, mut b: Branch, out: &mut Vec<Solution>) {
         self.steps += 1;
-        if self.steps > self.step_budget + STEPS_PER_SOLUTION * out.len() {
+        if self.steps > self.step_budget + STEPS_PER_SOLUTION * self.new_outputs.len() {
             self.exhausted = true;
             return;
         }
@@ -869,6 +906,11 @@ impl Solver<'_> {
                         _ => None,
                     })
                     .collect();
+                let resolved: Vec<TermId> = (self.rule.outputs.iter())
+                    .map(|o| resolve(store, *o, &b.s))
+                    .collect();
+                let outputs = canonical_all(store, &resolved);
+                self.new_outputs.insert(fingerprint(&outputs));
                 out.push(Solution { s: b.s, free });
             } else {
                 self.solve(store, b, out);
@@ -1411,6 +1453,7 @@ pub fn prove_within(
                 rule,
                 steps: 0,
                 step_budget: BASE_STEPS_PER_RULE + STEPS_PER_FACT * facts.list.len(),
+                new_outputs: HashSet::default(),
                 exhausted: false,
                 memo: Memo::default(),
                 gaps: BTreeSet::new(),

@@ -770,6 +770,64 @@ fn vsm_pin_type_confusion() {
 }
 
 #[test]
+fn proof_search_ends_when_solutions_repeat_outputs() {
+    // Drawn by the random differential (seed 49): the proof search for F
+    // found the same 40 outputs through ever-deeper substitutions for `y`
+    // (`(hdl(?, s1), hdl(?, s1))`, its pair, ...). Each solution paid for
+    // more search steps, so the search never ran out of them and held
+    // gigabytes of solutions. Only new outputs pay now: the search ends, at
+    // a fixpoint or at its step cut, well inside the time limit below
+    // (which only turns the old endless search into a failure here).
+    //
+    // F(x, ((y, y), h(x))) [h(y) != (y, x)] -> (y, hdl(x, s1)), ((y, y), x)
+    // with e2 and p3 known. The secrets: hdl(s1, s4) is built by no one
+    // (hdl is private, and F's handles carry s1 second, never s4); (s0, p3)
+    // needs s0, which nothing outputs. Both stay secret.
+    let (mut s, c, n, know) = store_with(&[
+        ("s0", NameKind::Secret),
+        ("s1", NameKind::Secret),
+        ("e2", NameKind::Attacker),
+        ("p3", NameKind::Public),
+        ("s4", NameKind::Secret),
+    ]);
+    let (x, y) = (s.var(0), s.var(1));
+    let yy = s.app(c.pair, &[y, y]);
+    let hx = s.app(c.h, &[x]);
+    let arg = s.app(c.pair, &[yy, hx]);
+    let hy = s.app(c.h, &[y]);
+    let yx = s.app(c.pair, &[y, x]);
+    let handle = s.app(c.hdl, &[x, n[1]]);
+    let out1 = s.app(c.pair, &[y, handle]);
+    let out2 = s.app(c.pair, &[yy, x]);
+    let f = rule(
+        "F",
+        RuleKind::Call,
+        vec![x, arg],
+        vec![Check::NotEqual(hy, yx)],
+        vec![out1, out2],
+        &["x", "y"],
+    );
+    let mut rules = vec![f];
+    rules.extend(standard_deductions(&mut s, &c));
+    let secret_handle = s.app(c.hdl, &[n[1], n[4]]);
+    let secret_pair = s.app(c.pair, &[n[0], n[3]]);
+    let prog = program(s, rules, know, vec![secret_handle, secret_pair]);
+    let mut settings = settings(4, 2);
+    settings.limits.timeout = Some(std::time::Duration::from_secs(120));
+    let report = check_program(prog.clone(), settings);
+    assert!(report.limit.is_none(), "stopped at a limit: {:?}", report.limit);
+    if let Some(gap) = &report.proof_gap {
+        assert!(!gap.contains("limit"), "proof mode stopped at a limit: {gap}");
+    }
+    assert!(
+        report.secrets.iter().all(|r| r.derivable == Some(false)),
+        "a secret derivable:\n{}",
+        describe(&prog)
+    );
+    hand_case(&prog, 4, 2, &[false, false], None);
+}
+
+#[test]
 fn free_inputs_range_over_obtained_terms_only() {
     // Seal(x) -> senc(x, K); Test(senc(h(y), K)) -> S. Test's input can be
     // obtained from Seal only if Seal was given h(y), which must then be an
