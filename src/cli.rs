@@ -297,6 +297,13 @@ pub struct SearchArgs {
     /// growing and for the report.
     #[arg(long, default_value = "4G", value_parser = crate::memory::parse_size)]
     pub max_memory: usize,
+    /// Saturate to the fixpoint even where it is not needed for the
+    /// verdict. Without it, an API too large for a quick saturation is
+    /// decided by proof mode first and a bounded search that stops once
+    /// every secret is decided (same verdicts and attack lengths; the
+    /// saturation line says how far it went).
+    #[arg(long)]
+    pub exhaustive: bool,
     /// When an attack needs one object of the token in two attribute
     /// states (replay: not confirmed), search every sequence of up to N
     /// calls on a token with state for a real attack; 0: no search.
@@ -323,6 +330,18 @@ impl SearchArgs {
                 max_memory: Some(self.max_memory),
             },
             state_calls: self.state_calls,
+            stop_early: false,
+            first_pass_facts: crate::staged::FIRST_PASS_FACTS,
+        }
+    }
+
+    /// [`SearchArgs::settings`] for a command that reports verdicts only
+    /// (not the knowledge set): large APIs are decided as cheaply as the
+    /// verdict allows (see [`crate::staged`]).
+    pub fn verdict_settings(&self) -> Settings {
+        Settings {
+            stop_early: !self.exhaustive,
+            ..self.settings()
         }
     }
 }

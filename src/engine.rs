@@ -217,6 +217,9 @@ pub struct Saturation {
     pub stop: StopReason,
     /// How long it took.
     pub elapsed: Duration,
+    /// In a stage with a cost bound ([`Stage`]): the least bound that
+    /// would have let a refused API call fire, if one was refused.
+    pub refused_below: Option<u32>,
 }
 
 /// Run-time state the rule bodies consult.
@@ -234,6 +237,37 @@ struct Ctx<'a> {
     start: Instant,
     xor: RefCell<XorState>,
     memory_base: isize,
+    /// A staged run ([`Stage`]): the stage, and per plan whether it is an
+    /// API call's.
+    confined: Option<(&'a Stage<'a>, Vec<bool>)>,
+    /// The least cost bound that would have let a refused call fire.
+    refused_below: Cell<Option<u32>>,
+    /// Terms known when the run started (for the progress line).
+    initial_known: usize,
+}
+
+/// One stage of a staged saturation with cost bound `bound`: the API
+/// calls of this run take their matched inputs and free choices only from
+/// `before` (the knowledge after the previous stage), and fire only when
+/// one call plus a lower bound of their inputs' costs is within `bound`;
+/// deductions, and terms the attacker builds, are unconfined.
+///
+/// A term's cost is the number of API calls on its cheapest derivation
+/// tree. `costs` holds the cheapest cost over the previous stage's rule
+/// instances: exact where at most `bound - 1` (the previous stage holds
+/// every tree that cheap), and otherwise at least `bound`; so
+/// `min(costs[t], bound)` is a lower bound, and 0 for a term not listed.
+/// By induction on `bound`, the stage then holds every derivation tree
+/// with at most `bound` calls, with all of its rule instances.
+pub struct Stage<'a> {
+    /// The knowledge after the previous stage: the run starts from it.
+    pub before: &'a FxHashSet<TermId>,
+    /// The same terms, in a fixed order (the run's initial facts).
+    pub start: &'a [TermId],
+    /// Calls on the cheapest derivation tree found so far, per term.
+    pub costs: &'a FxHashMap<TermId, u32>,
+    /// The most calls a derivation tree in this stage may have.
+    pub bound: u32,
 }
 
 /// The attacker's XOR reasoning during saturation (see [`crate::gf2`];
@@ -318,7 +352,7 @@ impl<'a> Ctx<'a> {
         if t.is_multiple_of(64) {
             let partial = self.binds.borrow().values.len();
             // Known terms: the initial knowledge and the outputs so far.
-            let known = self.program.knowledge.len() + self.seen.borrow().len();
+            let known = self.initial_known + self.seen.borrow().len();
             crate::progress::PROGRESS.saturating(known, partial);
             if let Some(limit) = self.limits.timeout {
                 // Stop at 85% of the limit: the round in flight still has
@@ -366,9 +400,47 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether plan `p` may take `t` as a matched input or a free choice:
+    /// always, except for an API call's plan in a staged run, which takes
+    /// only terms known before the stage.
+    fn may_take(&self, p: u32, t: TermId) -> bool {
+        match &self.confined {
+            Some((stage, is_call)) => !is_call[p as usize] || stage.before.contains(&t),
+            None => true,
+        }
+    }
+
+    /// Whether an instance of plan `p` under binding `b` may fire: always,
+    /// except for an API call in a staged run, which must fit the stage's
+    /// cost bound (see [`Stage`]).
+    fn within_cost(&self, p: u32, b: u32) -> bool {
+        let Some((stage, is_call)) = &self.confined else {
+            return true;
+        };
+        if !is_call[p as usize] {
+            return true;
+        }
+        let rule = self.program.rule(self.plans[p as usize].rule);
+        let binding = self.binding(b);
+        let mut cost: u32 = 1;
+        let mut store = self.store.borrow_mut();
+        for &i in &rule.inputs {
+            if let Some(t) = instantiate(&mut store, i, &binding) {
+                let c = stage.costs.get(&t).copied().unwrap_or(0).min(stage.bound);
+                cost = cost.saturating_add(c);
+            }
+        }
+        if cost <= stage.bound {
+            return true;
+        }
+        let least = self.refused_below.get().map_or(cost, |l| l.min(cost));
+        self.refused_below.set(Some(least));
+        false
+    }
+
     /// Matches the step's pattern against an obtained term.
     fn match_known(&self, p: u32, s: u16, b: u32, t: TermId) -> Vec<u32> {
-        if !self.running() {
+        if !self.running() || !self.may_take(p, t) {
             return Vec::new();
         }
         let pattern = match self.step(p, s) {
@@ -694,7 +766,34 @@ pub fn saturate(
     bounds: Bounds,
     limits: Limits,
 ) -> Saturation {
+    saturate_stage(program, plans, goals, bounds, limits, None)
+}
+
+/// [`saturate`], or one stage of a staged saturation (see [`Stage`]): the
+/// run then starts from the stage's knowledge, and its firings are every
+/// rule instance over that knowledge and what the stage adds.
+pub fn saturate_stage(
+    program: &mut Program,
+    plans: &[Plan],
+    goals: &[TermId],
+    bounds: Bounds,
+    limits: Limits,
+    stage: Option<&Stage>,
+) -> Saturation {
     let start = Instant::now();
+    let confined = stage.map(|st| {
+        let is_call = plans
+            .iter()
+            .map(|p| program.rule(p.rule).kind == crate::program::RuleKind::Call)
+            .collect();
+        (st, is_call)
+    });
+    let initial_terms: &[TermId] = match stage {
+        Some(st) => st.start,
+        None => &program.knowledge,
+    };
+    let initial: Vec<(TermId,)> = initial_terms.iter().map(|t| (*t,)).collect();
+    let initial_known = initial.len();
     let store = std::mem::take(&mut program.store);
     let snapshot = program.clone();
     let ctx = Ctx {
@@ -711,8 +810,10 @@ pub fn saturate(
         start,
         xor: RefCell::new(XorState::default()),
         memory_base: crate::memory::thread_allocated(),
+        confined,
+        refused_below: Cell::new(None),
+        initial_known,
     };
-    let initial: Vec<(TermId,)> = program.knowledge.iter().map(|t| (*t,)).collect();
     let starts: Vec<(u32,)> = (0..plans.len() as u32).map(|p| (p,)).collect();
     let goal_facts: Vec<(TermId,)> = goals.iter().map(|t| (*t,)).collect();
     let input_depth = bounds.input_depth;
@@ -751,7 +852,7 @@ pub fn saturate(
         // ... or, when that completes the plan, the instance fired.
         fired(ctx.rule_of(*p), b2) <--
             pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(c) = ctx.by_ctor(*p, *s), known_ctor(c, t),
-            for b2 in ctx.match_known(*p, *s, *b, *t);
+            for b2 in ctx.match_known(*p, *s, *b, *t), if ctx.within_cost(*p, b2);
 
         // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s looks up f(.., a@i, ..), known_arg(f, i, a, t), b' = match(b, t).
         pm(p, s + 1, b2) <--
@@ -760,7 +861,7 @@ pub fn saturate(
         // ... or, when that completes the plan, the instance fired.
         fired(ctx.rule_of(*p), b2) <--
             pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some((c, i, a)) = ctx.by_arg(*p, *s, *b), known_arg(c, i, a, t),
-            for b2 in ctx.match_known(*p, *s, *b, *t);
+            for b2 in ctx.match_known(*p, *s, *b, *t), if ctx.within_cost(*p, b2);
 
         // need(t) :- pm(p, s, b), if ctx.live(), step s needs the instance t derivable.
         need(t) <-- pm(p, s, b), if ctx.live(), if let Some(t) = ctx.derivable_goal(*p, *s, *b);
@@ -770,40 +871,40 @@ pub fn saturate(
             pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
         // ... or, when that completes the plan, the instance fired.
         fired(ctx.rule_of(*p), b) <--
-            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t);
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(t) = ctx.derivable_goal(*p, *s, *b), derivable(t), if ctx.within_cost(*p, *b);
 
         // pm(p, s+1, b[v := t]) :- pm(p, s, b), if ctx.live(), step s chooses v, choice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some(v) = ctx.choose_var(*p, *s), choice(t), if ctx.may_take(*p, *t),
             if let Some(b2) = ctx.bind(*b, v, *t);
         // ... or, when that completes the plan, the instance fired.
         fired(ctx.rule_of(*p), b2) <--
-            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(v) = ctx.choose_var(*p, *s), choice(t),
-            if let Some(b2) = ctx.bind(*b, v, *t);
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some(v) = ctx.choose_var(*p, *s), choice(t), if ctx.may_take(*p, *t),
+            if let Some(b2) = ctx.bind(*b, v, *t), if ctx.within_cost(*p, b2);
 
         // pm(p, s+1, b[v := t ⊕ offset]) :- pm(p, s, b), if ctx.live(), step s chooses v under XOR, choice(t) or xchoice(t).
         pm(p, s + 1, b2) <--
-            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
+            pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t), if ctx.may_take(*p, *t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
         // ... or, when that completes the plan, the instance fired.
         fired(ctx.rule_of(*p), b2) <--
-            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t),
-            if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
+            pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), choice(t), if ctx.may_take(*p, *t),
+            if let Some(b2) = ctx.bind_xor(*b, v, off, *t), if ctx.within_cost(*p, b2);
         pm(p, s + 1, b2) <--
             pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
             if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
         // ... or, when that completes the plan, the instance fired.
         fired(ctx.rule_of(*p), b2) <--
             pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), if let Some((v, off)) = ctx.choose_xor(*p, *s), xchoice(t),
-            if let Some(b2) = ctx.bind_xor(*b, v, off, *t);
+            if let Some(b2) = ctx.bind_xor(*b, v, off, *t), if ctx.within_cost(*p, b2);
 
         // pm(p, s+1, b') :- pm(p, s, b), if ctx.live(), step s enumerates, picks any value, or checks.
         pm(p, s + 1, b2) <-- pm(p, s, b), if ctx.live(), if !ctx.is_complete(*p, *s + 1), for b2 in ctx.local_step(*p, *s, *b);
         // ... or, when that completes the plan, the instance fired.
-        fired(ctx.rule_of(*p), b2) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), for b2 in ctx.local_step(*p, *s, *b);
+        fired(ctx.rule_of(*p), b2) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s + 1), for b2 in ctx.local_step(*p, *s, *b), if ctx.within_cost(*p, b2);
 
         // fired(r, b) :- pm(p, |p|, b), r = rule(p) (a plan of no steps).
-        fired(r, b) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p);
+        fired(r, b) <-- pm(p, s, b), if ctx.live(), if ctx.is_complete(*p, *s), let r = ctx.rule_of(*p), if ctx.within_cost(*p, *b);
 
         // known(o) :- fired(r, b), o in outputs(r)[b], depth(o) <= max_depth.
         known(o) <-- fired(r, b), if ctx.live(), for o in ctx.outputs(*r, *b);
@@ -885,5 +986,6 @@ pub fn saturate(
         cuts,
         stop: ctx.stop.get(),
         elapsed: start.elapsed(),
+        refused_below: ctx.refused_below.get(),
     }
 }

@@ -64,6 +64,9 @@ pub mod shared;
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// Saturation for large APIs: proof mode first, then the bounded search in
+/// call stages, stopping once every secret is decided.
+pub mod staged;
 /// Bounded exhaustive search for attacks on a token with state.
 pub mod stateful;
 /// Colour on terminals (plain by default).

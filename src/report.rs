@@ -34,6 +34,7 @@
 //! Fields keep the order shown (the README's): the array is serialised
 //! from structs ([`JsonEntry`]), never through a sorted `serde_json::Value`.
 
+use crate::staged::Extent;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -223,13 +224,25 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
         let _ = writeln!(out, "  not proved for the secrets within the bounds: {gap}");
     }
     let count = |n: usize, word| crate::summary::plural(n as u64, word);
-    let _ = writeln!(
-        out,
-        "  saturation: {}, {}, {}",
+    let sizes = format!(
+        "{}, {}, {}",
         count(r.stats.known, "known term"),
         count(r.stats.firings, "rule instance"),
         count(r.stats.functions, "function")
     );
+    let _ = match r.stats.extent {
+        Extent::Fixpoint => writeln!(out, "  saturation: {sizes}"),
+        Extent::Stopped { calls } => writeln!(
+            out,
+            "  saturation: stopped once every secret was decided (derivations of up to {}): {sizes}",
+            count(calls as usize, "call")
+        ),
+        Extent::NotRun => writeln!(
+            out,
+            "  saturation: not needed, proof mode decided every secret; {}",
+            count(r.stats.functions, "function")
+        ),
+    };
     out
 }
 

@@ -351,6 +351,13 @@ impl<'a> Derivations<'a> {
         self.args[self.args_at[f as usize] as usize..self.args_at[f as usize + 1] as usize].to_vec()
     }
 
+    /// The cost of the cheapest derivation of `goal`, if it has one: its
+    /// API calls (counted over the derivation tree, so at least the calls
+    /// of the attack printed), steps and borrowed names.
+    pub fn cost(&self, goal: TermId) -> Option<Cost> {
+        self.best.get(&goal).map(|b| b.0)
+    }
+
     /// The shortest attack deriving `goal`, if it is derivable.
     pub fn attack(&self, program: &Program, goal: TermId) -> Option<Attack> {
         self.best.get(&goal)?;

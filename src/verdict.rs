@@ -16,6 +16,7 @@ use crate::program::{Program, RuleKind};
 use crate::prove;
 use crate::replay::{replay_within, Replay};
 use crate::shared::Namer;
+use crate::staged::{Extent, FIRST_PASS_FACTS};
 use crate::term::TermId;
 use crate::trace::{Derivations, TraceStep};
 
@@ -215,12 +216,20 @@ impl LimitReport {
 /// Size of the saturation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Stats {
+    /// How far the bounded search went (absent from JSON when it reached
+    /// its fixpoint).
+    #[serde(skip_serializing_if = "is_fixpoint")]
+    pub extent: Extent,
     /// Terms in the knowledge set.
     pub known: usize,
     /// Rule instances that fired.
     pub firings: usize,
     /// API functions.
     pub functions: usize,
+}
+
+fn is_fixpoint(e: &Extent) -> bool {
+    *e == Extent::Fixpoint
 }
 
 /// The result of checking one API.
@@ -300,6 +309,17 @@ pub struct Settings {
     /// The bound on calls of the stateful search, run when an attack needs
     /// one object in two states; 0: no search.
     pub state_calls: usize,
+    /// Decide each secret as cheaply as the verdict allows: an API too
+    /// large to saturate within [`crate::staged::FIRST_PASS_FACTS`] facts
+    /// is decided by proof mode first and a bounded search that stops once
+    /// every secret is decided ([`crate::staged`]). The report's knowledge
+    /// set is then partial, so commands that print or compare it leave
+    /// this off.
+    pub stop_early: bool,
+    /// With `stop_early`: the facts the classic saturation may reach before
+    /// the path for large APIs takes over (tests set it low to compare the
+    /// two paths on small APIs).
+    pub first_pass_facts: usize,
 }
 
 impl Default for Settings {
@@ -308,6 +328,8 @@ impl Default for Settings {
             bounds: Bounds::default(),
             limits: Limits::default(),
             state_calls: crate::stateful::DEFAULT_STATE_CALLS,
+            stop_early: false,
+            first_pass_facts: FIRST_PASS_FACTS,
         }
     }
 }
@@ -340,13 +362,46 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
     };
     let compiled = compile(&mut program, attacker);
     let goals: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
+    let first_limits = if settings.stop_early {
+        Limits {
+            max_facts: settings.limits.max_facts.min(settings.first_pass_facts),
+            ..settings.limits
+        }
+    } else {
+        settings.limits
+    };
     let mut sat = saturate(
         &mut program,
         &compiled.plans,
         &goals,
         settings.bounds,
-        settings.limits,
+        first_limits,
     );
+    // Too large for the classic run: proof mode first, then a bounded
+    // search that stops once every secret is decided.
+    let mut extent = Extent::Fixpoint;
+    let mut first_proof = None;
+    if settings.stop_early
+        && settings.limits.max_facts > settings.first_pass_facts
+        && sat.stop == StopReason::FactLimit(settings.first_pass_facts)
+    {
+        drop(sat);
+        let staged = crate::staged::decide(
+            &mut program,
+            &compiled.plans,
+            &goals,
+            settings.bounds,
+            budget,
+        );
+        sat = staged.sat;
+        // The stages ran on what was left of the limits: report the limit
+        // the user gave.
+        if let (StopReason::TimeLimit(_), Some(limit)) = (sat.stop, settings.limits.timeout) {
+            sat.stop = StopReason::TimeLimit(limit);
+        }
+        extent = staged.extent;
+        first_proof = Some(staged.proof);
+    }
     for rule in &compiled.truncated {
         sat.cuts.insert(Cut {
             kind: CutKind::PlanBudget,
@@ -472,23 +527,36 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
     // Why proof mode could not close the gap, when it could not.
     let mut proof_gap: Option<String> = None;
     if saturated && !open.is_empty() {
-        if bounds.is_empty() {
+        if bounds.is_empty() && extent == Extent::Fixpoint {
             for &i in &open {
                 secrets[i].proof = Some(Proof::Proved);
             }
         } else {
-            let mut run =
-                prove::prove_within(&mut program, settings.bounds, settings.limits, budget);
-            let terms: Vec<_> = open.iter().map(|i| program.secrets[*i].term).collect();
-            // Judging the secrets against the facts takes time too: with the
-            // budget spent, the run proves nothing (every secret up to).
-            let found = match (run.stop, budget.exceeded()) {
-                (StopReason::Saturated, Some(stop)) => {
-                    run.stop = stop;
-                    vec![true; terms.len()]
+            let (run, found) = match first_proof.take() {
+                // Proof mode ran first (crate::staged): the same run.
+                Some((run, proved)) => {
+                    let found: Vec<bool> = open.iter().map(|i| !proved[*i]).collect();
+                    (run, found)
                 }
-                (StopReason::Saturated, None) => prove::derivable_all(&mut program, &run, &terms),
-                _ => vec![true; terms.len()],
+                None => {
+                    let mut run =
+                        prove::prove_within(&mut program, settings.bounds, settings.limits, budget);
+                    let terms: Vec<_> = open.iter().map(|i| program.secrets[*i].term).collect();
+                    // Judging the secrets against the facts takes time too:
+                    // with the budget spent, the run proves nothing (every
+                    // secret up to).
+                    let found = match (run.stop, budget.exceeded()) {
+                        (StopReason::Saturated, Some(stop)) => {
+                            run.stop = stop;
+                            vec![true; terms.len()]
+                        }
+                        (StopReason::Saturated, None) => {
+                            prove::derivable_all(&mut program, &run, &terms)
+                        }
+                        _ => vec![true; terms.len()],
+                    };
+                    (run, found)
+                }
             };
             for (&i, derivable) in open.iter().zip(found) {
                 let proved = run.is_exact() && !derivable;
@@ -608,6 +676,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         shared,
         secrets,
         stats: Stats {
+            extent,
             known: knowledge.len(),
             firings: sat.firings.len(),
             functions: program

@@ -143,6 +143,10 @@ impl Args {
                     .then(|| Duration::from_secs_f64(self.timeout)),
                 ..Limits::default()
             },
+            // As `apisat check` runs: large APIs decided by proof mode
+            // first and a bounded search that stops once every secret is
+            // decided (the known and firings columns are then partial).
+            stop_early: true,
             ..Settings::default()
         }
     }

@@ -90,7 +90,7 @@ pub fn run(command: Command) -> ExitCode {
             &files,
             format,
             variant.map(VariantPattern),
-            search.settings(),
+            search.verdict_settings(),
             full_terms,
         ),
         Command::Knowledge {
@@ -170,14 +170,19 @@ pub fn run(command: Command) -> ExitCode {
             shard,
             no_time,
             variant.map(VariantPattern),
-            search.settings(),
+            search.verdict_settings(),
         ),
         Command::Test {
             paths,
             jobs,
             variant,
             search,
-        } => test::run(&paths, jobs, variant.map(VariantPattern), search.settings()),
+        } => test::run(
+            &paths,
+            jobs,
+            variant.map(VariantPattern),
+            search.verdict_settings(),
+        ),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { command } => completions::man(command.as_deref()),
         Command::Merge {

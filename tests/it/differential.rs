@@ -815,9 +815,16 @@ fn proof_search_ends_when_solutions_repeat_outputs() {
     let mut settings = settings(4, 2);
     settings.limits.timeout = Some(std::time::Duration::from_secs(120));
     let report = check_program(prog.clone(), settings);
-    assert!(report.limit.is_none(), "stopped at a limit: {:?}", report.limit);
+    assert!(
+        report.limit.is_none(),
+        "stopped at a limit: {:?}",
+        report.limit
+    );
     if let Some(gap) = &report.proof_gap {
-        assert!(!gap.contains("limit"), "proof mode stopped at a limit: {gap}");
+        assert!(
+            !gap.contains("limit"),
+            "proof mode stopped at a limit: {gap}"
+        );
     }
     assert!(
         report.secrets.iter().all(|r| r.derivable == Some(false)),
@@ -2410,4 +2417,105 @@ fn not_equal_on_one_fresh_value_is_not_proved() {
         "S is derivable at input depth 1; bounds {:?}",
         report.bounds
     );
+}
+
+// ----- the path for large APIs against the classic fixpoint -----------------------
+
+/// The staged path (`apisat::staged`, forced on small programs) against the
+/// classic saturation on the random programs of
+/// `engine_agrees_with_naive_evaluator`: the same secrets derivable, with
+/// attacks of the same length, and the same proofs (see `crate::staged`).
+/// Programs over the naive evaluator's budget are skipped as there.
+#[test]
+fn staged_path_agrees_with_the_fixpoint_on_random_programs() {
+    let cases = env_or("APISAT_DIFF_CASES", CASES);
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(env_or("APISAT_DIFF_SEED", 9)),
+        ..ProptestConfig::default()
+    };
+    let compared = Cell::new(0usize);
+    let derived = Cell::new(0usize);
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&desc(), |d| {
+        let program = build_program(&d);
+        if evaluate_within(
+            &program,
+            d.max_depth,
+            d.input_depth,
+            FreeDomain::OneOfList,
+            BUDGET,
+        )
+        .is_err()
+        {
+            return Err(TestCaseError::reject("over the naive evaluator's budget"));
+        }
+        compared.set(compared.get() + 1);
+        let classic = run_engine(&program, d.max_depth, d.input_depth);
+        let staged_settings = Settings {
+            stop_early: true,
+            first_pass_facts: 0,
+            ..settings(d.max_depth, d.input_depth)
+        };
+        let staged = check_program(program.clone(), staged_settings);
+        derived.set(
+            derived.get()
+                + staged
+                    .secrets
+                    .iter()
+                    .filter(|s| s.derivable == Some(true))
+                    .count(),
+        );
+        match crate::staged::differences(&classic, &staged) {
+            None => Ok(()),
+            Some(why) => Err(TestCaseError::fail(format!(
+                "staged path and fixpoint disagree:\n{why}\n{}",
+                describe(&program)
+            ))),
+        }
+    });
+    eprintln!(
+        "staged path: {} programs compared, {} derivable secrets",
+        compared.get(),
+        derived.get()
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(derived.get() > 0, "no program had a derivable secret");
+}
+
+/// The same comparison on random XOR APIs (those of
+/// `engine_agrees_with_xor_reference`).
+#[test]
+fn staged_path_agrees_with_the_fixpoint_on_random_xor_programs() {
+    let cases = env_or("APISAT_DIFF_CASES", XOR_CASES) / 2;
+    let compared = Cell::new(0usize);
+    let mut runner = TestRunner::new(xor_config(cases));
+    let result = runner.run(&xref_desc(), |d| {
+        let program = build_xor_program(&d);
+        if xor::evaluate_within(&program, d.bounds, XOR_BUDGET).is_err() {
+            return Err(TestCaseError::reject("over the reference's budget"));
+        }
+        compared.set(compared.get() + 1);
+        let classic = check_program(program.clone(), xor_settings(d.bounds));
+        let staged_settings = Settings {
+            stop_early: true,
+            first_pass_facts: 0,
+            ..xor_settings(d.bounds)
+        };
+        let staged = check_program(program.clone(), staged_settings);
+        match crate::staged::differences(&classic, &staged) {
+            None => Ok(()),
+            Some(why) => Err(TestCaseError::fail(format!(
+                "staged path and fixpoint disagree:\n{why}\n{}",
+                describe(&program)
+            ))),
+        }
+    });
+    eprintln!("staged path (XOR): {} programs compared", compared.get());
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }

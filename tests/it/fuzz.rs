@@ -276,6 +276,7 @@ fn settings() -> Settings {
             max_memory: Some(256 << 20),
         },
         state_calls: apisat::stateful::DEFAULT_STATE_CALLS,
+        ..Settings::default()
     }
 }
 

@@ -234,7 +234,11 @@ fn replay_stopped_by_a_limit_confirms_nothing() {
 
 /// Issue 15's three-line file: one function with 60 free inputs. It
 /// aborted with an allocation failure under a 4 GB cap; with a small
-/// `--max-memory` it ends in LIMIT (exit 3) at the memory limit.
+/// `--max-memory` the saturation to its fixpoint (`--exhaustive`) ends in
+/// LIMIT (exit 3) at the memory limit. Without `--exhaustive`, proof mode
+/// decides it: K is in no knowledge and no output (F only returns the
+/// tuple of its own inputs, which the attacker chose from what it knows),
+/// so K is not derivable, proved.
 #[test]
 fn sixty_free_inputs_end_at_the_memory_limit_not_an_abort() {
     let xs: Vec<String> = (0..60).map(|i| format!("x{i}")).collect();
@@ -243,7 +247,11 @@ fn sixty_free_inputs_end_at_the_memory_limit_not_an_abort() {
         xs.join(", "),
         xs.join(", ")
     );
-    let (code, out, err) = apisat_on("wide60.yaml", &yaml, &["check", "--max-memory", "64M"]);
+    let (code, out, err) = apisat_on(
+        "wide60.yaml",
+        &yaml,
+        &["check", "--exhaustive", "--max-memory", "64M"],
+    );
     assert_eq!(code, 3, "{out}{err}");
     assert!(
         out.contains("stopped by: the memory limit of 64 MiB"),
@@ -251,6 +259,13 @@ fn sixty_free_inputs_end_at_the_memory_limit_not_an_abort() {
     );
     assert!(
         out.contains("secret K: unknown (stopped at a limit)"),
+        "{out}"
+    );
+    let (code, out, err) = apisat_on("wide60.yaml", &yaml, &["check", "--max-memory", "64M"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("secret K: not derivable (proved)"), "{out}");
+    assert!(
+        out.contains("saturation: not needed, proof mode decided every secret"),
         "{out}"
     );
 }

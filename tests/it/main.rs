@@ -21,6 +21,7 @@ mod fuzz;
 mod limits;
 mod reference_models;
 mod schema;
+mod staged;
 mod verdicts;
 
 /// Runs the binary from the repository's root, without colour; returns
