@@ -1,14 +1,16 @@
-//! YAML with source positions; the only module that names `serde_yaml`.
+//! YAML with source positions; the only module that names `serde_yaml`
+//! and `saphyr_parser`.
 //!
-//! serde_yaml parses the text (so the YAML semantics are libyaml's), but it
-//! gives no node positions. A small scanner of the source text finds where
-//! each mapping, key, list item and scalar starts (block and flow style,
-//! plain, single- and double-quoted scalars, block scalars, comments), and
-//! [`parse`] pairs serde_yaml's value tree with those positions. Where the
-//! two disagree, a node gets the position of its enclosing node, never a
-//! made-up one.
+//! serde_yaml decides what a file means (its value tree, its errors; the
+//! YAML semantics are libyaml's), but it gives no node positions.
+//! saphyr-parser's event stream, whose events carry spans, gives where
+//! each mapping, key, list item and scalar starts, and [`parse`] pairs
+//! serde_yaml's value tree with those positions. Where the two disagree
+//! (or saphyr stops at an error serde_yaml does not see), a node gets the
+//! position of its enclosing node, never a made-up one.
 
 use crate::diagnostic::{Diagnostic, Span};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span as SaphyrSpan};
 use serde_yaml::Value;
 
 /// A YAML node with the position where it starts.
@@ -124,12 +126,14 @@ pub fn parse(file: &str, src: &str) -> Result<Node, Vec<Diagnostic>> {
     let src = normalise(src);
     let src = src.as_ref();
     if let Some((line, col)) = deep_flow(src, MAX_NESTING) {
-        return Err(vec![too_deep(file, span(line, col, 1))]);
+        return Err(vec![too_deep(
+            file,
+            Span::new(line as u32 + 1, col as u32 + 1, 1),
+        )]);
     }
-    let scanner = Scanner::new(src);
     match serde_yaml::from_str::<Value>(src) {
         Ok(value) => {
-            let positions = scanner.root();
+            let positions = positions(src);
             let node = build(&value, Some(&positions), Span::new(1, 1, 1));
             match deepest(&node, 1) {
                 Some(at) => Err(vec![too_deep(file, at)]),
@@ -140,7 +144,7 @@ pub fn parse(file: &str, src: &str) -> Result<Node, Vec<Diagnostic>> {
             let text = err.to_string();
             if text.contains("duplicate entry") {
                 let mut diags = Vec::new();
-                duplicates(file, &scanner.root(), &mut diags);
+                duplicates(file, &positions(src), &mut diags);
                 if !diags.is_empty() {
                     return Err(diags);
                 }
@@ -190,7 +194,7 @@ fn too_deep(file: &str, at: Span) -> Diagnostic {
 
 /// The text with a byte-order mark removed and every line break made
 /// `\n` (`\r\n` and a lone `\r` each end one line): what both serde_yaml
-/// and the position scanner read, so that they count the same lines.
+/// and saphyr-parser read, so that they count the same lines.
 /// Columns do not move, since only line ends change.
 fn normalise(src: &str) -> std::borrow::Cow<'_, str> {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
@@ -469,7 +473,7 @@ fn duplicates(file: &str, node: &PNode, out: &mut Vec<Diagnostic>) {
 // ----- pairing values with positions -----------------------------------
 
 /// Builds a [`Node`] from a value and the scanned node at the same place
-/// (if the scanner found one), else at `fallback`.
+/// (if saphyr-parser gave one), else at `fallback`.
 fn build(value: &Value, pos: Option<&PNode>, fallback: Span) -> Node {
     let span = pos.map_or(fallback, |p| p.span);
     let kind = match value {
@@ -569,7 +573,7 @@ fn scalar(text: String, kind: ScalarKind, span: Span, pos: Option<&PNode>) -> No
     })
 }
 
-/// The text of a mapping key as the scanner would see it.
+/// The text of a mapping key, to find it among the positioned keys.
 fn key_text(key: &Value) -> String {
     match key {
         Value::String(s) => s.clone(),
@@ -581,851 +585,557 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-// ----- the position scanner --------------------------------------------
+// ----- positions from saphyr-parser --------------------------------------
 
-/// Deepest nesting the scanner follows; deeper nodes keep their parent's
-/// position (serde_yaml refuses such documents anyway).
+/// Deepest nesting whose nodes get their own positions; a deeper
+/// collection is one node at its start (serde_yaml refuses such documents
+/// anyway, and the tree stays shallow enough to walk recursively).
 const MAX_DEPTH: usize = 200;
 
-/// A node as the scanner sees it: where it starts and its shape.
+/// A node as the position parser sees it: where it starts and its shape.
 #[derive(Debug)]
 struct PNode {
     span: Span,
     kind: PKind,
 }
 
-/// The scanned shape of a node.
+/// The shape of a positioned node.
 #[derive(Debug)]
 enum PKind {
     Map(Vec<(PKey, PNode)>),
     Seq(Vec<PNode>),
     /// A scalar; with its text and the text's span when it is on one line
-    /// without escapes.
+    /// and every character is one source column (no escapes).
     Scalar(Option<(String, Span)>),
     /// Nothing written (`key:` alone, `-` alone).
     Empty,
-    /// Something the scanner does not take apart (alias, complex key,
-    /// malformed flow collection).
+    /// Something not taken apart (an alias, a collection nested deeper
+    /// than [`MAX_DEPTH`]).
     Other,
 }
 
-/// A scanned mapping key.
+/// A positioned mapping key.
 #[derive(Debug)]
 struct PKey {
     text: String,
     span: Span,
 }
 
-/// A quoted scalar's extent.
-struct Quoted {
-    /// Line and column just after the closing quote.
-    end: (usize, usize),
-    /// The text between the quotes when it is on one line.
-    inner: Option<String>,
-    /// True when it holds an escape (`\` or `''`).
-    escaped: bool,
+/// A place in the source: character index, line (from 1) and character
+/// column (from 0), as saphyr's [`Marker`] counts them.
+#[derive(Clone, Copy, Debug)]
+struct Pos {
+    index: usize,
+    line: usize,
+    col: usize,
 }
 
-/// The source split in lines of characters: one array of every line's
-/// characters (line breaks left out) and where each line starts, so that a
-/// file of millions of short lines costs a few bytes a line.
-struct Scanner {
-    chars: Vec<char>,
-    /// `starts[l]..starts[l + 1]` are line `l`'s characters.
-    starts: Vec<u32>,
+impl From<Marker> for Pos {
+    fn from(m: Marker) -> Self {
+        Pos {
+            index: m.index(),
+            line: m.line(),
+            col: m.col(),
+        }
+    }
 }
 
-fn is_ws(c: char) -> bool {
+/// The span of `len` characters (at least 1) from `p`.
+fn span_at(p: Pos, len: usize) -> Span {
+    Span::new(p.line as u32, p.col as u32 + 1, len.max(1) as u32)
+}
+
+/// True for the blanks that separate YAML tokens on a line.
+fn is_blank(c: char) -> bool {
     c == ' ' || c == '\t'
 }
 
-fn span(l: usize, c: usize, len: usize) -> Span {
-    Span::new(l as u32 + 1, c as u32 + 1, len as u32)
+/// A collection being read: its items so far.
+enum Frame {
+    Seq {
+        span: Span,
+        items: Vec<PNode>,
+    },
+    Map {
+        /// The `{` of a flow mapping; `None` for a block mapping (or a
+        /// one-pair mapping in a flow list), which starts at its first key.
+        brace: Option<Span>,
+        /// Where the mapping starts if it has no key.
+        start: Span,
+        entries: Vec<(PKey, PNode)>,
+        /// A key read, its value not yet.
+        key: Option<PKey>,
+    },
 }
 
-impl Scanner {
-    /// The scanner of a normalised source (see [`normalise`]: no
-    /// byte-order mark, every line break `\n`).
-    fn new(src: &str) -> Self {
-        let mut chars = Vec::with_capacity(src.len());
-        let mut starts = vec![0u32];
-        for c in src.chars() {
-            if c == '\n' {
-                starts.push(chars.len() as u32);
-            } else {
-                chars.push(c);
+/// A node read from the events, before it is put in its collection: an
+/// empty value's span depends on where it is (the key of a mapping value,
+/// the `-` of a list item).
+enum Read {
+    /// A node, with its text if it is a scalar (a mapping key's text).
+    Node(PNode, Option<String>),
+    /// Nothing written.
+    Empty {
+        /// Where the parser put the empty value.
+        at: Pos,
+        /// Its first anchor or tag, if it has one.
+        props: Option<Span>,
+    },
+}
+
+/// Reads node positions from saphyr-parser's events: the first
+/// document's tree, or as much of it as the parser read before an error
+/// (serde_yaml, not this parser, decides whether the text is valid).
+struct Positions {
+    /// The source's characters: saphyr's markers count characters.
+    chars: Vec<char>,
+    /// What saphyr read in place of each byte-order mark, if any.
+    stand_in: Option<char>,
+    stack: Vec<Frame>,
+    root: Option<PNode>,
+    /// The `---` that opened the document, if one did.
+    doc_start: Option<Pos>,
+    /// Where the previous event ended.
+    prev_end: Pos,
+    /// How many collections deeper than [`MAX_DEPTH`] are open, and where
+    /// the outermost of them starts.
+    skipping: (usize, Span),
+}
+
+/// Node positions in a normalised source (see [`normalise`]).
+fn positions(src: &str) -> PNode {
+    // libyaml reads a byte-order mark inside the text as a character;
+    // saphyr stops there. It gets a stand-in for each (one character for
+    // one, so positions do not move), one the text does not use, and
+    // scalar values get the mark back.
+    let stand_in = src
+        .contains('\u{feff}')
+        .then(|| unused_private_char(src))
+        .flatten();
+    let text = match stand_in {
+        Some(c) => std::borrow::Cow::Owned(src.replace('\u{feff}', c.encode_utf8(&mut [0; 4]))),
+        None => std::borrow::Cow::Borrowed(src),
+    };
+    let mut p = Positions {
+        chars: src.chars().collect(),
+        stand_in,
+        stack: Vec::new(),
+        root: None,
+        doc_start: None,
+        prev_end: Pos {
+            index: 0,
+            line: 1,
+            col: 0,
+        },
+        skipping: (0, Span::new(1, 1, 1)),
+    };
+    for item in Parser::new_from_str(&text) {
+        let Ok((event, span)) = item else { break };
+        if p.event(event, span) {
+            break;
+        }
+        p.prev_end = span.end.into();
+    }
+    p.finish()
+}
+
+/// A character of the Unicode private use area (U+E000 to U+F8FF) that
+/// `src` does not contain, found in one pass.
+fn unused_private_char(src: &str) -> Option<char> {
+    const FIRST: u32 = 0xE000;
+    let mut used = vec![false; 0x1900];
+    for c in src.chars() {
+        if let Some(slot) = (c as u32)
+            .checked_sub(FIRST)
+            .and_then(|i| used.get_mut(i as usize))
+        {
+            *slot = true;
+        }
+    }
+    let free = used.iter().position(|&u| !u)?;
+    char::from_u32(FIRST + free as u32)
+}
+
+impl Positions {
+    fn ch(&self, i: usize) -> Option<char> {
+        self.chars.get(i).copied()
+    }
+
+    /// The place one character after `p`.
+    fn step(&self, p: Pos) -> Pos {
+        if self.ch(p.index) == Some('\n') {
+            Pos {
+                index: p.index + 1,
+                line: p.line + 1,
+                col: 0,
             }
-        }
-        starts.push(chars.len() as u32);
-        Scanner { chars, starts }
-    }
-
-    /// How many lines there are.
-    fn nlines(&self) -> usize {
-        self.starts.len() - 1
-    }
-
-    /// Line `l`'s characters, if there is such a line.
-    fn line_opt(&self, l: usize) -> Option<&[char]> {
-        let start = *self.starts.get(l)? as usize;
-        let end = *self.starts.get(l + 1)? as usize;
-        Some(&self.chars[start..end])
-    }
-
-    /// Line `l`'s characters (none past the last line).
-    fn line(&self, l: usize) -> &[char] {
-        self.line_opt(l).unwrap_or(&[])
-    }
-
-    fn ch(&self, l: usize, c: usize) -> Option<char> {
-        self.line_opt(l).and_then(|line| line.get(c)).copied()
-    }
-
-    fn len(&self, l: usize) -> usize {
-        self.line_opt(l).map_or(0, |line| line.len())
-    }
-
-    /// True when `c` is past the end of line `l` or a blank.
-    fn ws_or_eol(&self, l: usize, c: usize) -> bool {
-        self.ch(l, c).is_none_or(is_ws)
-    }
-
-    /// The first column at or after `c` that is not a blank.
-    fn skip_ws(&self, l: usize, mut c: usize) -> usize {
-        while self.ch(l, c).is_some_and(is_ws) {
-            c += 1;
-        }
-        c
-    }
-
-    /// True when nothing but blanks and a comment follows column `c`.
-    fn rest_blank(&self, l: usize, c: usize) -> bool {
-        let c = self.skip_ws(l, c);
-        matches!(self.ch(l, c), None | Some('#'))
-    }
-
-    /// Indentation of a line with content; `None` for blank and comment
-    /// lines.
-    fn indent(&self, l: usize) -> Option<usize> {
-        let c = self.skip_ws(l, 0);
-        if l >= self.nlines() || self.rest_blank(l, c) {
-            None
         } else {
-            Some(self.line(l).iter().take_while(|&&ch| ch == ' ').count())
-        }
-    }
-
-    /// The first line at or after `l` with content.
-    fn next_content(&self, l: usize) -> Option<usize> {
-        (l..self.nlines()).find(|&i| self.indent(i).is_some())
-    }
-
-    /// True when `-` at `(l, c)` starts a list item.
-    fn is_dash(&self, l: usize, c: usize) -> bool {
-        self.ch(l, c) == Some('-') && self.ws_or_eol(l, c + 1)
-    }
-
-    /// The first content line after `l` indented no deeper than `parent`.
-    fn skip_block(&self, l: usize, parent: isize) -> usize {
-        let mut n = l + 1;
-        while let Some(i) = self.next_content(n) {
-            if self.indent(i).unwrap_or(0) as isize <= parent {
-                return i;
-            }
-            n = i + 1;
-        }
-        self.nlines()
-    }
-
-    /// The root node.
-    fn root(&self) -> PNode {
-        let mut l = 0;
-        let start = loop {
-            match self.next_content(l) {
-                None => {
-                    return PNode {
-                        span: span(0, 0, 1),
-                        kind: PKind::Empty,
-                    }
-                }
-                Some(i) if self.ch(i, 0) == Some('%') => l = i + 1,
-                Some(i) => break i,
-            }
-        };
-        let mut c = self.indent(start).unwrap_or(0);
-        let marker =
-            c == 0 && self.line(start).starts_with(&['-', '-', '-']) && self.ws_or_eol(start, 3);
-        if !marker {
-            return self.block_node(start, c, -1, 0).0;
-        }
-        c = self.skip_ws(start, 3);
-        if !self.rest_blank(start, c) {
-            return self.block_node(start, c, -1, 0).0;
-        }
-        match self.next_content(start + 1) {
-            Some(i) => self.block_node(i, self.indent(i).unwrap_or(0), -1, 0).0,
-            None => PNode {
-                span: span(start, 0, 3),
-                kind: PKind::Empty,
-            },
-        }
-    }
-
-    /// The block node whose first character is at `(l, c)`, inside a
-    /// collection indented `parent` (-1 at the root); returns it and the
-    /// line after it.
-    fn block_node(&self, l: usize, c: usize, parent: isize, depth: usize) -> (PNode, usize) {
-        let other = |len| PNode {
-            span: span(l, c, len),
-            kind: PKind::Other,
-        };
-        if depth > MAX_DEPTH {
-            return (other(1), self.skip_block(l, parent));
-        }
-        match self.ch(l, c) {
-            None => (
-                PNode {
-                    span: span(l, c, 1),
-                    kind: PKind::Empty,
-                },
-                l + 1,
-            ),
-            Some('-') if self.ws_or_eol(l, c + 1) => self.block_seq(l, c, depth),
-            Some('[') | Some('{') => match self.flow_node(l, c, depth) {
-                Some((node, end_line, _)) => (node, end_line + 1),
-                None => (other(1), self.flow_end_line(l, c) + 1),
-            },
-            Some('|') | Some('>') => self.block_scalar(l, c, parent),
-            Some('&') | Some('!') => {
-                let end = self.token_end(l, c);
-                let next = self.skip_ws(l, end);
-                if !self.rest_blank(l, next) {
-                    return self.block_node(l, next, parent, depth + 1);
-                }
-                match self.next_content(l + 1) {
-                    Some(i) if self.indent(i).unwrap_or(0) as isize > parent => {
-                        self.block_node(i, self.indent(i).unwrap_or(0), parent, depth + 1)
-                    }
-                    _ => (
-                        PNode {
-                            span: span(l, c, end - c),
-                            kind: PKind::Empty,
-                        },
-                        l + 1,
-                    ),
-                }
-            }
-            Some('*') => (other(self.token_end(l, c) - c), l + 1),
-            Some('?') if self.ws_or_eol(l, c + 1) => (other(1), self.skip_block(l, parent)),
-            Some(_) => {
-                if self.map_key(l, c).is_some() {
-                    self.block_map(l, c, depth)
-                } else {
-                    self.block_scalar_line(l, c, parent)
-                }
+            Pos {
+                index: p.index + 1,
+                col: p.col + 1,
+                ..p
             }
         }
     }
 
-    /// The column after a token (anchor, tag, alias) starting at `c`.
-    fn token_end(&self, l: usize, mut c: usize) -> usize {
-        while self.ch(l, c).is_some_and(|ch| !is_ws(ch)) {
-            c += 1;
-        }
-        c
-    }
-
-    /// A block mapping key at `(l, c)`: the key and the column after `:`.
-    fn map_key(&self, l: usize, c: usize) -> Option<(PKey, usize)> {
-        match self.ch(l, c)? {
-            q @ ('"' | '\'') => {
-                let quoted = self.quoted(l, c, q);
-                if quoted.end.0 != l {
-                    return None;
-                }
-                let colon = self.skip_ws(l, quoted.end.1);
-                if self.ch(l, colon) != Some(':') || !self.ws_or_eol(l, colon + 1) {
-                    return None;
-                }
-                let raw: String = self.line(l)[c + 1..quoted.end.1 - 1].iter().collect();
-                let text = match (q, quoted.inner) {
-                    (_, Some(inner)) if !quoted.escaped => inner,
-                    ('\'', _) => raw.replace("''", "'"),
-                    _ => raw,
-                };
-                let key = PKey {
-                    text,
-                    span: span(l, c, quoted.end.1 - c),
-                };
-                Some((key, colon + 1))
-            }
-            _ => {
-                let line = self.line(l);
-                let mut i = c;
-                while i < line.len() {
-                    if line[i] == ':' && self.ws_or_eol(l, i + 1) {
-                        let text: String = line[c..i].iter().collect();
-                        let text = text.trim_end().to_string();
-                        let len = text.chars().count();
-                        return Some((
-                            PKey {
-                                text,
-                                span: span(l, c, len),
-                            },
-                            i + 1,
-                        ));
-                    }
-                    if line[i] == '#' && i > c && is_ws(line[i - 1]) {
-                        return None;
-                    }
-                    i += 1;
-                }
-                None
-            }
+    /// The place at column `col` of `p`'s line.
+    fn on_line(p: Pos, col: usize) -> Pos {
+        Pos {
+            index: p.index + col - p.col,
+            col,
+            ..p
         }
     }
 
-    /// A block mapping whose first key is at `(l, c)`.
-    fn block_map(&self, l: usize, c: usize, depth: usize) -> (PNode, usize) {
-        let mut entries = Vec::new();
-        let mut line = l;
-        let mut next = l + 1;
-        while let Some((key, after)) = self.map_key(line, c) {
-            let vc = self.skip_ws(line, after);
-            let (value, after_value) = if self.rest_blank(line, vc) {
-                match self.next_content(line + 1) {
-                    Some(n) if self.indent(n).is_some_and(|i| i > c) => {
-                        self.block_node(n, self.indent(n).unwrap_or(0), c as isize, depth + 1)
+    /// True when a `#` at `p` starts a comment.
+    fn comment_at(&self, p: Pos) -> bool {
+        self.ch(p.index) == Some('#') && (p.col == 0 || self.ch(p.index - 1).is_some_and(is_blank))
+    }
+
+    /// `p` moved past blanks, line breaks and comments, not beyond `limit`.
+    fn skip_space(&self, mut p: Pos, limit: usize) -> Pos {
+        while p.index < limit {
+            match self.ch(p.index) {
+                Some(c) if is_blank(c) || c == '\n' => p = self.step(p),
+                Some('#') if self.comment_at(p) => {
+                    while p.index < limit && self.ch(p.index).is_some_and(|c| c != '\n') {
+                        p = self.step(p);
                     }
-                    Some(n) if self.indent(n) == Some(c) && self.is_dash(n, c) => {
-                        self.block_seq(n, c, depth + 1)
-                    }
-                    _ => (
-                        PNode {
-                            span: key.span,
-                            kind: PKind::Empty,
-                        },
-                        line + 1,
-                    ),
                 }
-            } else {
-                self.block_node(line, vc, c as isize, depth + 1)
-            };
-            entries.push((key, value));
-            next = after_value;
-            match self.next_content(after_value) {
-                Some(n) if self.indent(n) == Some(c) && !self.is_dash(n, c) => line = n,
                 _ => break,
             }
         }
-        let first = entries.first().map_or(span(l, c, 1), |(k, _)| k.span);
-        (
-            PNode {
-                span: first,
-                kind: PKind::Map(entries),
-            },
-            next,
-        )
+        p
     }
 
-    /// A block list whose first `-` is at `(l, c)`.
-    fn block_seq(&self, l: usize, c: usize, depth: usize) -> (PNode, usize) {
-        let mut items = Vec::new();
-        let mut line = l;
-        loop {
-            let vc = self.skip_ws(line, c + 1);
-            let (item, after_item) = if self.rest_blank(line, vc) {
-                match self.next_content(line + 1) {
-                    Some(n) if self.indent(n).is_some_and(|i| i > c) => {
-                        self.block_node(n, self.indent(n).unwrap_or(0), c as isize, depth + 1)
-                    }
-                    _ => (
-                        PNode {
-                            span: span(line, c, 1),
-                            kind: PKind::Empty,
-                        },
-                        line + 1,
-                    ),
-                }
-            } else {
-                self.block_node(line, vc, c as isize, depth + 1)
-            };
-            items.push(item);
-            match self.next_content(after_item) {
-                Some(n) if self.indent(n) == Some(c) && self.is_dash(n, c) => line = n,
-                _ => {
-                    return (
-                        PNode {
-                            span: span(l, c, 1),
-                            kind: PKind::Seq(items),
-                        },
-                        after_item,
-                    )
-                }
+    /// Where a node's content starts, past its anchor and tag (which
+    /// saphyr's spans include), not beyond `limit`.
+    fn skip_props(&self, mut p: Pos, limit: usize) -> Pos {
+        while p.index < limit && matches!(self.ch(p.index), Some('&' | '!')) {
+            while p.index < limit && self.ch(p.index).is_some_and(|c| !is_blank(c) && c != '\n') {
+                p = self.step(p);
             }
+            p = self.skip_space(p, limit);
         }
+        p
     }
 
-    /// A block scalar (`|` or `>`) whose indicator is at `(l, c)`.
-    fn block_scalar(&self, l: usize, c: usize, parent: isize) -> (PNode, usize) {
-        let mut n = l + 1;
-        let mut content_indent: Option<usize> = None;
-        while n < self.nlines() {
-            let line = self.line(n);
-            let lead = line.iter().take_while(|&&ch| ch == ' ').count();
-            if line[lead..].iter().all(|&ch| is_ws(ch)) {
-                n += 1;
-                continue;
-            }
-            match content_indent {
-                None if lead as isize > parent => content_indent = Some(lead),
-                Some(ci) if lead >= ci => {}
-                _ => break,
-            }
-            n += 1;
-        }
-        (
-            PNode {
-                span: span(l, c, 1),
-                kind: PKind::Scalar(None),
-            },
-            n,
-        )
-    }
-
-    /// A plain or quoted scalar starting at `(l, c)` in block context.
-    fn block_scalar_line(&self, l: usize, c: usize, parent: isize) -> (PNode, usize) {
-        if let Some(q @ ('"' | '\'')) = self.ch(l, c) {
-            let quoted = self.quoted(l, c, q);
-            let (end_line, end_col) = quoted.end;
-            if end_line == l {
-                let len = end_col - c;
-                let content = match quoted.inner {
-                    Some(inner) if !quoted.escaped => {
-                        let n = inner.chars().count();
-                        Some((inner, span(l, c + 1, n)))
-                    }
-                    _ => None,
-                };
-                return (
-                    PNode {
-                        span: span(l, c, len),
-                        kind: PKind::Scalar(content),
-                    },
-                    l + 1,
-                );
-            }
-            let len = self.len(l).saturating_sub(c).max(1);
-            return (
-                PNode {
-                    span: span(l, c, len),
-                    kind: PKind::Scalar(None),
-                },
-                end_line + 1,
-            );
-        }
-        let line = self.line(l);
-        let mut end = c;
-        while end < line.len() && !(line[end] == '#' && end > c && is_ws(line[end - 1])) {
+    /// The span of the first property token (anchor or tag) at `p`.
+    fn props_span(&self, p: Pos, limit: usize) -> Span {
+        let mut end = p.index;
+        while end < limit && self.ch(end).is_some_and(|c| !is_blank(c) && c != '\n') {
             end += 1;
         }
-        let text: String = line[c..end].iter().collect();
-        let text = text.trim_end().to_string();
-        let len = text.chars().count();
-        let mut next = l + 1;
-        let mut multi = false;
-        while let Some(n) = self.next_content(next) {
-            if self.indent(n).is_some_and(|i| i as isize > parent) {
-                multi = true;
-                next = n + 1;
-            } else {
-                break;
-            }
-        }
-        let at = span(l, c, len.max(1));
-        let content = if multi { None } else { Some((text, at)) };
-        (
-            PNode {
-                span: at,
-                kind: PKind::Scalar(content),
-            },
-            next,
-        )
+        span_at(p, end.saturating_sub(p.index))
     }
 
-    /// A quoted scalar whose opening quote `q` is at `(l, c)`.
-    fn quoted(&self, l: usize, c: usize, q: char) -> Quoted {
-        let (mut line, mut i) = (l, c + 1);
-        let mut escaped = false;
-        loop {
-            if line >= self.nlines() {
-                let last = self.nlines().saturating_sub(1);
-                return Quoted {
-                    end: (last, self.len(last)),
-                    inner: None,
-                    escaped,
-                };
-            }
-            let Some(ch) = self.ch(line, i) else {
-                line += 1;
-                i = 0;
-                continue;
-            };
-            let doubled = ch == q && q == '\'' && self.ch(line, i + 1) == Some('\'');
-            if (q == '"' && ch == '\\') || doubled {
-                escaped = true;
-                i += 2;
-            } else if ch == q {
-                let inner = (line == l).then(|| self.line(l)[c + 1..i].iter().collect());
-                return Quoted {
-                    end: (line, i + 1),
-                    inner,
-                    escaped,
-                };
-            } else {
-                i += 1;
-            }
-        }
-    }
-
-    // ----- flow style --------------------------------------------------
-
-    /// Skips blanks, line ends and comments in flow context.
-    fn flow_skip(&self, mut l: usize, mut c: usize) -> (usize, usize) {
-        while l < self.nlines() {
-            match self.ch(l, c) {
-                None => {
-                    l += 1;
-                    c = 0;
-                }
-                Some(ch) if is_ws(ch) => c += 1,
-                Some('#') if c == 0 || self.ch(l, c - 1).is_some_and(is_ws) => {
-                    l += 1;
-                    c = 0;
-                }
-                Some(_) => break,
-            }
-        }
-        (l, c)
-    }
-
-    /// A flow node at or after `(l, c)`: the node and the line and column
-    /// after it; `None` when the scanner cannot follow it.
-    fn flow_node(&self, l: usize, c: usize, depth: usize) -> Option<(PNode, usize, usize)> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        let (l, c) = self.flow_skip(l, c);
-        match self.ch(l, c)? {
-            '[' => {
-                let mut items = Vec::new();
-                let (mut line, mut col) = self.flow_skip(l, c + 1);
-                if self.ch(line, col) == Some(']') {
-                    return Some((
-                        PNode {
-                            span: span(l, c, 1),
-                            kind: PKind::Seq(items),
-                        },
-                        line,
-                        col + 1,
-                    ));
-                }
-                loop {
-                    let (item, l2, c2) = self.flow_seq_item(line, col, depth + 1)?;
-                    items.push(item);
-                    let (l3, c3) = self.flow_skip(l2, c2);
-                    match self.ch(l3, c3)? {
-                        ',' => {
-                            (line, col) = self.flow_skip(l3, c3 + 1);
-                            if self.ch(line, col) == Some(']') {
-                                let node = PNode {
-                                    span: span(l, c, 1),
-                                    kind: PKind::Seq(items),
-                                };
-                                return Some((node, line, col + 1));
-                            }
-                        }
-                        ']' => {
-                            let node = PNode {
-                                span: span(l, c, 1),
-                                kind: PKind::Seq(items),
-                            };
-                            return Some((node, l3, c3 + 1));
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            '{' => {
-                let mut entries = Vec::new();
-                let (mut line, mut col) = (l, c + 1);
-                loop {
-                    (line, col) = self.flow_skip(line, col);
-                    if self.ch(line, col)? == '}' {
-                        let node = PNode {
-                            span: span(l, c, 1),
-                            kind: PKind::Map(entries),
-                        };
-                        return Some((node, line, col + 1));
-                    }
-                    let (key, l2, c2) = self.flow_key(line, col)?;
-                    let (l3, c3) = self.flow_skip(l2, c2);
-                    let (value, l4, c4) = if self.ch(l3, c3) == Some(':') {
-                        let (l5, c5) = self.flow_skip(l3, c3 + 1);
-                        if matches!(self.ch(l5, c5)?, ',' | '}') {
-                            (
-                                PNode {
-                                    span: key.span,
-                                    kind: PKind::Empty,
-                                },
-                                l5,
-                                c5,
-                            )
-                        } else {
-                            self.flow_node(l5, c5, depth + 1)?
-                        }
-                    } else {
-                        (
-                            PNode {
-                                span: key.span,
-                                kind: PKind::Empty,
-                            },
-                            l3,
-                            c3,
-                        )
-                    };
-                    entries.push((key, value));
-                    let (l6, c6) = self.flow_skip(l4, c4);
-                    match self.ch(l6, c6)? {
-                        ',' => (line, col) = (l6, c6 + 1),
-                        '}' => (line, col) = (l6, c6),
-                        _ => return None,
-                    }
-                }
-            }
-            q @ ('"' | '\'') => {
-                let quoted = self.quoted(l, c, q);
-                let (end_line, end_col) = quoted.end;
-                let node = if end_line == l {
-                    let content = match quoted.inner {
-                        Some(inner) if !quoted.escaped => {
-                            let n = inner.chars().count();
-                            Some((inner, span(l, c + 1, n)))
-                        }
-                        _ => None,
-                    };
-                    PNode {
-                        span: span(l, c, end_col - c),
-                        kind: PKind::Scalar(content),
-                    }
-                } else {
-                    let len = self.len(l).saturating_sub(c).max(1);
-                    PNode {
-                        span: span(l, c, len),
-                        kind: PKind::Scalar(None),
-                    }
-                };
-                Some((node, end_line, end_col))
-            }
-            '&' | '!' => {
-                let end = self.token_end(l, c);
-                self.flow_node(l, end, depth + 1)
-            }
-            '*' => {
-                let mut end = c;
-                while self
-                    .ch(l, end)
-                    .is_some_and(|ch| !is_ws(ch) && !",[]{}".contains(ch))
-                {
-                    end += 1;
-                }
-                Some((
-                    PNode {
-                        span: span(l, c, end - c),
-                        kind: PKind::Other,
-                    },
-                    l,
-                    end,
-                ))
-            }
-            _ => {
-                let (text, end) = self.flow_plain(l, c);
-                if text.is_empty() {
-                    return None;
-                }
-                let at = span(l, c, text.chars().count());
-                let (end_line, end_col) = self.flow_plain_continued(l, end);
-                let content = (end_line == l).then_some((text, at));
-                let node = PNode {
-                    span: at,
-                    kind: PKind::Scalar(content),
-                };
-                Some((node, end_line, end_col))
-            }
-        }
-    }
-
-    /// Where a plain scalar in flow context that ends at `(l, end)` really
-    /// ends: it continues on the next lines until a flow indicator.
-    fn flow_plain_continued(&self, l: usize, end: usize) -> (usize, usize) {
-        let (mut line, mut col) = (l, end);
-        loop {
-            if !self.rest_blank(line, col) || self.ch(line, self.skip_ws(line, col)) == Some('#') {
-                return (line, col);
-            }
-            let (nl, nc) = self.flow_skip(line, col);
-            match self.ch(nl, nc) {
-                Some(ch) if nl > line && !",[]{}:#".contains(ch) => {
-                    let (text, e) = self.flow_plain(nl, nc);
-                    if text.is_empty() {
-                        return (line, col);
-                    }
-                    (line, col) = (nl, e);
-                }
-                _ => return (line, col),
-            }
-        }
-    }
-
-    /// The line where the flow collection opened at `(l, c)` closes, by
-    /// counting brackets outside quotes and comments; the last line if it
-    /// never closes.
-    fn flow_end_line(&self, l: usize, c: usize) -> usize {
-        let mut depth = 0usize;
-        let (mut line, mut i) = (l, c);
-        while line < self.nlines() {
-            let Some(ch) = self.ch(line, i) else {
-                line += 1;
-                i = 0;
-                continue;
-            };
-            match ch {
-                '[' | '{' => depth += 1,
-                ']' | '}' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return line;
-                    }
-                }
-                '"' | '\'' => {
-                    let q = self.quoted(line, i, ch);
-                    (line, i) = q.end;
-                    continue;
-                }
-                '#' if i == 0 || self.ch(line, i - 1).is_some_and(is_ws) => {
-                    line += 1;
-                    i = 0;
-                    continue;
+    /// The `-` of the list item whose content (or line end) is at `p`: the
+    /// last `-` before `p` on its line, outside the comment that may follow
+    /// it.
+    fn dash_before(&self, p: Pos) -> Pos {
+        let start = p.index - p.col;
+        let mut dash = None;
+        for i in start..p.index {
+            match self.ch(i) {
+                Some('#') if i == start || self.ch(i - 1).is_some_and(is_blank) => break,
+                Some('-') if self.ch(i + 1).is_none_or(|c| is_blank(c) || c == '\n') => {
+                    dash = Some(i)
                 }
                 _ => {}
             }
-            i += 1;
         }
-        self.nlines().saturating_sub(1)
+        dash.map_or(p, |i| Self::on_line(p, i - start))
     }
 
-    /// A list item in flow context; `key: value` makes a one-pair mapping.
-    fn flow_seq_item(&self, l: usize, c: usize, depth: usize) -> Option<(PNode, usize, usize)> {
-        let (node, l2, c2) = self.flow_node(l, c, depth)?;
-        let (l3, c3) = self.flow_skip(l2, c2);
-        if self.ch(l3, c3) != Some(':') {
-            return Some((node, l2, c2));
+    /// The `|` or `>` of a block scalar whose text starts at `text`: the
+    /// first one after the previous event, outside comments (saphyr's
+    /// span of a block scalar starts at its text).
+    fn block_indicator(&self, text: Pos) -> Pos {
+        let mut p = self.prev_end;
+        while p.index <= text.index {
+            match self.ch(p.index) {
+                Some('|' | '>') => return p,
+                Some('#') if self.comment_at(p) => {
+                    p = self.step(p);
+                    while p.index < text.index && self.ch(p.index).is_some_and(|c| c != '\n') {
+                        p = self.step(p);
+                    }
+                }
+                Some(_) => p = self.step(p),
+                None => break,
+            }
         }
-        let text = match &node.kind {
-            PKind::Scalar(Some((text, _))) => text.clone(),
-            _ => return None,
-        };
-        let key = PKey {
-            text,
-            span: node.span,
-        };
-        let (l4, c4) = self.flow_skip(l3, c3 + 1);
-        let (value, l5, c5) = if matches!(self.ch(l4, c4)?, ',' | ']') {
-            (
-                PNode {
-                    span: key.span,
-                    kind: PKind::Empty,
-                },
-                l4,
-                c4,
-            )
+        text
+    }
+
+    /// The index of the quote that closes the one at `open`, before
+    /// `limit` (saphyr's span of a quoted scalar runs on over the blanks
+    /// and comment after it); `limit - 1` if none does.
+    fn closing_quote(&self, open: Pos, limit: usize) -> usize {
+        let quote = self.ch(open.index);
+        let mut i = open.index + 1;
+        while i < limit {
+            match self.ch(i) {
+                Some('\\') if quote == Some('"') => i += 2,
+                Some('\'') if quote == Some('\'') && self.ch(i + 1) == Some('\'') => i += 2,
+                c if c == quote => return i,
+                _ => i += 1,
+            }
+        }
+        limit.saturating_sub(1).max(open.index)
+    }
+
+    /// The characters from `p` to the end of its line.
+    fn rest_of_line(&self, p: Pos) -> String {
+        self.chars[p.index.min(self.chars.len())..]
+            .iter()
+            .take_while(|&&c| c != '\n')
+            .collect()
+    }
+
+    /// A scalar with its value, style and saphyr's span (which starts at
+    /// its anchor or tag, if any).
+    fn scalar(&self, value: &str, style: ScalarStyle, span: SaphyrSpan, props: bool) -> PNode {
+        let (start, end) = (Pos::from(span.start), Pos::from(span.end));
+        let at = if props {
+            self.skip_props(start, end.index)
         } else {
-            self.flow_node(l4, c4, depth + 1)?
+            start
         };
-        let span = key.span;
-        Some((
-            PNode {
-                span,
-                kind: PKind::Map(vec![(key, value)]),
-            },
-            l5,
-            c5,
-        ))
+        let one_line = at.line == end.line;
+        let kind_span = match style {
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                let indicator = if props { at } else { self.block_indicator(at) };
+                (PKind::Scalar(None), span_at(indicator, 1))
+            }
+            ScalarStyle::Plain if one_line => {
+                let at = span_at(at, end.index.saturating_sub(at.index));
+                (PKind::Scalar(Some((value.to_string(), at))), at)
+            }
+            ScalarStyle::Plain => {
+                let first = self.rest_of_line(at);
+                let len = first.trim_end().chars().count();
+                (PKind::Scalar(None), span_at(at, len))
+            }
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if one_line => {
+                let close = self.closing_quote(at, end.index);
+                let whole = span_at(at, close + 1 - at.index);
+                let inner = (at.index + 1..close)
+                    .filter_map(|i| self.ch(i))
+                    .collect::<String>();
+                let content = (inner == value).then(|| {
+                    // Exact, even when empty (`""` has no characters).
+                    let n = inner.chars().count() as u32;
+                    (inner, Span::new(at.line as u32, at.col as u32 + 2, n))
+                });
+                (PKind::Scalar(content), whole)
+            }
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                let len = self.rest_of_line(at).chars().count();
+                (PKind::Scalar(None), span_at(at, len))
+            }
+        };
+        PNode {
+            span: kind_span.1,
+            kind: kind_span.0,
+        }
     }
 
-    /// A key in a flow mapping.
-    fn flow_key(&self, l: usize, c: usize) -> Option<(PKey, usize, usize)> {
-        match self.ch(l, c)? {
-            q @ ('"' | '\'') => {
-                let quoted = self.quoted(l, c, q);
-                if quoted.end.0 != l {
-                    return None;
+    /// Handles one event; true once the first document's root is read.
+    fn event(&mut self, event: Event<'_>, span: SaphyrSpan) -> bool {
+        let (start, end) = (Pos::from(span.start), Pos::from(span.end));
+        if self.skipping.0 > 0 {
+            match event {
+                Event::SequenceStart(..) | Event::MappingStart(..) => self.skipping.0 += 1,
+                Event::SequenceEnd | Event::MappingEnd => {
+                    self.skipping.0 -= 1;
+                    if self.skipping.0 == 0 {
+                        let node = PNode {
+                            span: self.skipping.1,
+                            kind: PKind::Other,
+                        };
+                        return self.put(Read::Node(node, None));
+                    }
                 }
-                let text = quoted.inner.unwrap_or_default();
-                let text = if q == '\'' {
-                    text.replace("''", "'")
+                _ => {}
+            }
+            return false;
+        }
+        match event {
+            Event::DocumentStart(true) => {
+                self.doc_start = Some(start);
+                false
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let props = anchor > 0 || tag.is_some();
+                if style == ScalarStyle::Plain && value.is_empty() {
+                    let props = props.then(|| self.props_span(start, end.index));
+                    self.put(Read::Empty { at: start, props })
                 } else {
-                    text
-                };
-                let key = PKey {
-                    text,
-                    span: span(l, c, quoted.end.1 - c),
-                };
-                Some((key, l, quoted.end.1))
-            }
-            _ => {
-                let (text, end) = self.flow_plain(l, c);
-                if text.is_empty() {
-                    return None;
+                    let value = match self.stand_in {
+                        Some(c) => value.replace(c, "\u{feff}"),
+                        None => value.into_owned(),
+                    };
+                    let node = self.scalar(&value, style, span, props);
+                    self.put(Read::Node(node, Some(value)))
                 }
-                let n = text.chars().count();
-                Some((
-                    PKey {
-                        text,
-                        span: span(l, c, n),
-                    },
-                    l,
-                    end,
-                ))
+            }
+            Event::Alias(_) => {
+                let mut len = 1;
+                while self.ch(start.index + len).is_some_and(|c| {
+                    !is_blank(c) && c != '\n' && !matches!(c, ',' | '[' | ']' | '{' | '}')
+                }) {
+                    len += 1;
+                }
+                let node = PNode {
+                    span: span_at(start, len),
+                    kind: PKind::Other,
+                };
+                self.put(Read::Node(node, None))
+            }
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
+                // A flow collection's event starts at its bracket (after
+                // its anchor and tag, if any); a block one's is empty (but
+                // for an anchor or tag) and ends at its first `-` or key,
+                // or for a list not indented under its key, after the `- `.
+                let at = if anchor > 0 || tag.is_some() {
+                    self.skip_props(start, end.index)
+                } else {
+                    start
+                };
+                let bracket = (end.index > at.index
+                    && matches!(self.ch(at.index), Some('[' | '{')))
+                .then(|| span_at(at, 1));
+                if self.stack.len() >= MAX_DEPTH {
+                    let at = bracket.unwrap_or(span_at(end, 1));
+                    self.skipping = (1, at);
+                    return false;
+                }
+                let frame = if let Event::SequenceStart(..) = event {
+                    let span = bracket.unwrap_or_else(|| span_at(self.block_dash(end), 1));
+                    Frame::Seq {
+                        span,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        brace: bracket,
+                        start: span_at(end, 1),
+                        entries: Vec::new(),
+                        key: None,
+                    }
+                };
+                self.stack.push(frame);
+                false
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(frame) => {
+                    let node = Self::close(frame);
+                    self.put(Read::Node(node, None))
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The first `-` of a block list whose sequence-start event ends at
+    /// `end`: there for an indented list, before it for a list not
+    /// indented under its mapping key (the event then follows the `- `).
+    fn block_dash(&self, end: Pos) -> Pos {
+        if let Some(Frame::Map { key: Some(key), .. }) = self.stack.last() {
+            let key_col = key.span.col as usize - 1;
+            if end.col >= key_col && self.ch(Self::on_line(end, key_col).index) == Some('-') {
+                return self.dash_before(end);
+            }
+        }
+        if self.ch(end.index) == Some('-') {
+            end
+        } else {
+            self.dash_before(end)
+        }
+    }
+
+    /// The node of a finished collection.
+    fn close(frame: Frame) -> PNode {
+        match frame {
+            Frame::Seq { span, items } => PNode {
+                span,
+                kind: PKind::Seq(items),
+            },
+            Frame::Map {
+                brace,
+                start,
+                mut entries,
+                key,
+            } => {
+                if let Some(key) = key {
+                    let value = PNode {
+                        span: key.span,
+                        kind: PKind::Empty,
+                    };
+                    entries.push((key, value));
+                }
+                let span = brace.unwrap_or_else(|| entries.first().map_or(start, |(k, _)| k.span));
+                PNode {
+                    span,
+                    kind: PKind::Map(entries),
+                }
             }
         }
     }
 
-    /// A plain scalar in flow context: its text and the column after it.
-    fn flow_plain(&self, l: usize, c: usize) -> (String, usize) {
-        let line = self.line(l.min(self.nlines().saturating_sub(1)));
-        let mut i = c;
-        while i < line.len() {
-            let ch = line[i];
-            if ",[]{}".contains(ch) {
-                break;
+    /// Puts a node read in its collection; true when it is the root.
+    fn put(&mut self, read: Read) -> bool {
+        let (node, text) = match read {
+            Read::Node(node, text) => (node, text),
+            Read::Empty { at, props } => {
+                let span = props.unwrap_or_else(|| match self.stack.last() {
+                    None => self.doc_start.map_or(Span::new(1, 1, 1), |d| span_at(d, 3)),
+                    Some(Frame::Seq { .. }) => span_at(self.dash_before(at), 1),
+                    Some(Frame::Map { key: Some(k), .. }) => k.span,
+                    Some(Frame::Map { key: None, .. }) => span_at(at, 1),
+                });
+                let kind = PKind::Empty;
+                (PNode { span, kind }, Some(String::new()))
             }
-            if ch == ':'
-                && line
-                    .get(i + 1)
-                    .is_none_or(|&n| is_ws(n) || ",[]{}".contains(n))
-            {
-                break;
+        };
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                return true;
             }
-            if ch == '#' && i > c && is_ws(line[i - 1]) {
-                break;
-            }
-            i += 1;
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                Some(k) => entries.push((k, node)),
+                None => {
+                    let text = text.unwrap_or_else(|| match node.kind {
+                        PKind::Map(_) | PKind::Seq(_) => "<complex key>".to_string(),
+                        _ => String::new(),
+                    });
+                    *key = Some(PKey {
+                        text,
+                        span: node.span,
+                    });
+                }
+            },
         }
-        let text: String = line[c.min(i)..i].iter().collect();
-        let text = text.trim_end().to_string();
-        let end = c + text.chars().count();
-        (text, end)
+        false
+    }
+
+    /// The root, once the events are read or the parser stopped at an
+    /// error (open collections are closed where it stopped).
+    fn finish(mut self) -> PNode {
+        while let Some(frame) = self.stack.pop() {
+            let node = Self::close(frame);
+            if self.put(Read::Node(node, None)) {
+                break;
+            }
+        }
+        self.root.unwrap_or(PNode {
+            span: Span::new(1, 1, 1),
+            kind: PKind::Empty,
+        })
     }
 }
 
@@ -1733,6 +1443,73 @@ mod tests {
             err[0].message
         );
         assert!(err[0].help.as_deref().unwrap_or("").contains("16 MiB"));
+    }
+
+    /// saphyr's spans of `{`, `[` and quoted scalars run on over the
+    /// blanks (and a comment) after them; a node's span is its bracket or
+    /// its quotes.
+    #[test]
+    fn spans_stop_at_the_bracket_and_the_closing_quote() {
+        let src = "f:\n  - { name: F, inputs: [ \"{k}KM\" , x ] }   # c\nk: 'a'   # 'b'\n";
+        let root = parse_ok(src);
+        let f = item(get(&root, "f"), 0);
+        assert_eq!(f.span, Span::new(2, 5, 1));
+        assert_eq!(key_span(f, "name"), Span::new(2, 7, 4));
+        let inputs = get(f, "inputs");
+        assert_eq!(inputs.span, Span::new(2, 24, 1));
+        let first = sc(item(inputs, 0));
+        assert_eq!(
+            (first.span, first.content),
+            (Span::new(2, 26, 7), Some(Span::new(2, 27, 5)))
+        );
+        assert_eq!(at(item(inputs, 1)), (2, 36));
+        assert_eq!(sc(get(&root, "k")).span, Span::new(3, 4, 3));
+        let empty = parse_ok("k: [\"\"]\n");
+        let empty = sc(item(get(&empty, "k"), 0));
+        assert_eq!(empty.content, Some(Span::new(1, 6, 0)));
+    }
+
+    /// A list not indented under its key starts at its `-`, and so does an
+    /// empty item (a comment after it or not); a block scalar is at its
+    /// `|` or `>`, past a comment.
+    #[test]
+    fn dashes_and_block_scalar_indicators() {
+        let src = "k:\n- a\n-   # c - d\n- - x\n  -\nm: # c |\n  >-\n  t\nl:\n  - |\n    u\n";
+        let root = parse_ok(src);
+        let k = get(&root, "k");
+        assert_eq!(k.span, Span::new(2, 1, 1));
+        assert_eq!(at(item(k, 1)), (3, 1));
+        let nested = item(k, 2);
+        assert_eq!(at(nested), (4, 3));
+        assert_eq!(at(item(nested, 1)), (5, 3));
+        assert_eq!(get(&root, "m").span, Span::new(7, 3, 1));
+        assert_eq!(item(get(&root, "l"), 0).span, Span::new(10, 5, 1));
+    }
+
+    /// Anchors and tags are skipped: a node is where its content starts.
+    #[test]
+    fn anchors_and_tags_are_skipped() {
+        let root = parse_ok("a: &x !!str v\nb: &y\n  - w\nc: *x\n&k d: [&z e]\n");
+        assert_eq!(at(get(&root, "a")), (1, 13));
+        assert_eq!(at(get(&root, "b")), (3, 3));
+        assert_eq!(key_span(&root, "d"), Span::new(5, 4, 1));
+        assert_eq!(at(item(get(&root, "d"), 0)), (5, 11));
+    }
+
+    /// A byte-order mark inside the text (files pasted together) is a
+    /// character to libyaml; positions after it are still found.
+    #[test]
+    fn byte_order_mark_inside_the_text_keeps_positions() {
+        let root = parse_ok("# a\u{feff}\na: x\u{feff}y\nb: [c]\n");
+        assert_eq!(sc(get(&root, "a")).content, Some(Span::new(2, 4, 3)));
+        assert_eq!(at(item(get(&root, "b"), 0)), (3, 5));
+        let err = parse("t.yaml", "a\u{feff}b: 1\na\u{feff}b: 2\n").unwrap_err();
+        assert_eq!((err[0].span.line, err[0].span.col), (2, 1));
+        assert!(
+            err[0].message.starts_with("duplicate key"),
+            "{}",
+            err[0].message
+        );
     }
 
     #[test]
