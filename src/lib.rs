@@ -34,6 +34,8 @@ pub mod fix;
 pub mod gf2;
 /// Batch inputs: API and family files, in canonical order.
 pub mod inputs;
+/// Lifetime histories: the refinement that proves sticky/conflict fixes.
+pub mod lifetime;
 /// Checking a spec into a program.
 pub mod lower;
 /// Matching patterns against terms modulo XOR.

@@ -156,6 +156,9 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                 if let Some(rp) = &s.replay {
                     let _ = writeln!(out, "      replay: {}", rp.detail);
                 }
+                if let Some(l) = &s.lifetime {
+                    let _ = writeln!(out, "      lifetime: {}", l.detail);
+                }
                 if let Some(st) = &s.stateful {
                     let _ = writeln!(out, "      stateful: {}", st.detail);
                     for (i, step) in st.trace.iter().enumerate() {
@@ -168,6 +171,13 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                         );
                         let _ = writeln!(out, "          -> {}", step.result.join(", "));
                     }
+                }
+            }
+            Some(false) if s.lifetime.is_some() => {
+                let word = p.paint(Role::Secure, "not derivable (proved with lifetimes)");
+                let _ = writeln!(out, "  secret {name}: {word}");
+                if let Some(l) = &s.lifetime {
+                    let _ = writeln!(out, "      lifetime: {}", l.detail);
                 }
             }
             Some(false) if s.proof == Some(Proof::Proved) => {
