@@ -261,7 +261,11 @@ impl Shape {
         if !self.independent(s) {
             return vec![self.full()];
         }
-        self.maximal.iter().copied().filter(|m| m & s == s).collect()
+        self.maximal
+            .iter()
+            .copied()
+            .filter(|m| m & s == s)
+            .collect()
     }
 
     /// The choices of `L` for an object an output creates with `values`,
@@ -313,9 +317,9 @@ impl Shape {
             }
             let c = store.tuple_ctor(2);
             let (xy, yx) = (store.app(c, &[x, y]), store.app(c, &[y, x]));
-            checks.iter().any(|ch| {
-                matches!(ch, Check::NotEqual(p, q) if (*p == xy || *p == yx) && *q == both)
-            })
+            checks.iter().any(
+                |ch| matches!(ch, Check::NotEqual(p, q) if (*p == xy || *p == yx) && *q == both),
+            )
         };
         let open = self.pairs.iter().any(|&(x, y)| {
             let (vx, vy) = (values[self.tracked[x]], values[self.tracked[y]]);
@@ -330,8 +334,11 @@ impl Shape {
 
 /// The maximal independent sets of `pairs` over `m` attributes, ascending.
 fn maximal_sets(m: usize, pairs: &[(usize, usize)]) -> Vec<u32> {
-    let independent =
-        |mask: u32| pairs.iter().all(|&(x, y)| mask & (1 << x) == 0 || mask & (1 << y) == 0);
+    let independent = |mask: u32| {
+        pairs
+            .iter()
+            .all(|&(x, y)| mask & (1 << x) == 0 || mask & (1 << y) == 0)
+    };
     (0..1u32 << m)
         .filter(|&mask| independent(mask))
         .filter(|&mask| (0..m).all(|j| mask & (1 << j) != 0 || !independent(mask | (1 << j))))
@@ -427,7 +434,9 @@ pub fn build(program: &Program) -> Result<LifetimeModel, NotApplicable> {
         let setter = model.setters.contains(&rule.name);
         if setter {
             let ([(old, life)], [out]) = (input_life.as_slice(), rule.outputs.as_slice()) else {
-                return Err(shape_error("in a `sets` function of an unexpected form".into()));
+                return Err(shape_error(
+                    "in a `sets` function of an unexpected form".into(),
+                ));
             };
             let Some(Place::Handle(key, values)) = shape.place(store, *out) else {
                 return Err(shape_error("in the output of a `sets` function".into()));
@@ -437,7 +446,9 @@ pub fn build(program: &Program) -> Result<LifetimeModel, NotApplicable> {
                 if v == shape.t {
                     lifted.checks.push(Check::Equal(life[j], shape.t));
                 } else if v != shape.f && v != old[a] {
-                    return Err(shape_error("in a `sets` function of an unexpected form".into()));
+                    return Err(shape_error(
+                        "in a `sets` function of an unexpected form".into(),
+                    ));
                 }
             }
             lifted.outputs[0] = shape.handle_with(store, key, &values, life);
