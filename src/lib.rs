@@ -46,6 +46,8 @@ pub mod memory;
 pub mod outcome;
 /// Compiling rules into join plans.
 pub mod plan;
+/// What to fix in an attribute policy: minimal sets of policy changes.
+pub mod policy_fix;
 /// The checked program the engine runs.
 pub mod program;
 /// A progress line on stderr for long single checks.
