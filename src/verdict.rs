@@ -684,7 +684,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         .known
         .iter()
         .map(|t| {
-            let s = program.store.show(*t);
+            let s = program.show(*t);
             (s.chars().count(), s)
         })
         .collect();

@@ -20,8 +20,9 @@ fn knowledge(src: &str) -> Vec<String> {
 }
 
 /// Clulow's token written with records and with positional tuples: the
-/// same program, so the same knowledge set (printed positionally), and the
-/// same attack (its trace printed with named attributes).
+/// same program, so the same knowledge set (printed positionally once the
+/// attribute names are dropped; with them, by name), and the same attack
+/// (its trace printed with named attributes).
 #[test]
 fn records_lower_to_the_positional_tuples() {
     let named = r#"
@@ -46,7 +47,20 @@ secrets: [k2]
     assert_eq!(a.verdict, Verdict::Attack);
     assert_eq!(b.verdict, Verdict::Attack);
     assert_eq!(a.secrets[0].calls, b.secrets[0].calls);
-    assert_eq!(knowledge(named), knowledge(positional));
+    let unnamed = {
+        let mut p = load_source("test.yaml", named)
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .program;
+        p.objects = None;
+        check_program(p, Settings::default()).knowledge
+    };
+    assert_eq!(unnamed, knowledge(positional));
+    let named_set = knowledge(named);
+    assert!(
+        named_set.contains(&"hdl(k1, {wrap: T, decrypt: T})".to_string()),
+        "{named_set:?}"
+    );
+    assert_eq!(named_set.len(), unnamed.len());
     assert_eq!(
         a.secrets[0].trace[0].args[0],
         "hdl(k1, {wrap: T, decrypt: T})"
@@ -298,16 +312,22 @@ functions:
     // unsetting extractable does not bring it back: Leak never applies.
     let r = check(src);
     assert_eq!(r.verdict, Verdict::Secure, "{}", apisat::report::text(&r));
-    // (extractable, never_extractable): the initial state, after
-    // SetExtractable, after UnsetExtractable.
-    for state in ["hdl(k1, (F, T))", "hdl(k1, (T, F))", "hdl(k1, (F, F))"] {
+    // The initial state, after SetExtractable, after UnsetExtractable
+    // (the knowledge set names the attributes that are T).
+    for state in [
+        "hdl(k1, {never_extractable: T})",
+        "hdl(k1, {extractable: T})",
+        "hdl(k1, {})",
+    ] {
         assert!(
             r.knowledge.contains(&state.to_string()),
             "{state}: {:?}",
             r.knowledge
         );
     }
-    assert!(!r.knowledge.contains(&"hdl(k1, (T, T))".to_string()));
+    assert!(!r
+        .knowledge
+        .contains(&"hdl(k1, {extractable: T, never_extractable: T})".to_string()));
 }
 
 /// The PKCS#11 catalogue meets every expectation it states.

@@ -20,6 +20,7 @@ mod fix;
 mod fuzz;
 mod lifetime;
 mod limits;
+mod named_handles;
 mod policy_fix;
 mod reference_models;
 mod schema;
