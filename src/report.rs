@@ -22,6 +22,8 @@
 //!     "calls": 2,
 //!     "trace": [{"kind": "call", "call": "EncryptCommsKey", "args": ["PAN"], "result": ["senc(PAN, TCMK)"]}],
 //!     "replay": {"confirmed": true, "detail": "..."},
+//!     // "stateful": {...}, "lifetime": {"result", "cases", "detail"} only for a token with
+//!     // objects whose attack replay could not confirm
 //!     "proof": null                 // for a secret not derivable: "proved" | "up-to"
 //!     // "unfinished": "its attack was not extracted: ..." only when a limit stopped trace extraction
 //!   }],

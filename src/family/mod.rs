@@ -301,6 +301,14 @@ pub struct Variant {
     pub loaded: Result<Loaded, Vec<Diagnostic>>,
 }
 
+/// A variant expanded: the spec and what lowering and relocation need.
+struct Expanded {
+    spec: Spec,
+    diags: Vec<Diagnostic>,
+    params: Vec<(String, String)>,
+    substituted: Vec<(Span, String)>,
+}
+
 fn shift(span: Span) -> Span {
     Span {
         line: span.line.saturating_add(FAMILY_LINES),
@@ -376,21 +384,14 @@ impl Family {
     /// the family file's shifted line range, as lowering expects them).
     /// What `apisat fix` re-lowers with policy changes.
     pub fn variant_spec(&self, index: u64) -> (Spec, Vec<Diagnostic>) {
-        let (spec, diags, _, _) = self.expand(index);
-        (spec, diags)
+        let e = self.expand(index);
+        (e.spec, e.diags)
     }
 
-    /// Variant `index`'s spec, the mistakes applying its edits, its
-    /// matrix values, and the strings `$param` substitution changed.
-    fn expand(
-        &self,
-        index: u64,
-    ) -> (
-        Spec,
-        Vec<Diagnostic>,
-        Vec<(String, String)>,
-        Vec<(Span, String)>,
-    ) {
+    /// Variant `index` expanded: its spec, the mistakes applying its
+    /// edits, its matrix values, and the strings `$param` substitution
+    /// changed.
+    fn expand(&self, index: u64) -> Expanded {
         let (named, picks) = self.pick(index);
         let params: Vec<(String, String)> = picks
             .iter()
@@ -414,14 +415,24 @@ impl Family {
             }
         }
         let substituted = substitutions(&all, &params);
-        (spec, diags, params, substituted)
+        Expanded {
+            spec,
+            diags,
+            params,
+            substituted,
+        }
     }
 
     /// Expands and checks variant `index` (`index < len()`).
     pub fn variant(&self, index: u64) -> Variant {
         let name = self.variant_name(index);
         let (named, _) = self.pick(index);
-        let (mut spec, diags, params, substituted) = self.expand(index);
+        let Expanded {
+            mut spec,
+            diags,
+            params,
+            substituted,
+        } = self.expand(index);
         // Family-wide expectations, overridden label by label by the
         // variant's own.
         let mut expect: Vec<ExpectDecl> = Vec::new();
