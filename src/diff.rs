@@ -30,6 +30,11 @@ pub struct Side {
     /// Why its knowledge set is a bounded run's, if it is: the bounds that
     /// cut rule instances, or the limit that stopped saturation.
     pub cut: Option<String>,
+    /// The secrets its knowledge set holds although the lifetime model
+    /// proves them out of reach (the set is the monotone model's); absent
+    /// when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub beyond_token: Vec<String>,
 }
 
 /// A secret whose status differs between the two runs, or that only one
@@ -137,6 +142,12 @@ fn side(r: &Report) -> Side {
         verdict: verdict_word(r).to_string(),
         known: r.knowledge.len(),
         cut,
+        beyond_token: r
+            .secrets
+            .iter()
+            .filter(|s| s.derivable == Some(false) && s.lifetime.is_some())
+            .map(|s| s.label.clone())
+            .collect(),
     }
 }
 
@@ -156,6 +167,13 @@ pub fn text(d: &KnowledgeDiff) -> String {
             let _ = writeln!(
                 out,
                 "   {cut}; its knowledge set is what the bounded run obtained"
+            );
+        }
+        if !s.beyond_token.is_empty() {
+            let _ = writeln!(
+                out,
+                "   its knowledge set is the monotone model's (a handle keeps every attribute set it had), so it holds terms no token run gives: the lifetime model proves {} out of reach",
+                s.beyond_token.join(", ")
             );
         }
     }

@@ -34,6 +34,8 @@ pub mod fix;
 pub mod gf2;
 /// Batch inputs: API and family files, in canonical order.
 pub mod inputs;
+/// Lifetime histories: the refinement that proves sticky/conflict fixes.
+pub mod lifetime;
 /// Checking a spec into a program.
 pub mod lower;
 /// Matching patterns against terms modulo XOR.
@@ -44,6 +46,8 @@ pub mod memory;
 pub mod outcome;
 /// Compiling rules into join plans.
 pub mod plan;
+/// What to fix in an attribute policy: minimal sets of policy changes.
+pub mod policy_fix;
 /// The checked program the engine runs.
 pub mod program;
 /// A progress line on stderr for long single checks.

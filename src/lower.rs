@@ -2144,6 +2144,10 @@ impl Lowerer {
                 t: a.t,
                 f: a.f,
                 setters: a.setters.clone(),
+                sticky_on: a.sticky_on.clone(),
+                sticky_off: a.sticky_off.clone(),
+                conflicts: a.conflicts.clone(),
+                history: a.history.iter().map(Option::is_some).collect(),
             }),
         };
         Ok(Loaded {

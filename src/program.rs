@@ -110,6 +110,14 @@ pub struct ObjectModel {
     /// Functions with `sets`: they change the object of their first
     /// input (a handle) instead of creating one.
     pub setters: Vec<String>,
+    /// The token's policy, by attribute position: `sticky_on`.
+    pub sticky_on: Vec<bool>,
+    /// `sticky_off`, by position.
+    pub sticky_off: Vec<bool>,
+    /// Conflicting pairs (positions), as declared.
+    pub conflicts: Vec<(usize, usize)>,
+    /// True for history attributes (maintained by the token), by position.
+    pub history: Vec<bool>,
 }
 
 impl Program {

@@ -22,6 +22,8 @@
 //!     "calls": 2,
 //!     "trace": [{"kind": "call", "call": "EncryptCommsKey", "args": ["PAN"], "result": ["senc(PAN, TCMK)"]}],
 //!     "replay": {"confirmed": true, "detail": "..."},
+//!     // "stateful": {...}, "lifetime": {"result", "cases", "detail"} only for a token with
+//!     // objects whose attack replay could not confirm
 //!     "proof": null                 // for a secret not derivable: "proved" | "up-to"
 //!     // "unfinished": "its attack was not extracted: ..." only when a limit stopped trace extraction
 //!   }],
@@ -157,6 +159,9 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                 if let Some(rp) = &s.replay {
                     let _ = writeln!(out, "      replay: {}", rp.detail);
                 }
+                if let Some(l) = &s.lifetime {
+                    let _ = writeln!(out, "      lifetime: {}", l.detail);
+                }
                 if let Some(st) = &s.stateful {
                     let _ = writeln!(out, "      stateful: {}", st.detail);
                     for (i, step) in st.trace.iter().enumerate() {
@@ -169,6 +174,13 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                         );
                         let _ = writeln!(out, "          -> {}", step.result.join(", "));
                     }
+                }
+            }
+            Some(false) if s.lifetime.is_some() => {
+                let word = p.paint(Role::Secure, "not derivable (proved with lifetimes)");
+                let _ = writeln!(out, "  secret {name}: {word}");
+                if let Some(l) = &s.lifetime {
+                    let _ = writeln!(out, "      lifetime: {}", l.detail);
                 }
             }
             Some(false) if s.proof == Some(Proof::Proved) => {

@@ -22,8 +22,12 @@ pub struct Layout {
 pub struct Totals {
     /// Variants in all.
     pub variants: usize,
-    /// With a derivable secret.
+    /// With a derivable secret whose attack is established (confirmed by
+    /// replay or the stateful search, or needing no confirmation).
     pub attack: usize,
+    /// `ATTACK (not confirmed)`: derivable in the abstract model only, no
+    /// attack confirmed on a token with state (not counted in `attack`).
+    pub unconfirmed: usize,
     /// Secure, proved.
     pub proved: usize,
     /// Secure up to bounds.
@@ -46,6 +50,7 @@ impl Totals {
         };
         for o in outcomes {
             match (o.verdict.as_str(), o.proof.as_deref()) {
+                ("attack", Some("unconfirmed")) => t.unconfirmed += 1,
                 ("attack", _) => {
                     t.attack += 1;
                     if o.secrets.iter().any(|s| s.status == "unknown") {
@@ -97,6 +102,13 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
         )
     } else {
         format!("{} attack", t.attack)
+    };
+    // Shown only when some variant has one, so that totals without any
+    // read as they always did.
+    let attack = if t.unconfirmed > 0 {
+        format!("{attack}, {} not confirmed", t.unconfirmed)
+    } else {
+        attack
     };
     let _ = writeln!(
         out,
@@ -261,12 +273,17 @@ fn verdict_cell(o: &Outcome) -> String {
     }
 }
 
-/// What every attack in a family has in common: per secret, the
+/// What every established attack in a family has in common: per secret, the
 /// functions every shortest attack on it calls (removing one of them from
 /// every variant removes every attack found), and the matrix values every
 /// attacked variant picked while some secure variant did not.
 fn common_ground(out: &mut String, rows: &[Outcome]) {
-    let attacked: Vec<&Outcome> = rows.iter().filter(|o| o.verdict == "attack").collect();
+    // Established attacks only: an `ATTACK (not confirmed)` variant's
+    // abstract trace is no attack on a token.
+    let attacked: Vec<&Outcome> = rows
+        .iter()
+        .filter(|o| o.verdict == "attack" && o.proof.as_deref() != Some("unconfirmed"))
+        .collect();
     if attacked.is_empty() {
         return;
     }

@@ -119,6 +119,21 @@ pub struct StatefulReport {
     pub detail: String,
 }
 
+/// What the lifetime model (`crate::lifetime`) established about a
+/// secret the monotone model derives with an attack replay cannot confirm.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LifetimeReport {
+    /// `proved` (no case derives it), `derivable` (some case does),
+    /// `up-to` (not derivable, but only within bounds), `stopped` (a limit
+    /// came first) or `not-applicable` (the API's handles are outside what
+    /// the construction covers).
+    pub result: String,
+    /// Cases (one per choice of lifetime for the initial objects).
+    pub cases: usize,
+    /// In words.
+    pub detail: String,
+}
+
 impl Report {
     /// True for an ATTACK none of whose derivable secrets has a confirmed
     /// attack: each needs an object in two states and the stateful search
@@ -172,6 +187,11 @@ pub struct SecretReport {
     /// For a secret not derivable: `proved` (for every attacker), or
     /// `up-to` the bounds listed.
     pub proof: Option<Proof>,
+    /// The lifetime model (`crate::lifetime`), when it was asked about an
+    /// attack replay could not confirm and applies to the API: `proved`
+    /// makes the secret not derivable (proved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<LifetimeReport>,
     /// What a limit of the run left undone for this derivable secret: its
     /// attack not extracted (absent when nothing was left undone).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -334,6 +354,27 @@ impl Default for Settings {
     }
 }
 
+/// The attacker's own name as a term: the program's, or `attacker`,
+/// declared and added to the knowledge when the file names none.
+pub fn attacker_term(program: &mut Program) -> TermId {
+    let attacker = program
+        .store
+        .names()
+        .find(|(_, n)| n.kind == crate::term::NameKind::Attacker)
+        .map(|(id, _)| id);
+    match attacker {
+        Some(id) => program.store.name_term(id),
+        None => {
+            let id = program
+                .store
+                .declare_name("attacker", crate::term::NameKind::Attacker);
+            let t = program.store.name_term(id);
+            program.knowledge.push(t);
+            t
+        }
+    }
+}
+
 /// Checks a lowered program: saturate, find the shortest attack on every
 /// derivable secret, replay it, and say what the verdict rests on.
 pub fn check_program(program: Program, settings: Settings) -> Report {
@@ -344,22 +385,7 @@ pub fn check_program(program: Program, settings: Settings) -> Report {
 /// (`budget`): every stage after saturation stops when it runs out, and
 /// the report then says what was left undone.
 pub fn check_program_within(mut program: Program, settings: Settings, budget: &Budget) -> Report {
-    let attacker = program
-        .store
-        .names()
-        .find(|(_, n)| n.kind == crate::term::NameKind::Attacker)
-        .map(|(id, _)| id);
-    let attacker = match attacker {
-        Some(id) => program.store.name_term(id),
-        None => {
-            let id = program
-                .store
-                .declare_name("attacker", crate::term::NameKind::Attacker);
-            let t = program.store.name_term(id);
-            program.knowledge.push(t);
-            t
-        }
-    };
+    let attacker = attacker_term(&mut program);
     let compiled = compile(&mut program, attacker);
     let goals: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
     let first_limits = if settings.stop_early {
@@ -425,7 +451,11 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         attack: Option<crate::trace::Attack>,
         replay: Option<ReplayReport>,
         stateful: Option<StatefulReport>,
+        lifetime: Option<LifetimeReport>,
         unfinished: Option<String>,
+        /// Replay could not confirm the attack (and was not stopped): the
+        /// lifetime model and the stateful search are asked.
+        unconfirmed: bool,
     }
     let mut found: Vec<Found> = Vec::new();
     for secret in program.secrets.clone() {
@@ -435,7 +465,9 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
             attack: None,
             replay: None,
             stateful: None,
+            lifetime: None,
             unfinished: None,
+            unconfirmed: false,
         };
         if derivable {
             match &derivations {
@@ -443,20 +475,10 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
                     if let Some(attack) = d.attack(&program, secret.term) {
                         let outcome = replay_within(&mut program, &attack, budget);
                         f.replay = Some(replay_report(&outcome));
-                        // Any attack replay cannot confirm on a token with
-                        // objects: a real one may still exist (longer, or
-                        // with distinct fresh keys); look for it.
                         let confirmed =
                             matches!(outcome, Replay::Confirmed | Replay::ConfirmedExact);
                         let stopped = matches!(outcome, Replay::Stopped(_));
-                        if !confirmed && !stopped && settings.state_calls > 0 {
-                            f.stateful = stateful_report(
-                                &mut program,
-                                secret.term,
-                                settings.state_calls,
-                                budget,
-                            );
-                        }
+                        f.unconfirmed = !confirmed && !stopped;
                         f.attack = Some(attack);
                     }
                 }
@@ -473,6 +495,39 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
             }
         }
         found.push(f);
+    }
+    // Attacks replay cannot confirm on a token with objects: first the
+    // lifetime model, which may prove the secret out of reach (the attack
+    // then needs one object in two states no run gives it); failing that,
+    // the stateful search for a real attack (longer, or with distinct
+    // fresh keys).
+    let asked: Vec<usize> = (0..found.len()).filter(|i| found[*i].unconfirmed).collect();
+    if !asked.is_empty() && program.objects.is_some() {
+        let goals: Vec<TermId> = asked.iter().map(|i| program.secrets[*i].term).collect();
+        let calls: Vec<usize> = asked
+            .iter()
+            .map(|i| found[*i].attack.as_ref().map_or(0, |a| a.calls))
+            .collect();
+        if let Some(reports) = lifetime_reports(&program, &goals, &calls, settings, budget) {
+            for (&i, report) in asked.iter().zip(reports) {
+                if report.result == "proved" {
+                    let f = &mut found[i];
+                    f.derivable = false;
+                    f.attack = None;
+                    f.replay = None;
+                    f.unconfirmed = false;
+                }
+                found[i].lifetime = Some(report);
+            }
+        }
+    }
+    if settings.state_calls > 0 {
+        for (i, secret) in program.secrets.clone().iter().enumerate() {
+            if found[i].unconfirmed {
+                found[i].stateful =
+                    stateful_report(&mut program, secret.term, settings.state_calls, budget);
+            }
+        }
     }
     let namer = {
         let roots: Vec<TermId> = program.secrets.iter().map(|s| s.term).collect();
@@ -500,7 +555,12 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
             trace: Vec::new(),
             replay: f.replay,
             stateful: f.stateful,
-            proof: None,
+            proof: f
+                .lifetime
+                .as_ref()
+                .filter(|l| l.result == "proved")
+                .map(|_| Proof::Proved),
+            lifetime: f.lifetime,
             unfinished: f.unfinished,
         };
         if let Some(attack) = &f.attack {
@@ -520,8 +580,14 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
     let knowledge_cuts: Vec<String> = bounds.iter().map(BoundReport::label).collect();
     // Secrets not derivable: proved when no bound cut the bounded search;
     // else ask proof mode, which needs no bound on what the attacker builds.
+    // (Secrets the lifetime model proved are settled already.)
     let open: Vec<usize> = (0..secrets.len())
-        .filter(|i| secrets[*i].derivable == Some(false))
+        .filter(|i| secrets[*i].derivable == Some(false) && secrets[*i].lifetime.is_none())
+        .collect();
+    let by_lifetime: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.derivable == Some(false) && s.lifetime.is_some())
+        .map(|s| s.label.clone())
         .collect();
     let mut by_proof_mode = false;
     // Why proof mode could not close the gap, when it could not.
@@ -613,6 +679,34 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
              no secret was derivable by then"
                 .to_string(),
         )
+    } else if !by_lifetime.is_empty() && (open.is_empty() || by_proof_mode || bounds.is_empty()) {
+        let others = if open.is_empty() {
+            String::new()
+        } else if by_proof_mode {
+            "proof mode (saturation over facts with variables, no bound cutting) derives \
+             none of the other secrets in the monotone model; "
+                .to_string()
+        } else {
+            "the monotone model's fixpoint holds none of the other secrets and no bound cut \
+             any rule instance; "
+                .to_string()
+        };
+        bounds.clear();
+        (
+            Verdict::Secure,
+            Some(Proof::Proved),
+            format!(
+                "{others}{} {} derived by the monotone model only with one object in two \
+                 states, and no case of the lifetime model derives {} (each object carries the \
+                 attributes it holds at any time of the run, and never both attributes of a \
+                 conflicting sticky-on pair; one case per choice for the initial objects, each \
+                 proved): a proof for every attacker and any number of calls, within the \
+                 Dolev-Yao model and the fresh-value abstraction",
+                by_lifetime.join(", "),
+                if by_lifetime.len() == 1 { "is" } else { "are" },
+                if by_lifetime.len() == 1 { "it" } else { "them" },
+            ),
+        )
     } else if by_proof_mode {
         (
             Verdict::Secure,
@@ -658,7 +752,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         .known
         .iter()
         .map(|t| {
-            let s = program.store.show(*t);
+            let s = program.show(*t);
             (s.chars().count(), s)
         })
         .collect();
@@ -792,6 +886,82 @@ fn limit_report(stop: StopReason) -> Option<LimitReport> {
             value: bytes as u64,
         }),
     }
+}
+
+/// Asks the lifetime model about `goals` (each derivable in the monotone
+/// model with an attack of `calls` calls that replay could not confirm).
+/// `None` when lifetimes add nothing (no objects, no conflicting pair of
+/// sticky-on attributes): nothing is reported then.
+fn lifetime_reports(
+    program: &Program,
+    goals: &[TermId],
+    calls: &[usize],
+    settings: Settings,
+    budget: &Budget,
+) -> Option<Vec<LifetimeReport>> {
+    use crate::lifetime::{establish, GoalResult, NotApplicable};
+    let e = match establish(program, goals, settings, budget) {
+        Ok(e) => e,
+        Err(NotApplicable::NoObjects | NotApplicable::NoExclusivePair) => return None,
+        Err(other) => {
+            let report = LifetimeReport {
+                result: "not-applicable".into(),
+                cases: 0,
+                detail: format!("not applied: {}", other.describe()),
+            };
+            return Some(vec![report; goals.len()]);
+        }
+    };
+    let pairs: Vec<String> = e
+        .pairs
+        .iter()
+        .map(|(a, b)| format!("{a} and {b}"))
+        .collect();
+    let pairs = pairs.join("; ");
+    let cases = crate::summary::plural(e.cases as u64, "case");
+    Some(
+        e.goals
+            .iter()
+            .zip(calls)
+            .map(|(g, n)| {
+                let (result, detail) = match g {
+                    GoalResult::Proved => (
+                        "proved",
+                        format!(
+                            "the monotone model derives it with {} only by using one object \
+                             in two states; with lifetimes (an object never holds both {pairs}, \
+                             which conflict and are sticky on, at any times of one run) no case \
+                             derives it ({cases}, each proved)",
+                            crate::summary::plural(*n as u64, "API call")
+                        ),
+                    ),
+                    GoalResult::Derivable(c) => (
+                        "derivable",
+                        format!(
+                            "still derivable with lifetimes (an object never holds both {pairs} \
+                             in one run), in case {c} of {}",
+                            e.cases
+                        ),
+                    ),
+                    GoalResult::UpTo => (
+                        "up-to",
+                        format!(
+                            "with lifetimes, not derivable within the bounds only ({cases}): not proved"
+                        ),
+                    ),
+                    GoalResult::Stopped => (
+                        "stopped",
+                        "with lifetimes: a limit stopped it first; nothing is claimed".to_string(),
+                    ),
+                };
+                LifetimeReport {
+                    result: result.into(),
+                    cases: e.cases,
+                    detail,
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Runs the stateful search for `goal` and says what it established.

@@ -11,6 +11,7 @@ use crate::fix::{
     necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
 };
 use crate::inputs::{Input, VariantPattern};
+use crate::policy_fix::{policy_fixes, PolicyChange, PolicyFixes};
 use crate::summary::plural;
 use crate::verdict::Settings;
 
@@ -28,7 +29,8 @@ pub fn run(
         let Some(loaded) = super::load_one(file, variant, "fix") else {
             return ExitCode::BAD_INPUT;
         };
-        return analyse(loaded, format, settings, limits);
+        let spec = super::load_spec(file, variant);
+        return analyse(loaded, spec, format, settings, limits);
     }
     // A family file without --variant: what to fix is asked of its base
     // API; what its variants' attacks share is in `apisat batch`'s summary.
@@ -55,30 +57,56 @@ pub fn run(
     let Some(loaded) = super::load_api(file) else {
         return ExitCode::BAD_INPUT;
     };
-    analyse(loaded, format, settings, limits)
+    let spec = super::load_spec(file, None);
+    analyse(loaded, spec, format, settings, limits)
 }
 
-/// Both analyses of a loaded API, printed.
+/// The analyses of a loaded API (policy changes too when it declares
+/// `attributes`, its spec is at hand, and a secret is derivable), printed.
 fn analyse(
     loaded: crate::lower::Loaded,
+    spec: Option<super::SpecSource>,
     format: TextOrJson,
     settings: Settings,
     limits: FixLimits,
 ) -> ExitCode {
     let necessary = necessary_functions(&loaded.program, settings);
     let sets = removal_sets(&loaded.program, settings, limits);
+    let derivable = matches!(
+        necessary.base,
+        Outcome::Derivable { .. } | Outcome::NoStatefulAttack { .. }
+    );
+    let policy = match spec {
+        Some(spec) if derivable && loaded.program.objects.is_some() => {
+            let relower = |changes: &[PolicyChange]| {
+                spec.lower_with(|s| crate::policy_fix::apply(s, changes))
+            };
+            Some(policy_fixes(&loaded.program, &relower, settings, limits))
+        }
+        _ => None,
+    };
     match format {
-        TextOrJson::Text => emit(&text(&necessary, &sets)),
+        TextOrJson::Text => {
+            let mut out = text(&necessary, &sets);
+            if let Some(p) = &policy {
+                out.push_str(&policy_text(p));
+            }
+            emit(&out)
+        }
         TextOrJson::Json => {
             // A struct, not `json!`: its fields keep this order.
             #[derive(serde::Serialize)]
             struct Both<'a> {
                 necessary: &'a Necessary,
                 removal_sets: &'a RemovalSets,
+                /// Only for an API with `attributes` and a derivable secret.
+                #[serde(skip_serializing_if = "Option::is_none")]
+                policy_changes: Option<&'a PolicyFixes>,
             }
             let both = Both {
                 necessary: &necessary,
                 removal_sets: &sets,
+                policy_changes: policy.as_ref(),
             };
             let json = serde_json::to_string_pretty(&both).unwrap_or_default();
             emit(&format!("{json}\n"));
@@ -225,4 +253,75 @@ fn secure_words(outcome: &Outcome) -> String {
         Outcome::Proved => "(proved)".to_string(),
         other => other.describe(),
     }
+}
+
+/// Renders the policy changes as text: the minimal fixing sets, each
+/// change tried alone that is no fix, and how the search ended.
+pub fn policy_text(p: &PolicyFixes) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nminimal policy changes (under every change of a set no secret is derivable; \
+         each set checked with the changed policy):"
+    );
+    if p.alone.is_empty() {
+        let _ = writeln!(
+            out,
+            "  none to try: no `sets` function turns an attribute on or off, and no two \
+             attributes read as T could conflict"
+        );
+        return out;
+    }
+    if p.fixes.is_empty() {
+        let _ = writeln!(out, "  none found");
+    }
+    for (i, fix) in p.fixes.iter().enumerate() {
+        let changes: Vec<String> = fix.changes.iter().map(PolicyChange::describe).collect();
+        let _ = writeln!(
+            out,
+            "  {:>2}. {}: secure {}",
+            i + 1,
+            changes.join(", "),
+            secure_words(&fix.outcome)
+        );
+    }
+    let alone: Vec<_> = p
+        .alone
+        .iter()
+        .filter(|t| t.outcome.as_ref().is_some_and(|o| !o.not_derivable()))
+        .collect();
+    if !alone.is_empty() {
+        let _ = writeln!(out, "  alone, not a fix:");
+        for t in alone {
+            let outcome = t
+                .outcome
+                .as_ref()
+                .map(Outcome::describe)
+                .unwrap_or_default();
+            let _ = writeln!(out, "    {}: {outcome}", t.change.describe());
+        }
+    }
+    for t in p.alone.iter().filter(|t| t.outcome.is_none()) {
+        let _ = writeln!(
+            out,
+            "  refused: {} (the token cannot have it: an initial object would break it)",
+            t.change.describe()
+        );
+    }
+    let checks = plural(p.checks as u64, "check");
+    let search = match &p.search {
+        Search::NothingToFix | Search::Complete => {
+            format!("complete: every minimal set of policy changes is listed ({checks})")
+        }
+        Search::UpToSize { size } => format!(
+            "every minimal set of up to {} is listed; larger ones were not searched ({checks}; see --max-size)",
+            plural(*size as u64, "change")
+        ),
+        Search::Budget { size } => format!(
+            "stopped after {checks} (--max-checks): every minimal set of up to {} is listed, larger ones may be missing",
+            plural(*size as u64, "change")
+        ),
+    };
+    let _ = writeln!(out, "  search: {search}");
+    out
 }

@@ -62,6 +62,23 @@ impl<'a> KnowledgeJson<'a> {
         } else {
             "saturation reached a fixpoint and no bound cut any rule instance: these are all the terms the attacker can obtain, within the Dolev-Yao model and the fresh-value abstraction (it can build more from them with public constructors)".to_string()
         };
+        // Secrets the monotone model derives and the lifetime model proves
+        // out of reach: the set (the monotone model's) holds what no token
+        // run gives.
+        let lifetime: Vec<&str> = r
+            .secrets
+            .iter()
+            .filter(|s| s.derivable == Some(false) && s.lifetime.is_some())
+            .map(|s| s.label.as_str())
+            .collect();
+        let rests_on = if lifetime.is_empty() {
+            rests_on
+        } else {
+            format!(
+                "{rests_on}; it is the monotone model's set (a handle keeps every attribute set it had), so it may hold terms no token run gives: the lifetime model proves {} out of reach",
+                lifetime.join(", ")
+            )
+        };
         KnowledgeJson {
             file: &r.file,
             api: &r.api,

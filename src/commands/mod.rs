@@ -299,6 +299,65 @@ pub fn load_input(
     }
 }
 
+/// The spec of the one API a command works on, where it came from, and
+/// the mistakes reading it: what re-lowers that API with a changed spec
+/// (`apisat fix`'s policy changes).
+#[derive(Clone, Debug)]
+pub struct SpecSource {
+    /// The spec (a family variant's: its base with its edits applied).
+    pub spec: crate::spec::Spec,
+    /// The file lowering names (the base API file, for a variant).
+    pub file: String,
+    /// That file's text.
+    pub source: String,
+    /// Mistakes found reading the spec or applying edits.
+    pub diags: Vec<Diagnostic>,
+}
+
+impl SpecSource {
+    /// The program of the spec after `change`; `None` when it does not
+    /// lower (the change makes the file wrong).
+    pub fn lower_with(
+        &self,
+        change: impl FnOnce(&crate::spec::Spec) -> crate::spec::Spec,
+    ) -> Option<crate::program::Program> {
+        let spec = change(&self.spec);
+        crate::lower::lower_spec(&self.file, &spec, &self.source, self.diags.clone())
+            .ok()
+            .map(|l| l.program)
+    }
+}
+
+/// The spec of the API [`load_one`] loads from `file` (and `variant`);
+/// `None` when it cannot be read (call [`load_one`] first: it prints why).
+pub fn load_spec(file: &Path, variant: Option<&VariantPattern>) -> Option<SpecSource> {
+    match crate::inputs::read(file) {
+        Input::Api { .. } => {
+            let name = file.display().to_string();
+            let source = crate::lower::read_source(file).ok()?;
+            let node = crate::yaml::parse(&name, &source).ok()?;
+            let (spec, diags) = crate::spec::read(&name, &node);
+            Some(SpecSource {
+                spec,
+                file: name,
+                source,
+                diags,
+            })
+        }
+        Input::Family(family) => {
+            let index = pick_variant(&family, variant, "fix").ok()?;
+            let (spec, diags) = family.variant_spec(index);
+            Some(SpecSource {
+                spec,
+                file: family.base_file.clone(),
+                source: family.base_source.clone(),
+                diags,
+            })
+        }
+        Input::Broken { .. } => None,
+    }
+}
+
 /// How many matching variants [`pick_variant`] looks for before it stops:
 /// enough to name a few when a pattern matches several.
 const VARIANTS_SHOWN: usize = 5;

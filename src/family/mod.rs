@@ -301,6 +301,14 @@ pub struct Variant {
     pub loaded: Result<Loaded, Vec<Diagnostic>>,
 }
 
+/// A variant expanded: the spec and what lowering and relocation need.
+struct Expanded {
+    spec: Spec,
+    diags: Vec<Diagnostic>,
+    params: Vec<(String, String)>,
+    substituted: Vec<(Span, String)>,
+}
+
 fn shift(span: Span) -> Span {
     Span {
         line: span.line.saturating_add(FAMILY_LINES),
@@ -371,14 +379,24 @@ impl Family {
         }
     }
 
-    /// Expands and checks variant `index` (`index < len()`).
-    pub fn variant(&self, index: u64) -> Variant {
+    /// The spec of variant `index` (`index < len()`): the base with the
+    /// variant's edits applied, and the mistakes applying them (located in
+    /// the family file's shifted line range, as lowering expects them).
+    /// What `apisat fix` re-lowers with policy changes.
+    pub fn variant_spec(&self, index: u64) -> (Spec, Vec<Diagnostic>) {
+        let e = self.expand(index);
+        (e.spec, e.diags)
+    }
+
+    /// Variant `index` expanded: its spec, the mistakes applying its
+    /// edits, its matrix values, and the strings `$param` substitution
+    /// changed.
+    fn expand(&self, index: u64) -> Expanded {
         let (named, picks) = self.pick(index);
         let params: Vec<(String, String)> = picks
             .iter()
             .map(|(p, c)| (p.name.text.clone(), c.name.text.trim().to_string()))
             .collect();
-        let name = self.variant_name(index);
         let mut spec = self.base.clone();
         let mut diags = Vec::new();
         let mut all = vec![&self.edits];
@@ -397,6 +415,24 @@ impl Family {
             }
         }
         let substituted = substitutions(&all, &params);
+        Expanded {
+            spec,
+            diags,
+            params,
+            substituted,
+        }
+    }
+
+    /// Expands and checks variant `index` (`index < len()`).
+    pub fn variant(&self, index: u64) -> Variant {
+        let name = self.variant_name(index);
+        let (named, _) = self.pick(index);
+        let Expanded {
+            mut spec,
+            diags,
+            params,
+            substituted,
+        } = self.expand(index);
         // Family-wide expectations, overridden label by label by the
         // variant's own.
         let mut expect: Vec<ExpectDecl> = Vec::new();

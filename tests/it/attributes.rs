@@ -20,8 +20,9 @@ fn knowledge(src: &str) -> Vec<String> {
 }
 
 /// Clulow's token written with records and with positional tuples: the
-/// same program, so the same knowledge set (printed positionally), and the
-/// same attack (its trace printed with named attributes).
+/// same program, so the same knowledge set (printed positionally once the
+/// attribute names are dropped; with them, by name), and the same attack
+/// (its trace printed with named attributes).
 #[test]
 fn records_lower_to_the_positional_tuples() {
     let named = r#"
@@ -46,7 +47,20 @@ secrets: [k2]
     assert_eq!(a.verdict, Verdict::Attack);
     assert_eq!(b.verdict, Verdict::Attack);
     assert_eq!(a.secrets[0].calls, b.secrets[0].calls);
-    assert_eq!(knowledge(named), knowledge(positional));
+    let unnamed = {
+        let mut p = load_source("test.yaml", named)
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .program;
+        p.objects = None;
+        check_program(p, Settings::default()).knowledge
+    };
+    assert_eq!(unnamed, knowledge(positional));
+    let named_set = knowledge(named);
+    assert!(
+        named_set.contains(&"hdl(k1, {wrap: T, decrypt: T})".to_string()),
+        "{named_set:?}"
+    );
+    assert_eq!(named_set.len(), unnamed.len());
     assert_eq!(
         a.secrets[0].trace[0].args[0],
         "hdl(k1, {wrap: T, decrypt: T})"
@@ -149,19 +163,58 @@ fn one_object_in_two_states_is_not_confirmed_and_the_real_attack_is_found() {
     assert!(!r.unconfirmed());
 }
 
-/// With wrap and decrypt sticky, no token runs the attack: the report
-/// says so, within the bound, and claims neither an attack nor a proof.
+/// With wrap and decrypt conflicting and both sticky, no object ever
+/// holds both in one run: the lifetime model proves the fix (every case,
+/// one per choice of lifetime for k1 and k2), and the stateful search is
+/// not needed.
 #[test]
-fn the_sticky_fix_has_no_stateful_attack_within_the_bound() {
+fn the_sticky_fix_is_proved_with_lifetimes() {
     let src = SET_UNSET.replace(
         "  conflicts: [[wrap, decrypt]]",
         "  conflicts: [[wrap, decrypt]]\n  sticky_on: [wrap, decrypt]",
+    );
+    let r = check(&src);
+    assert_eq!(r.verdict, Verdict::Secure, "{}", apisat::report::text(&r));
+    assert_eq!(r.proof, Some(Proof::Proved));
+    let s = &r.secrets[0];
+    assert_eq!(s.derivable, Some(false));
+    assert_eq!(s.proof, Some(Proof::Proved));
+    assert!(s.stateful.is_none(), "no search once proved");
+    let l = s.lifetime.as_ref().expect("the lifetime model was asked");
+    assert_eq!(l.result, "proved");
+    assert_eq!(l.cases, 4);
+    let text = apisat::report::text(&r);
+    assert!(text.contains("SECURE (proved)"), "{text}");
+    assert!(text.contains("proved with lifetimes"), "{text}");
+    // The same with the stateful search off: the proof does not rest on it.
+    let r = check_with(
+        &src,
+        Settings {
+            state_calls: 0,
+            ..Settings::default()
+        },
+    );
+    assert_eq!(r.proof, Some(Proof::Proved));
+}
+
+/// With only wrap sticky, one object may decrypt, drop decrypt, then wrap:
+/// the lifetime model still derives k2 (it does not see the order that
+/// makes the token safe), so the run says what the stateful search found,
+/// within its bound, and claims neither an attack nor a proof.
+#[test]
+fn wrap_sticky_alone_has_no_stateful_attack_within_the_bound() {
+    let src = SET_UNSET.replace(
+        "  conflicts: [[wrap, decrypt]]",
+        "  conflicts: [[wrap, decrypt]]\n  sticky_on: [wrap]",
     );
     let r = check(&src);
     let s = &r.secrets[0];
     assert_eq!(s.derivable, Some(true));
     assert!(s.no_stateful_attack());
     assert!(r.unconfirmed());
+    // wrap alone is in no conflicting pair of sticky attributes: the
+    // lifetime model adds nothing and is not asked.
+    assert!(s.lifetime.is_none());
     let st = s.stateful.as_ref().expect("stateful search ran");
     assert_eq!(st.result, "none");
     assert_eq!(st.calls, 8);
@@ -259,16 +312,22 @@ functions:
     // unsetting extractable does not bring it back: Leak never applies.
     let r = check(src);
     assert_eq!(r.verdict, Verdict::Secure, "{}", apisat::report::text(&r));
-    // (extractable, never_extractable): the initial state, after
-    // SetExtractable, after UnsetExtractable.
-    for state in ["hdl(k1, (F, T))", "hdl(k1, (T, F))", "hdl(k1, (F, F))"] {
+    // The initial state, after SetExtractable, after UnsetExtractable
+    // (the knowledge set names the attributes that are T).
+    for state in [
+        "hdl(k1, {never_extractable: T})",
+        "hdl(k1, {extractable: T})",
+        "hdl(k1, {})",
+    ] {
         assert!(
             r.knowledge.contains(&state.to_string()),
             "{state}: {:?}",
             r.knowledge
         );
     }
-    assert!(!r.knowledge.contains(&"hdl(k1, (T, T))".to_string()));
+    assert!(!r
+        .knowledge
+        .contains(&"hdl(k1, {extractable: T, never_extractable: T})".to_string()));
 }
 
 /// The PKCS#11 catalogue meets every expectation it states.
@@ -284,9 +343,10 @@ fn the_pkcs11_catalogue_meets_its_expectations() {
     assert!(text.contains("0 failed; 0 errors"), "{text}");
 }
 
-/// `diff` tells the set/unset token (a real attack) from its sticky fix
-/// (an abstract attack only, none with state within the bound), although
-/// both derive k2 in the abstract model with the same knowledge.
+/// `diff` tells the set/unset token (a real attack) from its fixes,
+/// although all derive k2 in the monotone model with the same knowledge:
+/// the sticky fix is proved (lifetimes), wrap sticky alone has no attack
+/// with state within the bound.
 #[test]
 fn diff_tells_the_sticky_fix_from_the_attack() {
     let fixed = SET_UNSET.replace(
@@ -295,6 +355,13 @@ fn diff_tells_the_sticky_fix_from_the_attack() {
     );
     let (a, b) = (check(SET_UNSET), check(&fixed));
     let d = apisat::diff::diff(&a, &b);
+    assert_eq!(d.secrets.len(), 1, "{d:?}");
+    assert_eq!(d.secrets[0].b, Some(apisat::fix::Outcome::Proved));
+    let wrap_only = SET_UNSET.replace(
+        "  conflicts: [[wrap, decrypt]]",
+        "  conflicts: [[wrap, decrypt]]\n  sticky_on: [wrap]",
+    );
+    let d = apisat::diff::diff(&a, &check(&wrap_only));
     assert_eq!(d.secrets.len(), 1, "{d:?}");
     assert_eq!(
         d.secrets[0].b,

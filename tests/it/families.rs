@@ -380,6 +380,30 @@ fn vsm_family_summary() {
     snapshot("vsm_family", &summary::render(&all, Layout { time: false }));
 }
 
+/// The PKCS#11 policy family (apis/pkcs11/policies.yaml): the table of
+/// safe and unsafe policies, with the one `ATTACK (not confirmed)` (only
+/// wrap sticky) counted apart from the attacks in the totals, and left out
+/// of what every attack has in common.
+#[test]
+fn pkcs11_policy_family_summary() {
+    let all = outcomes("apis/pkcs11/policies.yaml");
+    for o in &all {
+        assert!(o.failures.is_empty(), "{}: {:?}", o.title(), o.failures);
+    }
+    let t = summary::Totals::of(&all);
+    assert_eq!((t.attack, t.unconfirmed, t.proved), (6, 1, 1));
+    let text = summary::render(&all, Layout { time: false });
+    assert!(
+        text.contains("6 attack, 1 not confirmed, 1 secure"),
+        "{text}"
+    );
+    assert!(
+        text.contains("in every attack on k2 (6 variants)"),
+        "{text}"
+    );
+    snapshot("pkcs11_policies", &text);
+}
+
 /// Which of k1, k2 leak on the abstract token of apis/families/pkcs11.yaml
 /// with attributes `a1`, `a2` (each a set of `w`, `u`, `e`, `d`, `x`): the
 /// fixpoint of the five token and attacker steps its header lists. Values
