@@ -70,6 +70,8 @@ pub mod stateful;
 pub mod style;
 /// Batch summaries: a table per file, totals.
 pub mod summary;
+/// The spi-calculus front end: `.spi` files read into the same spec.
+pub mod spi;
 /// Term and check string syntax.
 pub mod syntax;
 /// Terms, symbols and the interning store.

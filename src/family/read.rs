@@ -373,6 +373,7 @@ fn matrix(r: &mut Reader, node: &Node) -> Vec<Parameter> {
                                 kind: yaml::ScalarKind::Str,
                                 span: k.span,
                                 content: Some(k.span),
+                                map: None,
                             },
                             edits: e,
                         });
