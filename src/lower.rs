@@ -127,7 +127,20 @@ pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
 /// YAML; see [`is_spi_source`]).
 pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
     let (spec, diags) = read_spec(file, src)?;
-    lower_spec(file, &spec, src, diags)
+    let loaded = lower_spec(file, &spec, src, diags);
+    if !is_spi_source(file, src) {
+        return loaded;
+    }
+    match loaded {
+        Ok(mut l) => {
+            crate::spi::vocabulary::translate(&mut l.warnings);
+            Ok(l)
+        }
+        Err(mut diags) => {
+            crate::spi::vocabulary::translate(&mut diags);
+            Err(diags)
+        }
+    }
 }
 
 /// The file name standing for standard input.

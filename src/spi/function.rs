@@ -56,6 +56,7 @@ pub fn read(scope: &mut Scope, name: &Ident, body: &Process) -> Option<RuleDecl>
         fresh: Vec::new(),
         outputs: Vec::new(),
         answered: None,
+        broken_after_answer: false,
         broken: false,
     };
     let mut p = body;
@@ -126,6 +127,8 @@ struct Function<'s, 'a> {
     outputs: Vec<Term>,
     /// The first output, once the function has answered.
     answered: Option<Span>,
+    /// True once something after the answer was reported (once is enough).
+    broken_after_answer: bool,
     broken: bool,
 }
 
@@ -137,6 +140,10 @@ impl Function<'_, '_> {
 
     /// An error for a construct that comes after the function answered.
     fn after_answer(&mut self, span: Span, what: &str) {
+        if self.broken_after_answer {
+            return;
+        }
+        self.broken_after_answer = true;
         let line = self.answered.map_or(0, |s| s.line);
         self.error(
             span,
@@ -302,10 +309,10 @@ impl Function<'_, '_> {
             }
         }
         if let Some((_, at)) = self.subst.get(&v) {
-            let line = at.line;
+            let at = at_text(*at);
             return self.error(
                 subject.span,
-                format!("`{v}` is already taken apart or matched (at line {line})"),
+                format!("`{v}` is already taken apart or matched (at {at})"),
                 "each variable has one pattern: take apart the parts the first `case` or `let` bound",
             );
         }
@@ -361,10 +368,10 @@ impl Function<'_, '_> {
 
     fn binding_clash(&mut self, v: &Ident) -> bool {
         if let Some((_, first)) = self.bound.get(&v.text) {
-            let line = first.line;
+            let first = at_text(*first);
             self.error(
                 v.span,
-                format!("`{}` is bound twice in `{}` (first at line {line})", v.text, self.name.text),
+                format!("`{}` is bound twice in `{}` (first at {first})", v.text, self.name.text),
                 "a function has one scope: give the second variable another name",
             );
             return true;
@@ -394,6 +401,11 @@ impl Function<'_, '_> {
         self.bound.insert(n.text.clone(), (Binding::Fresh, n.span));
         self.fresh.push(n.clone());
     }
+}
+
+/// A place in the file, in words: "line 3, column 7".
+pub fn at_text(s: Span) -> String {
+    format!("line {}, column {}", s.line, s.col)
 }
 
 /// The term a binder stands for in a pattern.

@@ -48,7 +48,8 @@
 //! One job a module: [`lexer`] (tokens), [`parser`] (syntax tree,
 //! [`ast`]), [`read`] (the tree as a [`Spec`]; one function each in
 //! [`function`]), [`print`] (terms as the term strings lowering reads,
-//! with their positions).
+//! with their positions), [`vocabulary`] (lowering's help lines in spi
+//! words).
 
 pub mod ast;
 pub mod function;
@@ -56,6 +57,7 @@ pub mod lexer;
 pub mod parser;
 pub mod print;
 pub mod read;
+pub mod vocabulary;
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::spec::Spec;
@@ -75,7 +77,14 @@ pub fn is_spi(file: &str) -> bool {
 pub fn read(file: &str, src: &str) -> (Spec, Vec<Diagnostic>) {
     let (tokens, mut diags) = lexer::lex(file, src);
     let (items, more) = parser::parse(file, &tokens);
-    diags.extend(more);
+    // A character the lexer dropped usually leaves a parse error right
+    // after it on its line: that one says nothing new.
+    let lexical: Vec<Span> = diags.iter().map(|d| d.span).collect();
+    diags.extend(more.into_iter().filter(|d| {
+        !lexical
+            .iter()
+            .any(|l| l.line == d.span.line && l.col <= d.span.col)
+    }));
     let start = tokens.first().map_or(Span::new(1, 1, 1), |t| t.span);
     let (spec, more) = read::spec(file, &items, start);
     diags.extend(more);

@@ -33,8 +33,12 @@ pub struct Scope<'a> {
     declared: HashMap<String, Span>,
     /// The system's restricted names.
     restricted: HashSet<String>,
-    /// Names used without a declaration, each reported, in order.
+    /// Names used without a declaration, in order (reported unless
+    /// `lenient`).
     undeclared: Vec<Ident>,
+    /// True when the system is missing or broken: its restrictions are
+    /// unknown, so an undeclared name is not reported.
+    lenient: bool,
     budget: SuggestBudget,
 }
 
@@ -54,6 +58,12 @@ impl Scope<'_> {
     /// function, `function` names it.
     pub fn name_used(&mut self, name: &str, span: Span, function: Option<&str>) {
         if self.is_declared(name) {
+            return;
+        }
+        if self.lenient {
+            if !self.undeclared.iter().any(|i| i.text == name) {
+                self.undeclared.push(Ident { text: name.to_string(), span });
+            }
             return;
         }
         let suggestion = spec::suggest_within(
@@ -112,6 +122,7 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
         declared: HashMap::new(),
         restricted: HashSet::new(),
         undeclared: Vec::new(),
+        lenient: false,
         budget: SuggestBudget::new(),
     };
     let mut spec = Spec {
@@ -170,6 +181,7 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
         }
     }
     let system = systems.first().map(|(_, p)| *p);
+    scope.lenient = system.is_none() && (!defs.is_empty() || broken("system"));
     let mut restricted = Vec::new();
     let mut components = Vec::new();
     if let Some(p) = system {
@@ -182,8 +194,8 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
     }
     for n in &restricted {
         if let Some(first) = scope.declared.get(&n.text) {
-            let line = first.line;
-            scope.error(n.span, format!("`{}` is declared at line {line} and restricted here", n.text), "a restricted name is secret, a declared one public: keep one");
+            let first = function::at_text(*first);
+            scope.error(n.span, format!("`{}` is declared at {first} and restricted here", n.text), "a restricted name is secret, a declared one public: keep one");
             continue;
         }
         scope.declared.insert(n.text.clone(), n.span);
@@ -238,8 +250,8 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
     let mut defined: HashMap<&str, Span> = HashMap::new();
     for (name, body) in &defs {
         if let Some(first) = defined.get(name.text.as_str()) {
-            let line = first.line;
-            scope.error(name.span, format!("`{}` is defined twice (first at line {line})", name.text), "give each process its own name");
+            let first = function::at_text(*first);
+            scope.error(name.span, format!("`{}` is defined twice (first at {first})", name.text), "give each process its own name");
             continue;
         }
         defined.insert(&name.text, name.span);
@@ -271,7 +283,7 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
     }
     if system.is_none() && !defs.is_empty() && !broken("system") {
         let (name, _) = defs[0];
-        scope.error(name.span, "no `system`: the API's functions are never run".to_string(), format!("add the system, e.g. `system = (new K) (cuser<{{{0}}}K> | {0})`: its restrictions are the secret names, its outputs what the attacker holds, and it runs the functions", name.text));
+        scope.error(name.span, "no `system`: the API's functions are never run".to_string(), format!("add the system, e.g. `system = (new K) (cuser<M> | {0})`: its restrictions are the secret names, its outputs what the attacker holds at the start, and it runs the functions", name.text));
     }
 
     // Secrets and expectations.
@@ -307,11 +319,17 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
         }
     }
     if !scope.undeclared.is_empty() {
-        // Already reported: declared so that lowering says nothing more.
+        // Already reported (or, without a system, most likely restricted
+        // there): declared so that lowering says nothing more.
+        let (kind, word) = if scope.lenient {
+            (NameKind::Secret, "secret")
+        } else {
+            (NameKind::Public, "public")
+        };
         spec.names.push(NameGroup {
-            kind: NameKind::Public,
+            kind,
             key: Key {
-                text: "public".to_string(),
+                text: word.to_string(),
                 span: scope.undeclared[0].span,
             },
             names: scope.undeclared.iter().map(print::ident).collect(),
@@ -380,8 +398,8 @@ fn component(
     match &p.kind {
         ProcKind::Ref(name) => {
             if let Some((first, _)) = runs.get(&name.text) {
-                let line = first.line;
-                scope.error(name.span, format!("`{}` is in the system twice (first at line {line})", name.text), "a replicated process beside itself is the same process: write it once");
+                let first = function::at_text(*first);
+                scope.error(name.span, format!("`{}` is in the system twice (first at {first})", name.text), "a replicated process beside itself is the same process: write it once");
                 return;
             }
             runs.insert(name.text.clone(), (name.span, replicated));
