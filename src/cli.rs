@@ -155,6 +155,18 @@ pub enum Command {
         #[arg(long, value_name = "PATTERN")]
         variant: Option<String>,
     },
+    /// Write an API file in the other notation: YAML to the spi calculus
+    /// (as in the paper "Security API analysis with the spi-calculus") or
+    /// back; reading the output gives the same checked program. What the
+    /// target cannot express (attributes, constructors of your own in spi)
+    /// is a located error.
+    Convert {
+        /// API file: YAML, or spi (`*.spi`); `-` reads standard input.
+        file: PathBuf,
+        /// The notation to write: `yaml` or `spi`.
+        #[arg(long, value_enum)]
+        to: Notation,
+    },
     /// Print the JSON Schema of the API language, for editors (see the
     /// README: "Editor support").
     Schema {
@@ -237,6 +249,15 @@ pub enum Command {
         #[arg(long)]
         no_time: bool,
     },
+}
+
+/// The notations `apisat convert` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Notation {
+    /// The YAML API language.
+    Yaml,
+    /// The spi-calculus notation (`.spi` files).
+    Spi,
 }
 
 /// The verifiers `apisat export` writes for.

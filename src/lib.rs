@@ -12,6 +12,8 @@
 pub mod cli;
 /// The commands, one module each.
 pub mod commands;
+/// Converting API files between YAML and the spi notation.
+pub mod convert;
 /// Located error messages.
 pub mod diagnostic;
 /// Comparing two APIs' knowledge sets and secrets.

@@ -10,6 +10,8 @@ pub mod batch;
 pub mod check;
 /// `apisat completions` and `apisat man`.
 pub mod completions;
+/// `apisat convert`.
+pub mod convert;
 /// `apisat diff`.
 pub mod diff;
 /// `apisat explain`.
@@ -105,6 +107,13 @@ pub fn run(command: Command) -> ExitCode {
             search.settings(),
         ),
         Command::Schema { family } => schema::run(family),
+        Command::Convert { file, to } => convert::run(
+            &file,
+            match to {
+                crate::cli::Notation::Yaml => crate::convert::Notation::Yaml,
+                crate::cli::Notation::Spi => crate::convert::Notation::Spi,
+            },
+        ),
         Command::Export { file, to, variant } => {
             export::run(&file, to, variant.map(VariantPattern).as_ref())
         }
