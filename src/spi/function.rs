@@ -33,6 +33,7 @@ use super::print;
 use super::read::Scope;
 use crate::diagnostic::Span;
 use crate::spec::RuleDecl;
+use crate::syntax;
 
 /// How a variable of the function was bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +71,19 @@ pub fn read(scope: &mut Scope, name: &Ident, body: &Process) -> Option<RuleDecl>
             format!("`{}` never answers: it has no output `c<M>`", name.text),
             "an API function returns at least one term: end it with `cuser<M>`",
         );
+    }
+    let mut applied: Vec<Term> = f.outputs.clone();
+    for (c, _) in &f.checks {
+        match c {
+            Cond::Equal(a, b) | Cond::NotEqual(a, b) => applied.extend([a.clone(), b.clone()]),
+            Cond::OneOf(t, items) => {
+                applied.push(t.clone());
+                applied.extend(items.iter().cloned());
+            }
+        }
+    }
+    for t in &applied {
+        f.within_size(t, t.span);
     }
     if f.broken {
         return None;
@@ -319,9 +333,53 @@ impl Function<'_, '_> {
         self.refine(&v, pattern, subject.span);
     }
 
+    /// The size `t` has once refinements are substituted, in symbols.
+    fn applied_size(&self, t: &Term) -> usize {
+        let mut size = 0usize;
+        each_node(t, &mut |n| {
+            size = size.saturating_add(match &n.kind {
+                TermKind::Name(v) => self.subst.get(v).map_or(1, |(value, _)| symbols(value)),
+                _ => 1,
+            })
+        });
+        size
+    }
+
+    /// Whether `t`, refinements substituted, stays within the symbols a
+    /// term may have; reports it at `at` if not. (Matches such as `[x is
+    /// (y, y)] [y is (z, z)] ...` double a pattern at each step.)
+    fn within_size(&mut self, t: &Term, at: Span) -> bool {
+        if self.applied_size(t) <= syntax::MAX_SYMBOLS {
+            return true;
+        }
+        self.error(
+            at,
+            format!("this pattern grows past {} symbols once its variables are refined", syntax::MAX_SYMBOLS),
+            "a term holds at most 10,000 symbols (README: Input limits); match fewer copies of each variable",
+        );
+        false
+    }
+
     /// `v` is now `t` everywhere.
     fn refine(&mut self, v: &str, t: Term, at: Span) {
+        if !self.within_size(&t, at) {
+            return;
+        }
         let t = self.apply(&t);
+        let grown = symbols(&t).saturating_sub(1);
+        let too_large = self.subst.values().any(|(value, _)| {
+            let mut uses = 0usize;
+            each_node(value, &mut |n| uses += usize::from(matches!(&n.kind, TermKind::Name(x) if x == v)));
+            symbols(value).saturating_add(uses.saturating_mul(grown)) > syntax::MAX_SYMBOLS
+        });
+        if too_large {
+            self.error(
+                at,
+                format!("a pattern grows past {} symbols once `{v}` is refined here", syntax::MAX_SYMBOLS),
+                "a term holds at most 10,000 symbols (README: Input limits); match fewer copies of each variable",
+            );
+            return;
+        }
         for (value, _) in self.subst.values_mut() {
             *value = substitute(value, v, &t);
         }
@@ -435,6 +493,28 @@ pub fn each_name(t: &Term, f: &mut dyn FnMut(&str, Span)) {
             each_name(key, f);
         }
     }
+}
+
+/// Calls `f` on every node of `t`.
+fn each_node(t: &Term, f: &mut dyn FnMut(&Term)) {
+    f(t);
+    match &t.kind {
+        TermKind::Name(_) | TermKind::Zero | TermKind::Wild => {}
+        TermKind::App(_, items) | TermKind::Tuple(items) | TermKind::Xor(items) => {
+            items.iter().for_each(|i| each_node(i, f))
+        }
+        TermKind::Enc(fields, key) => {
+            fields.iter().for_each(|i| each_node(i, f));
+            each_node(key, f);
+        }
+    }
+}
+
+/// The symbols of a term (its nodes).
+fn symbols(t: &Term) -> usize {
+    let mut n = 0usize;
+    each_node(t, &mut |_| n += 1);
+    n
 }
 
 /// Whether the name `v` occurs in `t`.
