@@ -14,6 +14,9 @@
 //! `-->` location); the binary's exit code one of 0, 1, 2, 3; a report
 //! within the fact limit. Time is measured but never asserted (tests do
 //! not fail on timing): runs over the time limit are counted and printed.
+//! `fuzz_spi_front_end` does the same for the spi front end, from
+//! `apis/*.spi` and `tests/invalid_spi/*.spi`, with pieces of the spi
+//! notation among the insertions.
 //!
 //! The default budget is small (a few seconds, fixed seed). A long run:
 //!
@@ -74,22 +77,28 @@ impl Rng {
 /// The seed corpus: bundled APIs, then the invalid fixtures; and how
 /// many of the files are bundled APIs.
 fn corpus() -> (Vec<Vec<u8>>, usize) {
+    corpus_of(["apis", "tests/invalid"], "yaml")
+}
+
+/// [`corpus`] of the files ending in `.EXT` in `dirs` (the first: valid
+/// APIs).
+fn corpus_of(dirs: [&str; 2], ext: &str) -> (Vec<Vec<u8>>, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
     let mut apis = 0;
-    for dir in ["apis", "tests/invalid"] {
+    for dir in dirs {
         let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .map(|entries| {
                 entries
                     .flatten()
                     .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+                    .filter(|p| p.extension().is_some_and(|e| e == ext))
                     .collect()
             })
             .unwrap_or_default();
         files.sort();
         out.extend(files.iter().filter_map(|p| std::fs::read(p).ok()));
-        if dir == "apis" {
+        if dir == dirs[0] {
             apis = out.len();
         }
     }
@@ -279,11 +288,12 @@ fn settings() -> Settings {
     }
 }
 
-/// Loads and checks one input in-process; records what went wrong.
-fn run_in_process(text: &str, term_text: Option<&str>, tally: &mut Tally) {
+/// Loads and checks one input in-process as the file `file` (its
+/// extension picks the reader); records what went wrong.
+fn run_in_process(file: &str, text: &str, term_text: Option<&str>, tally: &mut Tally) {
     let start = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
-        match load_source("fuzz.yaml", text) {
+        match load_source(file, text) {
             Ok(mut loaded) => {
                 if let Some(t) = term_text {
                     if let Err(ds) = parse_ground_term(&mut loaded, t) {
@@ -340,10 +350,11 @@ fn run_in_process(text: &str, term_text: Option<&str>, tally: &mut Tally) {
     }
 }
 
-/// Runs the binary on one input; records what went wrong.
-fn run_binary(bytes: &[u8], tally: &mut Tally) {
+/// Runs the binary on one input, written to a file ending in `.EXT`;
+/// records what went wrong.
+fn run_binary(ext: &str, bytes: &[u8], tally: &mut Tally) {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("fuzz-{:?}.yaml", std::thread::current().id()));
+        .join(format!("fuzz-{:?}.{ext}", std::thread::current().id()));
     std::fs::write(&path, bytes).unwrap();
     let start = Instant::now();
     // `APISAT_FUZZ_BIN`: a copy of the binary, for a long run while the
@@ -448,9 +459,9 @@ fn fuzz_front_end() {
         // The file reader's job: bytes that are not UTF-8 are refused with
         // a location by the binary; in-process, the lossy text is checked.
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        run_in_process(&text, term_text.as_deref(), &mut tally);
+        run_in_process("fuzz.yaml", &text, term_text.as_deref(), &mut tally);
         if tally.inputs.is_multiple_of(BINARY_EVERY) {
-            run_binary(&bytes, &mut tally);
+            run_binary("yaml", &bytes, &mut tally);
         }
         if tally.failures.len() > before {
             let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failure.yaml");
@@ -486,6 +497,77 @@ fn fuzz_front_end() {
         tally.unlocated,
         tally.over_limit,
         tally.slowest.as_millis()
+    );
+    assert!(tally.failures.is_empty(), "{:?}", tally.failures);
+}
+
+/// Pieces of the spi notation to insert into spi inputs.
+const SPI_ODD: &[&str] = &[
+    "!", "|", ".", "(new K)", "(ν n) ", "c(x). ", "cuser<", ">", "⟨", "⟩", "case ", " of ",
+    " in ", "let (a, b) = ", "[x is ", "]", "[a == b]", "[t in [A, B]]", "system = ", "F = ",
+    "secret ", "expect ", "(*", "*)", "\"", "0", "_", "\u{0305}",
+];
+
+/// The spi front end under the same mutations (and pieces of its own
+/// notation): no panic, every error located, through the library and
+/// the binary (`APISAT_FUZZ_CASES`, `APISAT_FUZZ_SECS`, `APISAT_FUZZ_SEED`
+/// as for [`fuzz_front_end`]).
+#[test]
+fn fuzz_spi_front_end() {
+    let cases = env_number("APISAT_FUZZ_CASES", 1500);
+    let secs = env_number("APISAT_FUZZ_SECS", 3);
+    let seed = env_number("APISAT_FUZZ_SEED", 15);
+    let (corpus, apis) = corpus_of(["apis", "tests/invalid_spi"], "spi");
+    assert!(corpus.len() > 20 && apis >= 2, "the spi corpus is read");
+    let mut rng = Rng(seed);
+    let mut tally = Tally::default();
+    let start = Instant::now();
+    while tally.inputs < cases && start.elapsed() < Duration::from_secs(secs) {
+        tally.inputs += 1;
+        let mut input = if rng.chance(2) {
+            rng.pick(&corpus[..apis]).clone()
+        } else {
+            rng.pick(&corpus).clone()
+        };
+        let other = rng.pick(&corpus).clone();
+        let rounds = if rng.chance(3) { 1 + rng.below(4) } else { 1 };
+        for _ in 0..rounds {
+            if rng.chance(2) {
+                let at = rng.below(input.len() + 1);
+                let piece = rng.pick(SPI_ODD).as_bytes().to_vec();
+                input.splice(at..at, piece);
+            } else {
+                mutate(&mut rng, &mut input, &other);
+            }
+        }
+        let before = tally.failures.len();
+        let text = String::from_utf8_lossy(&input).into_owned();
+        run_in_process("fuzz.spi", &text, None, &mut tally);
+        if tally.inputs.is_multiple_of(BINARY_EVERY) {
+            run_binary("spi", &input, &mut tally);
+        }
+        if tally.failures.len() > before {
+            let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failure.spi");
+            let _ = std::fs::write(&path, &input);
+            eprintln!(
+                "fuzz: spi input {} failed ({}), written to {}",
+                tally.inputs,
+                tally.failures.last().unwrap(),
+                path.display()
+            );
+            break;
+        }
+    }
+    eprintln!(
+        "fuzz: spi, seed {seed}: {} inputs tried ({} checked, {} refused with located errors, {} also through the binary) in {:.1} s; panics {}, errors without a location {}, runs over their time limit {}",
+        tally.inputs,
+        tally.loaded,
+        tally.errors,
+        tally.binary_runs,
+        start.elapsed().as_secs_f64(),
+        tally.panics,
+        tally.unlocated,
+        tally.over_limit,
     );
     assert!(tally.failures.is_empty(), "{:?}", tally.failures);
 }
