@@ -32,7 +32,8 @@ pub enum Command {
     /// Check API files: verdict per secret, the shortest attack, what the
     /// verdict rests on.
     Check {
-        /// API files (YAML).
+        /// API files: YAML, or the spi notation (`*.spi`); `-` reads
+        /// standard input (spi when it does not start like YAML).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output format.
@@ -56,7 +57,7 @@ pub enum Command {
     /// Print the saturated knowledge set of an API, one term a line, in a
     /// canonical order.
     Knowledge {
-        /// API file (YAML), or a family file with --variant.
+        /// API file (YAML or `*.spi`), or a family file with --variant.
         file: PathBuf,
         /// `text`: one term a line; `json`: the set and what it rests on.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
@@ -72,7 +73,7 @@ pub enum Command {
     /// Explain one term: its cheapest derivation as a tree, or, when it is
     /// not derivable, what that rests on and the closest misses.
     Explain {
-        /// API file (YAML), or a family file with --variant.
+        /// API file (YAML or `*.spi`), or a family file with --variant.
         file: PathBuf,
         /// A ground term in the API language, e.g. 'senc(PAN, P)', '{k2}k1', Ki.
         term: String,
@@ -96,8 +97,8 @@ pub enum Command {
     /// makes it not derivable; and the smallest sets of functions whose
     /// removal makes the API secure.
     Fix {
-        /// API file (YAML), or a family file (its base API, or with
-        /// --variant one variant).
+        /// API file (YAML or `*.spi`), or a family file (its base API, or
+        /// with --variant one variant).
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
@@ -120,7 +121,8 @@ pub enum Command {
     /// Compare two APIs: terms the attacker learns under one and not the
     /// other (compared as printed), and secrets whose status differs.
     Diff {
-        /// The first API file (A), or a family file with --variant.
+        /// The first API file (A; YAML or `*.spi`), or a family file with
+        /// --variant.
         a: PathBuf,
         /// The second API file (B), or a family file with --variant or
         /// --variant-b.
@@ -144,12 +146,17 @@ pub enum Command {
     /// verdicts with another tool; what the target cannot express (XOR in
     /// ProVerif) is a located error.
     Export {
-        /// API file (YAML), or a family file with --variant.
+        /// API file (YAML or `*.spi`), or a family file with --variant.
         file: PathBuf,
         /// The target: `proverif` (typed pi calculus, .pv) or `tamarin`
         /// (multiset rewriting, .spthy).
         #[arg(long, value_enum)]
         to: ExportTarget,
+        /// With `--to proverif`: also a `noninterf` declaration for each
+        /// secret name, ProVerif's strong secrecy (the attacker cannot tell
+        /// runs with different values of the name apart).
+        #[arg(long)]
+        strong: bool,
         /// For a family file: the one variant whose name matches (`*`
         /// matches any characters); an error if it matches none or several.
         #[arg(long, value_name = "PATTERN")]
@@ -178,7 +185,7 @@ pub enum Command {
     /// the paths, in parallel; print a summary table (or JSON Lines).
     Batch {
         /// API files, family files, or folders holding them (walked for
-        /// *.yaml and *.yml).
+        /// *.yaml and *.yml; a spi file is taken when named).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// `text`: a summary table; `json`: one JSON object per variant per

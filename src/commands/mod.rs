@@ -114,9 +114,12 @@ pub fn run(command: Command) -> ExitCode {
                 crate::cli::Notation::Spi => crate::convert::Notation::Spi,
             },
         ),
-        Command::Export { file, to, variant } => {
-            export::run(&file, to, variant.map(VariantPattern).as_ref())
-        }
+        Command::Export {
+            file,
+            to,
+            variant,
+            strong,
+        } => export::run(&file, to, variant.map(VariantPattern).as_ref(), strong),
         Command::Fix {
             file,
             format,

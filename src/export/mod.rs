@@ -60,6 +60,12 @@ pub fn export(loaded: &Loaded, target: Target) -> Result<String, Diagnostic> {
     }
 }
 
+/// [`export`] to ProVerif with `noninterf` declarations for the secret
+/// names (`apisat export --strong`): ProVerif's strong secrecy.
+pub fn export_strong(loaded: &Loaded) -> Result<String, Diagnostic> {
+    proverif::write_with(&loaded.program, &loaded.source, true)
+}
+
 /// Which built-in Dolev-Yao deduction a rule is, when it is one: the
 /// targets have these in their own theories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
