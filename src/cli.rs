@@ -50,6 +50,14 @@ pub enum Command {
         /// larger than the input (n secrets out of one n-tuple: n² terms).
         #[arg(long)]
         full_terms: bool,
+        /// Also decide each secret's strong secrecy, as the spi-calculus
+        /// paper defines secrecy: the attacker cannot tell the API with
+        /// the secret name from the API with any other value in its place
+        /// (ProVerif's noninterf). Reported as holds, does not hold (with
+        /// the test that tells values apart), or cannot decide (with the
+        /// reason); the verdict and exit code stay those of derivability.
+        #[arg(long)]
+        strong: bool,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,

@@ -74,6 +74,8 @@ pub mod style;
 pub mod summary;
 /// The spi-calculus front end: `.spi` files read into the same spec.
 pub mod spi;
+/// Strong secrecy (`check --strong`): where it can be argued.
+pub mod strong;
 /// Term and check string syntax.
 pub mod syntax;
 /// Terms, symbols and the interning store.
@@ -112,12 +114,22 @@ pub struct LoadFailure {
 
 /// Reads, checks and verdicts one API file: the whole pipeline.
 pub fn check_file(path: &Path, settings: verdict::Settings) -> Result<Checked, LoadFailure> {
+    check_file_with(path, settings, false)
+}
+
+/// [`check_file`]; with `strong`, each secret's strong secrecy decided too
+/// ([`strong`]).
+pub fn check_file_with(
+    path: &Path,
+    settings: verdict::Settings,
+    strong: bool,
+) -> Result<Checked, LoadFailure> {
     let source = lower::read_source(path).ok();
     let loaded = lower::load_file(path).map_err(|diagnostics| LoadFailure {
         diagnostics,
         source: source.clone(),
     })?;
-    let report = verdict::check_program(loaded.program, settings);
+    let report = strong::check(loaded.program, settings, strong);
     Ok(Checked {
         report,
         warnings: loaded.warnings,

@@ -87,6 +87,7 @@ pub fn run(command: Command) -> ExitCode {
             format,
             variant,
             full_terms,
+            strong,
             search,
         } => check::run(
             &files,
@@ -94,6 +95,7 @@ pub fn run(command: Command) -> ExitCode {
             variant.map(VariantPattern),
             search.settings(),
             full_terms,
+            strong,
         ),
         Command::Knowledge {
             file,
