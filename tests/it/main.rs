@@ -22,6 +22,7 @@ mod limits;
 mod reference_models;
 mod schema;
 mod spi;
+mod strong;
 mod verdicts;
 
 /// Runs the binary from the repository's root, without colour; returns
