@@ -66,16 +66,16 @@ pub mod shared;
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// The spi-calculus front end: `.spi` files read into the same spec.
+pub mod spi;
 /// Bounded exhaustive search for attacks on a token with state.
 pub mod stateful;
+/// Strong secrecy (`check --strong`): where it can be argued.
+pub mod strong;
 /// Colour on terminals (plain by default).
 pub mod style;
 /// Batch summaries: a table per file, totals.
 pub mod summary;
-/// The spi-calculus front end: `.spi` files read into the same spec.
-pub mod spi;
-/// Strong secrecy (`check --strong`): where it can be argued.
-pub mod strong;
 /// Term and check string syntax.
 pub mod syntax;
 /// Terms, symbols and the interning store.

@@ -148,8 +148,8 @@ pub const STDIN: &str = "-";
 
 /// Whether an API source is in the spi notation: a file named `*.spi`;
 /// for standard input ([`STDIN`]), a text whose first line that is not
-/// blank or a comment does not start like a YAML mapping (`key:`) or
-/// document (`---`).
+/// blank or a comment does not start like YAML (`key:`, `---`, a flow
+/// collection, a list item, a quoted key).
 pub fn is_spi_source(file: &str, src: &str) -> bool {
     if file != STDIN {
         return crate::spi::is_spi(file);
@@ -165,7 +165,8 @@ pub fn is_spi_source(file: &str, src: &str) -> bool {
         .split(':')
         .next()
         .filter(|k| first.contains(':') && syntax::is_identifier(k.trim()));
-    !(key.is_some() || first.starts_with("---") || first.starts_with('{'))
+    let yaml_start = ["---", "{", "[", "- ", "\"", "'"];
+    !(key.is_some() || first == "-" || yaml_start.iter().any(|p| first.starts_with(p)))
 }
 
 /// An API file's structure, read from YAML or the spi notation
@@ -2368,6 +2369,26 @@ pub fn parse_ground_term(loaded: &mut Loaded, text: &str) -> Result<TermId, Vec<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn standard_input_is_spi_unless_it_starts_like_yaml() {
+        for yaml in [
+            "names: {}",
+            "# c\n\napisat: 1",
+            "---\nname: x",
+            "- a",
+            "{a: 1}",
+            "\"k\": v",
+            "",
+        ] {
+            assert!(!is_spi_source(STDIN, yaml), "{yaml:?}");
+        }
+        for spi in ["name \"a: b\"", "# c\n(* x *)\nF = !c(x). d<x>", "public A"] {
+            assert!(is_spi_source(STDIN, spi), "{spi:?}");
+        }
+        assert!(is_spi_source("x.spi", "names: {}"));
+        assert!(!is_spi_source("x.yaml", "public A"));
+    }
+
     use super::*;
 
     fn load(src: &str) -> Loaded {

@@ -148,7 +148,10 @@ fn decide(
         return if confirmed {
             StrongReport::new("does not hold", format!("`{name}` is derivable (the attack above): with `{name}` replaced by a value the attacker knows, it derives that value and compares"))
         } else {
-            StrongReport::new("cannot decide", format!("`{name}` is derivable in the abstract model, by an attack not confirmed"))
+            StrongReport::new(
+                "cannot decide",
+                format!("`{name}` is derivable in the abstract model, by an attack not confirmed"),
+            )
         };
     }
     let why_not = match stored_unused(program, k) {
@@ -170,7 +173,10 @@ fn decide(
         let by = if calls == 0 {
             "it holds from the start".to_string()
         } else {
-            format!("by {calls} API call{}, confirmed by replay", if calls == 1 { "" } else { "s" })
+            format!(
+                "by {calls} API call{}, confirmed by replay",
+                if calls == 1 { "" } else { "s" }
+            )
         };
         return StrongReport::new("does not hold", format!("the attacker obtains `{shown}` ({by}): with `{name}` replaced by a value it knows, decrypting it succeeds, and with another value it fails"));
     }
@@ -179,7 +185,12 @@ fn decide(
 
 /// The smallest obtained term `senc(t, K)` or `aenc(t, pk(K))` whose
 /// derivation replays concretely, with its number of calls.
-fn witness(program: &Program, known: &[TermId], key: TermId, settings: Settings) -> Option<(TermId, usize)> {
+fn witness(
+    program: &Program,
+    known: &[TermId],
+    key: TermId,
+    settings: Settings,
+) -> Option<(TermId, usize)> {
     let store = &program.store;
     let mut candidates: Vec<(usize, String, TermId)> = known
         .iter()
@@ -271,9 +282,7 @@ fn stored_unused(program: &Program, k: NameId) -> Result<String, String> {
     // Clause 2: the wrapping keys.
     let mut wrappers: Vec<NameId> = Vec::new();
     for &t in &program.knowledge {
-        if let Err(e) = wrapped(program, t, k, &mut wrappers) {
-            return Err(e);
-        }
+        wrapped(program, t, k, &mut wrappers)?;
     }
     if wrappers.is_empty() {
         return Ok(format!("`{name}` occurs in no function and nowhere in the initial knowledge: nothing the attacker sees depends on it"));
@@ -296,24 +305,41 @@ fn stored_unused(program: &Program, k: NameId) -> Result<String, String> {
         ciphertexts.dedup();
         for (i, &a) in ciphertexts.iter().enumerate() {
             if has_xor(store, plaintext(store, a)) {
-                return Err(format!("`{}` holds XOR, and apisat compares such plaintexts only without it", store.show(a)));
+                return Err(format!(
+                    "`{}` holds XOR, and apisat compares such plaintexts only without it",
+                    store.show(a)
+                ));
             }
             for &b in &ciphertexts[i + 1..] {
                 let mut bind = None;
-                if unify(store, plaintext(store, a), plaintext(store, b), k, &mut bind) {
+                if unify(
+                    store,
+                    plaintext(store, a),
+                    plaintext(store, b),
+                    k,
+                    &mut bind,
+                ) {
                     return Err(format!("`{}` and `{}` are equal for some value of `{name}`: comparing them may tell values apart", store.show(a), store.show(b)));
                 }
             }
         }
     }
-    let shown: Vec<String> = wrappers.iter().map(|w| format!("`{}`", store.name(*w).text)).collect();
+    let shown: Vec<String> = wrappers
+        .iter()
+        .map(|w| format!("`{}`", store.name(*w).text))
+        .collect();
     Ok(format!("`{name}` occurs only inside initial tokens encrypted under {}, which no function uses and which occur only as keys: no run looks inside them (README: Strong secrecy)", shown.join(", ")))
 }
 
 /// Clause 2 on one knowledge term: every occurrence of `k` is in the
 /// plaintext of a `senc(p, KK)` with an unused wrapping key `KK`
 /// (collected in `wrappers`).
-fn wrapped(program: &Program, t: TermId, k: NameId, wrappers: &mut Vec<NameId>) -> Result<(), String> {
+fn wrapped(
+    program: &Program,
+    t: TermId,
+    k: NameId,
+    wrappers: &mut Vec<NameId>,
+) -> Result<(), String> {
     let store = &program.store;
     if !mentions(store, t, k) {
         return Ok(());
@@ -376,7 +402,9 @@ fn only_as_key(store: &TermStore, t: TermId, kk: NameId) -> bool {
 fn under(store: &TermStore, t: TermId, kk: NameId, out: &mut Vec<TermId>) {
     match store.get(t) {
         Term::App(c, args) => {
-            if store.ctor(*c).text == "senc" && matches!(store.get(args[1]), Term::Name(n) if *n == kk) {
+            if store.ctor(*c).text == "senc"
+                && matches!(store.get(args[1]), Term::Name(n) if *n == kk)
+            {
                 out.push(t);
             }
             for a in args.iter() {

@@ -349,7 +349,13 @@ pub fn saturation(program: &mut Program, settings: Settings) -> crate::engine::S
     let attacker = attacker_term(program);
     let compiled = compile(program, attacker);
     let goals: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
-    saturate(program, &compiled.plans, &goals, settings.bounds, settings.limits)
+    saturate(
+        program,
+        &compiled.plans,
+        &goals,
+        settings.bounds,
+        settings.limits,
+    )
 }
 
 /// [`check_program`] on a clock and memory count started earlier

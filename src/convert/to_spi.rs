@@ -87,7 +87,11 @@ impl Printer<'_> {
     fn word(&mut self, s: &Scalar, what: &str) -> String {
         let text = s.text.trim();
         if KEYWORDS.contains(&text) {
-            self.error(s.span, &format!("the {what} `{text}`, a keyword of the spi notation,"), "rename it: `case`, `of`, `in`, `let`, `new` and `is` are keywords");
+            self.error(
+                s.span,
+                &format!("the {what} `{text}`, a keyword of the spi notation,"),
+                "rename it: `case`, `of`, `in`, `let`, `new` and `is` are keywords",
+            );
         }
         text.to_string()
     }
@@ -105,13 +109,25 @@ impl Printer<'_> {
             out.push_str(&format!("name {}\n\n", string(n.text.trim())));
         }
         for c in &spec.constructors {
-            self.error(c.span, "a constructor of your own", "the spi notation has the built-in constructors only; keep this API in YAML");
+            self.error(
+                c.span,
+                "a constructor of your own",
+                "the spi notation has the built-in constructors only; keep this API in YAML",
+            );
         }
         for d in &spec.deductions {
-            self.error(d.span, "an attacker deduction", "the spi notation has the built-in deductions only; keep this API in YAML");
+            self.error(
+                d.span,
+                "an attacker deduction",
+                "the spi notation has the built-in deductions only; keep this API in YAML",
+            );
         }
         if let Some(a) = &spec.attributes {
-            self.error(a.key, "`attributes` (objects with named attributes)", "the spi notation has no attribute records; keep this API in YAML");
+            self.error(
+                a.key,
+                "`attributes` (objects with named attributes)",
+                "the spi notation has no attribute records; keep this API in YAML",
+            );
         }
         let mut declared = false;
         for g in &spec.names {
@@ -139,7 +155,11 @@ impl Printer<'_> {
             }
         }
         for g in spec.names.iter().filter(|g| g.kind == NameKind::Fresh) {
-            for n in g.names.iter().filter(|n| !generated.contains(n.text.trim())) {
+            for n in g
+                .names
+                .iter()
+                .filter(|n| !generated.contains(n.text.trim()))
+            {
                 self.error(n.span, &format!("the fresh name `{}`, which no function generates,", n.text.trim()), "the spi notation declares a fresh name by generating it, `(new s)` in a function: remove the declaration or generate it");
             }
         }
@@ -186,7 +206,11 @@ impl Printer<'_> {
         });
         for (s, offset) in bad {
             let span = at.token_span(offset, s.len());
-            self.error(span, &format!("the name `{s}`, a keyword of the spi notation,"), "rename it: `case`, `of`, `in`, `let`, `new` and `is` are keywords");
+            self.error(
+                span,
+                &format!("the name `{s}`, a keyword of the spi notation,"),
+                "rename it: `case`, `of`, `in`, `let`, `new` and `is` are keywords",
+            );
         }
     }
 
@@ -205,7 +229,11 @@ impl Printer<'_> {
                 parts.push(format!("{OUT}<{}>", show(&t)));
             }
         }
-        parts.extend(spec.functions.iter().map(|f| f.name.text.trim().to_string()));
+        parts.extend(
+            spec.functions
+                .iter()
+                .map(|f| f.name.text.trim().to_string()),
+        );
         let mut out = String::from("system =");
         if !secret.is_empty() {
             out.push_str(&format!(" (new {})", secret.join(", ")));
@@ -232,15 +260,30 @@ impl Printer<'_> {
             self.error(f.name.span, &format!("the function name `{name}`"), "a spi process is named by an identifier (letters, digits and `_`) other than a keyword and `system`: rename the function");
         }
         if !f.sets.is_empty() {
-            self.error(f.span, "a function with `sets` (SetAttributeValue)", "the spi notation has no attribute records; keep this API in YAML");
+            self.error(
+                f.span,
+                "a function with `sets` (SetAttributeValue)",
+                "the spi notation has no attribute records; keep this API in YAML",
+            );
         }
         let inputs: Vec<Term> = f.inputs.iter().filter_map(parsed).collect();
-        let checks: Vec<syntax::Check> = f.checks.iter().filter_map(|c| syntax::parse_check(&c.text).ok()).collect();
+        let checks: Vec<syntax::Check> = f
+            .checks
+            .iter()
+            .filter_map(|c| syntax::parse_check(&c.text).ok())
+            .collect();
         let outputs: Vec<Term> = f.outputs.iter().filter_map(parsed).collect();
-        if inputs.len() != f.inputs.len() || checks.len() != f.checks.len() || outputs.len() != f.outputs.len() {
+        if inputs.len() != f.inputs.len()
+            || checks.len() != f.checks.len()
+            || outputs.len() != f.outputs.len()
+        {
             return None;
         }
-        for (t, s) in inputs.iter().zip(&f.inputs).chain(outputs.iter().zip(&f.outputs)) {
+        for (t, s) in inputs
+            .iter()
+            .zip(&f.inputs)
+            .chain(outputs.iter().zip(&f.outputs))
+        {
             self.names_in(t, s);
         }
         // Identifiers of the function: new variables avoid them.
@@ -283,9 +326,7 @@ impl Printer<'_> {
             steps.push(format!("(new {})", fresh.join(", ")));
         }
         while !work.is_empty() {
-            let ready = work
-                .iter()
-                .position(|(_, p, _)| self.ready(p, &bound));
+            let ready = work.iter().position(|(_, p, _)| self.ready(p, &bound));
             let Some(at) = ready else {
                 let (_, p, i) = &work[0];
                 let stuck = self.unbound(p, &bound);
@@ -293,7 +334,11 @@ impl Printer<'_> {
                 return None;
             };
             let (var, p, i) = work.remove(at);
-            let parts = |items: &[Term], bound: &mut HashSet<String>, work: &mut Vec<(String, Term, usize)>, taken: &mut HashSet<String>| -> Vec<String> {
+            let parts = |items: &[Term],
+                         bound: &mut HashSet<String>,
+                         work: &mut Vec<(String, Term, usize)>,
+                         taken: &mut HashSet<String>|
+             -> Vec<String> {
                 items
                     .iter()
                     .map(|item| match &item.kind {
@@ -313,7 +358,11 @@ impl Printer<'_> {
             match &p.kind {
                 TermKind::Enc(fields, key) if !self.all_bound(&p, &bound) => {
                     let fields = parts(fields, &mut bound, &mut work, &mut taken);
-                    steps.push(format!("case {var} of {{{}}}{} in", fields.join(", "), operand(key)));
+                    steps.push(format!(
+                        "case {var} of {{{}}}{} in",
+                        fields.join(", "),
+                        operand(key)
+                    ));
                 }
                 TermKind::Tuple(items) if !self.all_bound(&p, &bound) => {
                     let items = parts(items, &mut bound, &mut work, &mut taken);
@@ -369,7 +418,9 @@ impl Printer<'_> {
     /// it has no `_`.
     fn all_bound(&self, t: &Term, bound: &HashSet<String>) -> bool {
         let mut ok = true;
-        each_ident(t, &mut |s, _| ok &= self.names.contains(s) || bound.contains(s));
+        each_ident(t, &mut |s, _| {
+            ok &= self.names.contains(s) || bound.contains(s)
+        });
         ok && !has_wildcard(t)
     }
 
@@ -403,7 +454,8 @@ fn string(s: &str) -> String {
 
 /// A label: bare when it is an identifier, else a string.
 fn label_text(s: &str) -> String {
-    if syntax::is_identifier(s) && !KEYWORDS.contains(&s) && !DECLARATIONS.contains(&s) && s != "_" {
+    if syntax::is_identifier(s) && !KEYWORDS.contains(&s) && !DECLARATIONS.contains(&s) && s != "_"
+    {
         s.to_string()
     } else {
         string(s)
@@ -450,7 +502,10 @@ pub fn show(t: &Term) -> String {
         TermKind::Enc(fields, key) => format!("{{{}}}{}", list(fields), operand(key)),
         TermKind::Xor(ops) => ops.iter().map(operand).collect::<Vec<_>>().join(" xor "),
         TermKind::Record(fields) => {
-            let shown: Vec<String> = fields.iter().map(|r| format!("{}: {}", r.name, show(&r.value))).collect();
+            let shown: Vec<String> = fields
+                .iter()
+                .map(|r| format!("{}: {}", r.name, show(&r.value)))
+                .collect();
             format!("{{{}}}", shown.join(", "))
         }
     }

@@ -146,7 +146,11 @@ fn rules(out: &mut String, field: &str, rules: &[RuleDecl]) {
     out.push_str(&format!("{field}:\n"));
     for r in rules {
         out.push_str(&format!("  - name: {}\n", text(r.name.text.trim())));
-        for (key, items) in [("inputs", &r.inputs), ("checks", &r.checks), ("fresh", &r.fresh)] {
+        for (key, items) in [
+            ("inputs", &r.inputs),
+            ("checks", &r.checks),
+            ("fresh", &r.fresh),
+        ] {
             if !items.is_empty() {
                 out.push_str(&format!("    {key}: {}\n", list(items)));
             }

@@ -385,7 +385,11 @@ impl<'a> Writer<'a> {
                     let _ = writeln!(out, "noninterf {}.", self.names[n]);
                 }
                 _ => {
-                    let _ = writeln!(out, "(* {}: not a secret name; noninterf applies to names *)", comment(&s.label));
+                    let _ = writeln!(
+                        out,
+                        "(* {}: not a secret name; noninterf applies to names *)",
+                        comment(&s.label)
+                    );
                 }
             }
         }

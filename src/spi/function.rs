@@ -369,7 +369,9 @@ impl Function<'_, '_> {
         let grown = symbols(&t).saturating_sub(1);
         let too_large = self.subst.values().any(|(value, _)| {
             let mut uses = 0usize;
-            each_node(value, &mut |n| uses += usize::from(matches!(&n.kind, TermKind::Name(x) if x == v)));
+            each_node(value, &mut |n| {
+                uses += usize::from(matches!(&n.kind, TermKind::Name(x) if x == v))
+            });
             symbols(value).saturating_add(uses.saturating_mul(grown)) > syntax::MAX_SYMBOLS
         });
         if too_large {
@@ -397,7 +399,9 @@ impl Function<'_, '_> {
 
     /// `t` with every refinement substituted.
     fn apply(&self, t: &Term) -> Term {
-        map_names(t, &|name, _| self.subst.get(name).map(|(value, _)| value.clone()))
+        map_names(t, &|name, _| {
+            self.subst.get(name).map(|(value, _)| value.clone())
+        })
     }
 
     fn apply_cond(&self, c: &Cond) -> Cond {
@@ -429,7 +433,10 @@ impl Function<'_, '_> {
             let first = at_text(*first);
             self.error(
                 v.span,
-                format!("`{}` is bound twice in `{}` (first at {first})", v.text, self.name.text),
+                format!(
+                    "`{}` is bound twice in `{}` (first at {first})",
+                    v.text, self.name.text
+                ),
                 "a function has one scope: give the second variable another name",
             );
             return true;

@@ -312,17 +312,32 @@ mod tests {
 
     #[test]
     fn tokens_and_positions() {
-        let (t, d) = lex("t.spi", "F = !c(x).\r\n  c̄⟨{x}K⟩ # out\n(* a\n b *) x != y ⊕ 0");
+        let (t, d) = lex(
+            "t.spi",
+            "F = !c(x).\r\n  c̄⟨{x}K⟩ # out\n(* a\n b *) x != y ⊕ 0",
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(t[0].span, Span::new(1, 1, 1));
         assert_eq!(t[0].tok, Tok::Ident("F".into()));
         let c = &t[8];
-        assert_eq!((c.tok.clone(), c.span, c.line_start), (Tok::Ident("c".into()), Span::new(2, 3, 1), true));
+        assert_eq!(
+            (c.tok.clone(), c.span, c.line_start),
+            (Tok::Ident("c".into()), Span::new(2, 3, 1), true)
+        );
         assert_eq!(t[9].tok, Tok::LAngle);
         assert_eq!(t[9].span, Span::new(2, 5, 1));
         let ne = t.iter().find(|t| t.tok == Tok::NotEq).expect("!=");
         assert_eq!(ne.span, Span::new(4, 9, 2));
-        assert_eq!(toks("a xor b ^ c"), vec![Tok::Ident("a".into()), Tok::Xor, Tok::Ident("b".into()), Tok::Xor, Tok::Ident("c".into())]);
+        assert_eq!(
+            toks("a xor b ^ c"),
+            vec![
+                Tok::Ident("a".into()),
+                Tok::Xor,
+                Tok::Ident("b".into()),
+                Tok::Xor,
+                Tok::Ident("c".into())
+            ]
+        );
         assert_eq!(toks(r#"name "a \"b\"""#)[1], Tok::Str("a \"b\"".into()));
     }
 

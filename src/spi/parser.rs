@@ -51,15 +51,27 @@ pub fn parse(file: &str, tokens: &[Token]) -> (Vec<Item>, Vec<Diagnostic>) {
                     } else {
                         "join processes with `|`, continue one with `.`, separate list entries with `,`; or start the next item on a new line".to_string()
                     };
-                    let d = p.diag(t.span, format!("unexpected {} after the item", t.describe()), help);
+                    let d = p.diag(
+                        t.span,
+                        format!("unexpected {} after the item", t.describe()),
+                        help,
+                    );
                     p.diags.push(d);
                     p.recover();
                 }
             }
             Err(d) => {
                 p.diags.push(d);
-                if let Some(Token { tok: Tok::Ident(word), span, .. }) = tokens.get(start) {
-                    items.push(Item::Broken(Ident { text: word.clone(), span: *span }));
+                if let Some(Token {
+                    tok: Tok::Ident(word),
+                    span,
+                    ..
+                }) = tokens.get(start)
+                {
+                    items.push(Item::Broken(Ident {
+                        text: word.clone(),
+                        span: *span,
+                    }));
                 }
                 items.extend(p.partial.take());
                 p.recover();
@@ -112,12 +124,17 @@ impl Parser<'_> {
     }
 
     fn found(&self) -> String {
-        self.peek().map_or("the end of the file".to_string(), Token::describe)
+        self.peek()
+            .map_or("the end of the file".to_string(), Token::describe)
     }
 
     /// An error at the next token: "expected WHAT, found ...".
     fn expected(&self, what: &str, help: impl Into<String>) -> Diagnostic {
-        self.diag(self.here(), format!("expected {what}, found {}", self.found()), help)
+        self.diag(
+            self.here(),
+            format!("expected {what}, found {}", self.found()),
+            help,
+        )
     }
 
     fn eat(&mut self, tok: &Tok) -> bool {
@@ -154,7 +171,11 @@ impl Parser<'_> {
             return start;
         };
         if last.span.line == start.line && last.span.col >= start.col {
-            Span::new(start.line, start.col, last.span.col + last.span.len - start.col)
+            Span::new(
+                start.line,
+                start.col,
+                last.span.col + last.span.len - start.col,
+            )
         } else {
             start
         }
@@ -186,7 +207,11 @@ impl Parser<'_> {
             return Err(self.expected("an item", ITEM_HELP));
         };
         let Some(word) = t.ident().map(str::to_string) else {
-            return Err(self.diag(t.span, format!("expected an item, found {}", t.describe()), ITEM_HELP));
+            return Err(self.diag(
+                t.span,
+                format!("expected an item, found {}", t.describe()),
+                ITEM_HELP,
+            ));
         };
         let defines = self.peek_at(1).is_some_and(|n| n.tok == Tok::Eq);
         if defines {
@@ -196,9 +221,19 @@ impl Parser<'_> {
                 return Ok(Item::System(t.span, body));
             }
             if KEYWORDS.contains(&word.as_str()) {
-                return Err(self.diag(t.span, format!("`{word}` is a keyword and cannot name a process"), "name the process differently, e.g. `Encrypt`"));
+                return Err(self.diag(
+                    t.span,
+                    format!("`{word}` is a keyword and cannot name a process"),
+                    "name the process differently, e.g. `Encrypt`",
+                ));
             }
-            return Ok(Item::Def(Ident { text: word, span: t.span }, body));
+            return Ok(Item::Def(
+                Ident {
+                    text: word,
+                    span: t.span,
+                },
+                body,
+            ));
         }
         self.pos += 1;
         let kind = match word.as_str() {
@@ -209,7 +244,11 @@ impl Parser<'_> {
                 let text = match n.tok {
                     Tok::Str(s) => s,
                     Tok::Ident(s) => s,
-                    _ => return Err(self.expected("the API's name, a string", "write `name \"My API\"`")),
+                    _ => {
+                        return Err(
+                            self.expected("the API's name, a string", "write `name \"My API\"`")
+                        )
+                    }
                 };
                 self.pos += 1;
                 return Ok(Item::Name(Ident { text, span: n.span }));
@@ -220,7 +259,10 @@ impl Parser<'_> {
             "secret" => return self.secrets(t.span),
             "expect" => return self.expectations(t.span),
             "system" => {
-                return Err(self.expected("`=` after `system`", "write `system = (new K) (c<{A}K> | F | G)`"));
+                return Err(self.expected(
+                    "`=` after `system`",
+                    "write `system = (new K) (c<{A}K> | F | G)`",
+                ));
             }
             _ => {
                 let help = if self.is(&Tok::LParen) || self.is(&Tok::LAngle) || self.is(&Tok::Dot) {
@@ -234,11 +276,21 @@ impl Parser<'_> {
                 return Err(self.diag(t.span, format!("expected an item, found `{word}`"), help));
             }
         };
-        let keyword = Ident { text: word, span: t.span };
+        let keyword = Ident {
+            text: word,
+            span: t.span,
+        };
         let mut names = Vec::new();
         loop {
             let next = if names.len() == syntax::MAX_ARITY {
-                Err(self.diag(self.here(), format!("too many names in one declaration: more than {}", syntax::MAX_ARITY), "split the declaration over several lines"))
+                Err(self.diag(
+                    self.here(),
+                    format!(
+                        "too many names in one declaration: more than {}",
+                        syntax::MAX_ARITY
+                    ),
+                    "split the declaration over several lines",
+                ))
             } else {
                 self.name_ident()
             };
@@ -272,14 +324,25 @@ impl Parser<'_> {
         loop {
             let labelled = self.peek_at(1).is_some_and(|t| t.tok == Tok::Eq);
             let label = match self.peek().cloned() {
-                Some(Token { tok: Tok::Str(s) | Tok::Ident(s), span, .. }) if labelled => {
+                Some(Token {
+                    tok: Tok::Str(s) | Tok::Ident(s),
+                    span,
+                    ..
+                }) if labelled => {
                     self.pos += 2;
                     Some(Ident { text: s, span })
                 }
                 _ => None,
             };
             let term = match self.term(0) {
-                Ok(t) if entries.len() == syntax::MAX_ARITY => Err(self.diag(t.span, format!("too many secrets in one declaration: more than {}", syntax::MAX_ARITY), "split the declaration over several lines")),
+                Ok(t) if entries.len() == syntax::MAX_ARITY => Err(self.diag(
+                    t.span,
+                    format!(
+                        "too many secrets in one declaration: more than {}",
+                        syntax::MAX_ARITY
+                    ),
+                    "split the declaration over several lines",
+                )),
                 other => other,
             };
             let term = match term {
@@ -302,7 +365,11 @@ impl Parser<'_> {
         let mut entries = Vec::new();
         loop {
             let label = match self.peek().cloned() {
-                Some(Token { tok: Tok::Str(s) | Tok::Ident(s), span, .. }) => {
+                Some(Token {
+                    tok: Tok::Str(s) | Tok::Ident(s),
+                    span,
+                    ..
+                }) => {
                     self.pos += 1;
                     Ident { text: s, span }
                 }
@@ -336,7 +403,14 @@ impl Parser<'_> {
             }
             let span = self.since(start);
             if entries.len() == syntax::MAX_ARITY {
-                return Err(self.diag(span, format!("too many expectations in one declaration: more than {}", syntax::MAX_ARITY), "split the declaration over several lines"));
+                return Err(self.diag(
+                    span,
+                    format!(
+                        "too many expectations in one declaration: more than {}",
+                        syntax::MAX_ARITY
+                    ),
+                    "split the declaration over several lines",
+                ));
             }
             entries.push(ExpectEntry { label, words, span });
             if !self.eat(&Tok::Comma) {
@@ -348,7 +422,11 @@ impl Parser<'_> {
     // ----- processes ---------------------------------------------------
 
     fn too_deep(&self) -> Diagnostic {
-        self.diag(self.here(), format!("process nested too deeply (more than {MAX_PROCESS_DEPTH} levels)"), "an API function is a few prefixes long; check for a runaway definition")
+        self.diag(
+            self.here(),
+            format!("process nested too deeply (more than {MAX_PROCESS_DEPTH} levels)"),
+            "an API function is a few prefixes long; check for a runaway definition",
+        )
     }
 
     /// `process := prefixed ('|' prefixed)*`.
@@ -361,11 +439,18 @@ impl Parser<'_> {
         let mut parts = vec![first];
         while self.eat(&Tok::Bar) {
             if parts.len() == syntax::MAX_ARITY * 16 {
-                return Err(self.diag(self.here(), "too many processes in one parallel composition", "an API has a few dozen functions and tokens"));
+                return Err(self.diag(
+                    self.here(),
+                    "too many processes in one parallel composition",
+                    "an API has a few dozen functions and tokens",
+                ));
             }
             parts.push(self.prefixed(depth)?);
         }
-        Ok(Process { kind: ProcKind::Par(parts), span })
+        Ok(Process {
+            kind: ProcKind::Par(parts),
+            span,
+        })
     }
 
     /// One process without a top-level `|`.
@@ -384,17 +469,27 @@ impl Parser<'_> {
                 ProcKind::Repl(Box::new(self.prefixed(d)?))
             }
             Tok::Nu => {
-                return Err(self.diag(t.span, "write the restriction in parentheses, `(ν n) P`", "the restriction is `(new n) P`, or `(ν n) P`"));
+                return Err(self.diag(
+                    t.span,
+                    "write the restriction in parentheses, `(ν n) P`",
+                    "the restriction is `(new n) P`, or `(ν n) P`",
+                ));
             }
             Tok::LParen => {
-                let restricts = self.peek_at(1).is_some_and(|n| n.tok == Tok::Nu || n.ident() == Some("new"));
+                let restricts = self
+                    .peek_at(1)
+                    .is_some_and(|n| n.tok == Tok::Nu || n.ident() == Some("new"));
                 self.pos += 1;
                 if restricts {
                     self.pos += 1;
                     let mut names = vec![self.name_ident()?];
                     while self.eat(&Tok::Comma) {
                         if names.len() == syntax::MAX_ARITY {
-                            return Err(self.diag(self.here(), "too many names in one restriction", "split it: `(new a) (new b) P`"));
+                            return Err(self.diag(
+                                self.here(),
+                                "too many names in one restriction",
+                                "split it: `(new a) (new b) P`",
+                            ));
                         }
                         names.push(self.name_ident()?);
                     }
@@ -402,7 +497,10 @@ impl Parser<'_> {
                     ProcKind::New(names, Box::new(self.prefixed(d)?))
                 } else {
                     let inner = self.process(d)?;
-                    self.expect(&Tok::RParen, "close the parenthesis opened before the process")?;
+                    self.expect(
+                        &Tok::RParen,
+                        "close the parenthesis opened before the process",
+                    )?;
                     return Ok(inner);
                 }
             }
@@ -418,7 +516,10 @@ impl Parser<'_> {
                 self.pos += 1;
                 let subject = self.term(0)?;
                 self.expect_word("of", "write `case y of {x1, x2}K in P`")?;
-                let open = self.expect(&Tok::LBrace, "a `case` decrypts: `case y of {x1, x2}K in P`")?;
+                let open = self.expect(
+                    &Tok::LBrace,
+                    "a `case` decrypts: `case y of {x1, x2}K in P`",
+                )?;
                 let fields = self.binders(&Tok::RBrace)?;
                 let key = self.operand(0)?;
                 let pattern = self.since(open);
@@ -427,7 +528,10 @@ impl Parser<'_> {
             }
             Tok::Ident(w) if w == "let" => {
                 self.pos += 1;
-                let open = self.expect(&Tok::LParen, "a `let` splits a tuple: `let (x, y) = M in P`")?;
+                let open = self.expect(
+                    &Tok::LParen,
+                    "a `let` splits a tuple: `let (x, y) = M in P`",
+                )?;
                 let binders = self.binders(&Tok::RParen)?;
                 let pattern = self.since(open);
                 self.expect(&Tok::Eq, "write `let (x, y) = M in P`")?;
@@ -440,10 +544,20 @@ impl Parser<'_> {
             }
             Tok::Ident(w) => {
                 self.pos += 1;
-                let chan = Ident { text: w.clone(), span: t.span };
+                let chan = Ident {
+                    text: w.clone(),
+                    span: t.span,
+                };
                 if self.eat(&Tok::LParen) {
-                    let binders = if self.eat(&Tok::RParen) { Vec::new() } else { self.binders(&Tok::RParen)? };
-                    self.expect(&Tok::Dot, "an input is followed by what the process does next: `c(x). P`")?;
+                    let binders = if self.eat(&Tok::RParen) {
+                        Vec::new()
+                    } else {
+                        self.binders(&Tok::RParen)?
+                    };
+                    self.expect(
+                        &Tok::Dot,
+                        "an input is followed by what the process does next: `c(x). P`",
+                    )?;
                     ProcKind::Input(chan, binders, Box::new(self.prefixed(d)?))
                 } else if self.eat(&Tok::LAngle) {
                     let message = self.term(0)?;
@@ -451,7 +565,11 @@ impl Parser<'_> {
                         return Err(self.diag(self.here(), "an output sends one term", "send several terms one after another, `c<M>. c<N>`, or as a tuple, `c<(M, N)>`"));
                     }
                     self.expect(&Tok::RAngle, "close the output: `c<M>`")?;
-                    let then = if self.eat(&Tok::Dot) { Some(Box::new(self.prefixed(d)?)) } else { None };
+                    let then = if self.eat(&Tok::Dot) {
+                        Some(Box::new(self.prefixed(d)?))
+                    } else {
+                        None
+                    };
                     ProcKind::Output(chan, message, then)
                 } else {
                     ProcKind::Ref(chan)
@@ -466,14 +584,19 @@ impl Parser<'_> {
 
     /// After `[`: a match `[M is N] P` or a check.
     fn condition(&mut self, depth: usize) -> Parsed<ProcKind> {
-        const HELP: &str = "in brackets: a match `[M is N]`, or a check `[a == b]`, `[a != b]`, `[t in [A, B]]`";
+        const HELP: &str =
+            "in brackets: a match `[M is N]`, or a check `[a == b]`, `[a != b]`, `[t in [A, B]]`";
         let left = self.term(0)?;
         let op = self.here();
         let cond = if self.is_word("is") {
             self.pos += 1;
             let right = self.term(0)?;
             self.expect(&Tok::RBracket, HELP)?;
-            return Ok(ProcKind::Match(left, right, Box::new(self.prefixed(depth)?)));
+            return Ok(ProcKind::Match(
+                left,
+                right,
+                Box::new(self.prefixed(depth)?),
+            ));
         } else if self.eat(&Tok::EqEq) {
             Cond::Equal(left, self.term(0)?)
         } else if self.eat(&Tok::NotEq) {
@@ -484,14 +607,25 @@ impl Parser<'_> {
             let mut items = vec![self.term(0)?];
             while self.eat(&Tok::Comma) {
                 if items.len() == syntax::MAX_ARITY {
-                    return Err(self.diag(self.here(), format!("too many terms: more than {} in one `in [...]` list", syntax::MAX_ARITY), "an `in [...]` list holds at most 256 terms"));
+                    return Err(self.diag(
+                        self.here(),
+                        format!(
+                            "too many terms: more than {} in one `in [...]` list",
+                            syntax::MAX_ARITY
+                        ),
+                        "an `in [...]` list holds at most 256 terms",
+                    ));
                 }
                 items.push(self.term(0)?);
             }
             self.expect(&Tok::RBracket, "close the list: `[t in [A, B]]`")?;
             Cond::OneOf(left, items)
         } else if self.is(&Tok::Eq) {
-            return Err(self.diag(self.here(), "unexpected `=` in a condition", "a match is `[M is N]`; a check compares with `==` or `!=`"));
+            return Err(self.diag(
+                self.here(),
+                "unexpected `=` in a condition",
+                "a match is `[M is N]`; a check compares with `==` or `!=`",
+            ));
         } else {
             return Err(self.expected("`is`, `==`, `!=` or `in`", HELP));
         };
@@ -512,13 +646,26 @@ impl Parser<'_> {
             };
             self.pos += 1;
             if out.len() == syntax::MAX_ARITY {
-                return Err(self.diag(b.span(), format!("too many variables: more than {} in one list", syntax::MAX_ARITY), "group values as tuples"));
+                return Err(self.diag(
+                    b.span(),
+                    format!(
+                        "too many variables: more than {} in one list",
+                        syntax::MAX_ARITY
+                    ),
+                    "group values as tuples",
+                ));
             }
             out.push(b);
             if self.eat(close) {
                 return Ok(out);
             }
-            self.expect(&Tok::Comma, &format!("separate variables with `,` and close the list with `{}`", symbol(close)))?;
+            self.expect(
+                &Tok::Comma,
+                &format!(
+                    "separate variables with `,` and close the list with `{}`",
+                    symbol(close)
+                ),
+            )?;
         }
     }
 
@@ -535,11 +682,18 @@ impl Parser<'_> {
         while self.eat(&Tok::Xor) {
             let op = self.operand(depth)?;
             if ops.len() == syntax::MAX_ARITY {
-                return Err(self.diag(op.span, format!("too many terms: more than {} in one XOR", syntax::MAX_ARITY), "group the operands"));
+                return Err(self.diag(
+                    op.span,
+                    format!("too many terms: more than {} in one XOR", syntax::MAX_ARITY),
+                    "group the operands",
+                ));
             }
             ops.push(op);
         }
-        Ok(Term { kind: TermKind::Xor(ops), span: self.since(start) })
+        Ok(Term {
+            kind: TermKind::Xor(ops),
+            span: self.since(start),
+        })
     }
 
     /// Terms separated by commas up to `close`.
@@ -550,11 +704,24 @@ impl Parser<'_> {
                 return Ok(items);
             }
             if !self.eat(&Tok::Comma) {
-                return Err(self.expected(&format!("`{}` or `,`", symbol(close)), format!("separate terms with `,` and close them with `{}`", symbol(close))));
+                return Err(self.expected(
+                    &format!("`{}` or `,`", symbol(close)),
+                    format!(
+                        "separate terms with `,` and close them with `{}`",
+                        symbol(close)
+                    ),
+                ));
             }
             let item = self.term(depth + 1)?;
             if items.len() == syntax::MAX_ARITY {
-                return Err(self.diag(item.span, format!("too many terms: more than {} in one {what}", syntax::MAX_ARITY), "group them into nested tuples"));
+                return Err(self.diag(
+                    item.span,
+                    format!(
+                        "too many terms: more than {} in one {what}",
+                        syntax::MAX_ARITY
+                    ),
+                    "group them into nested tuples",
+                ));
             }
             items.push(item);
         }
@@ -564,7 +731,14 @@ impl Parser<'_> {
     /// encryption.
     fn operand(&mut self, depth: usize) -> Parsed<Term> {
         if depth > syntax::MAX_NESTING {
-            return Err(self.diag(self.here(), format!("term nested too deeply (more than {} levels)", syntax::MAX_NESTING), "split the term, or check for unbalanced brackets"));
+            return Err(self.diag(
+                self.here(),
+                format!(
+                    "term nested too deeply (more than {} levels)",
+                    syntax::MAX_NESTING
+                ),
+                "split the term, or check for unbalanced brackets",
+            ));
         }
         let Some(t) = self.peek().cloned() else {
             return Err(self.expected("a term", "write a term such as `K`, `{m}K` or `h(m)`"));
@@ -574,15 +748,29 @@ impl Parser<'_> {
         let kind = match t.tok {
             Tok::Number(n) if n == "0" => TermKind::Zero,
             Tok::Ident(s) if s == "_" => {
-                return Err(self.diag(t.span, "`_` binds nothing and is not a term", "write `_` only where a value is bound: `c(_)`, `{_, k}K`, `let (_, x) = y`"));
+                return Err(self.diag(
+                    t.span,
+                    "`_` binds nothing and is not a term",
+                    "write `_` only where a value is bound: `c(_)`, `{_, k}K`, `let (_, x) = y`",
+                ));
             }
             Tok::Ident(s) if KEYWORDS.contains(&s.as_str()) => {
-                return Err(self.diag(t.span, format!("expected a term, found the keyword `{s}`"), "keywords (case, of, in, let, new, is) cannot be names"));
+                return Err(self.diag(
+                    t.span,
+                    format!("expected a term, found the keyword `{s}`"),
+                    "keywords (case, of, in, let, new, is) cannot be names",
+                ));
             }
             Tok::Ident(s) => {
                 if self.eat(&Tok::LParen) {
                     let args = self.terms(&Tok::RParen, depth, "application")?;
-                    TermKind::App(Ident { text: s, span: t.span }, args)
+                    TermKind::App(
+                        Ident {
+                            text: s,
+                            span: t.span,
+                        },
+                        args,
+                    )
                 } else {
                     TermKind::Name(s)
                 }
@@ -603,10 +791,16 @@ impl Parser<'_> {
             }
             _ => {
                 self.pos -= 1;
-                return Err(self.expected("a term", "terms are names, `0`, `f(...)`, `(a, b)`, `{m}k` and `xor` (or `⊕`, `^`)"));
+                return Err(self.expected(
+                    "a term",
+                    "terms are names, `0`, `f(...)`, `(a, b)`, `{m}k` and `xor` (or `⊕`, `^`)",
+                ));
             }
         };
-        Ok(Term { kind, span: self.since(start) })
+        Ok(Term {
+            kind,
+            span: self.since(start),
+        })
     }
 }
 
@@ -624,12 +818,20 @@ mod tests {
 
     #[test]
     fn the_papers_function_parses() {
-        let (items, d) = parse_src("Enc = !cenc(x, y). case y of {t, k}MK in [t is DataKey] cuser<{TData, x}k>\n");
+        let (items, d) = parse_src(
+            "Enc = !cenc(x, y). case y of {t, k}MK in [t is DataKey] cuser<{TData, x}k>\n",
+        );
         assert!(d.is_empty(), "{d:?}");
-        let Item::Def(name, body) = &items[0] else { panic!("{items:?}") };
+        let Item::Def(name, body) = &items[0] else {
+            panic!("{items:?}")
+        };
         assert_eq!(name.text, "Enc");
-        let ProcKind::Repl(inner) = &body.kind else { panic!("{body:?}") };
-        let ProcKind::Input(c, b, next) = &inner.kind else { panic!() };
+        let ProcKind::Repl(inner) = &body.kind else {
+            panic!("{body:?}")
+        };
+        let ProcKind::Input(c, b, next) = &inner.kind else {
+            panic!()
+        };
         assert_eq!((c.text.as_str(), b.len()), ("cenc", 2));
         assert!(matches!(next.kind, ProcKind::Case(..)));
     }
@@ -639,8 +841,11 @@ mod tests {
         let src = "name \"X\"\npublic A, B\nF = !c(x). d<{x}>\nsecret P = {A}K, K\nG = c(x. 0\nsystem = (new K) (d<A> | F | G)\n";
         let (items, d) = parse_src(src);
         let at: Vec<_> = d.iter().map(|d| (d.span.line, d.span.col)).collect();
-        assert_eq!(at, vec![(3, 16), (5, 8)], "{d:?}");
-        assert_eq!(items.len(), 4);
-        assert!(matches!(items[3], Item::System(..)));
+        assert_eq!(at, vec![(3, 17), (5, 8)], "{d:?}");
+        // The broken definitions stay as `Broken`, so that the system's
+        // references to them are not reported again.
+        assert_eq!(items.len(), 6);
+        assert!(matches!(&items[2], Item::Broken(w) if w.text == "F"));
+        assert!(matches!(items[5], Item::System(..)));
     }
 }

@@ -112,7 +112,11 @@ pub fn check(cond: &Cond, op: Span) -> Scalar {
     match cond {
         Cond::Equal(a, b) | Cond::NotEqual(a, b) => {
             p.term(a);
-            let sym = if matches!(cond, Cond::Equal(..)) { " == " } else { " != " };
+            let sym = if matches!(cond, Cond::Equal(..)) {
+                " == "
+            } else {
+                " != "
+            };
             p.push(" ");
             p.push_at(sym.trim(), op);
             p.push(" ");

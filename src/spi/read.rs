@@ -15,7 +15,7 @@
 //! declared for lowering's sake, so that nothing else is reported about
 //! it).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::ast::{ExpectEntry, Ident, Item, ProcKind, Process, SecretEntry, Term};
 use super::{function, print};
@@ -29,8 +29,10 @@ pub struct Scope<'a> {
     file: &'a str,
     diags: Vec<Diagnostic>,
     /// Every declared name and where: declarations, restrictions of the
-    /// system, restrictions in functions (fresh names).
-    declared: HashMap<String, Span>,
+    /// system, restrictions in functions (fresh names). Ordered, so that
+    /// suggestions (the first of equally close names) are the same on
+    /// every run.
+    declared: BTreeMap<String, Span>,
     /// The system's restricted names.
     restricted: HashSet<String>,
     /// Names used without a declaration, in order (reported unless
@@ -62,17 +64,17 @@ impl Scope<'_> {
         }
         if self.lenient {
             if !self.undeclared.iter().any(|i| i.text == name) {
-                self.undeclared.push(Ident { text: name.to_string(), span });
+                self.undeclared.push(Ident {
+                    text: name.to_string(),
+                    span,
+                });
             }
             return;
         }
-        let suggestion = spec::suggest_within(
-            name,
-            self.declared.keys().map(String::as_str).collect::<Vec<_>>().into_iter(),
-            &self.budget,
-        )
-        .map(|s| format!("did you mean `{s}`? "))
-        .unwrap_or_default();
+        let suggestion =
+            spec::suggest_within(name, self.declared.keys().map(String::as_str), &self.budget)
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
         let message = match function {
             Some(f) => format!("unknown name `{name}`: `{f}` does not bind it before this point, and it is not declared"),
             None => format!("unknown name `{name}`"),
@@ -119,7 +121,7 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
     let mut scope = Scope {
         file,
         diags: Vec::new(),
-        declared: HashMap::new(),
+        declared: BTreeMap::new(),
         restricted: HashSet::new(),
         undeclared: Vec::new(),
         lenient: false,
@@ -144,7 +146,11 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
         .collect();
     for (at, _) in systems.iter().skip(1) {
         let line = systems[0].0.line;
-        scope.error(*at, format!("a second `system` (the first is at line {line})"), "a file describes one system: compose everything in one `system = ...`");
+        scope.error(
+            *at,
+            format!("a second `system` (the first is at line {line})"),
+            "a file describes one system: compose everything in one `system = ...`",
+        );
     }
     let defs: Vec<(&Ident, &Process)> = items
         .iter()
@@ -173,7 +179,11 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
             }
             Item::Name(n) => {
                 if spec.name.is_some() {
-                    scope.error(n.span, "the API is named twice".to_string(), "keep one `name`");
+                    scope.error(
+                        n.span,
+                        "the API is named twice".to_string(),
+                        "keep one `name`",
+                    );
                 }
                 spec.name = Some(scalar(n));
             }
@@ -195,7 +205,11 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
     for n in &restricted {
         if let Some(first) = scope.declared.get(&n.text) {
             let first = function::at_text(*first);
-            scope.error(n.span, format!("`{}` is declared at {first} and restricted here", n.text), "a restricted name is secret, a declared one public: keep one");
+            scope.error(
+                n.span,
+                format!("`{}` is declared at {first} and restricted here", n.text),
+                "a restricted name is secret, a declared one public: keep one",
+            );
             continue;
         }
         scope.declared.insert(n.text.clone(), n.span);
@@ -237,7 +251,10 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
         });
     }
     if !spec.names.iter().any(|g| g.kind == NameKind::Attacker) {
-        scope.declared.entry("attacker".to_string()).or_insert(Span::new(1, 1, 1));
+        scope
+            .declared
+            .entry("attacker".to_string())
+            .or_insert(Span::new(1, 1, 1));
     }
 
     // The system's components: the knowledge, and the functions it runs.
@@ -247,18 +264,29 @@ pub fn spec(file: &str, items: &[Item], start: Span) -> (Spec, Vec<Diagnostic>) 
     }
 
     // The definitions, as functions.
-    let mut defined: HashMap<&str, Span> = HashMap::new();
+    let mut defined: BTreeMap<&str, Span> = BTreeMap::new();
     for (name, body) in &defs {
         if let Some(first) = defined.get(name.text.as_str()) {
             let first = function::at_text(*first);
-            scope.error(name.span, format!("`{}` is defined twice (first at {first})", name.text), "give each process its own name");
+            scope.error(
+                name.span,
+                format!("`{}` is defined twice (first at {first})", name.text),
+                "give each process its own name",
+            );
             continue;
         }
         defined.insert(&name.text, name.span);
         let replicated = matches!(body.kind, ProcKind::Repl(_));
         match runs.get(&name.text) {
             None if system.is_some() => {
-                scope.error(name.span, format!("`{}` is defined but not part of the system", name.text), format!("put it in the system, `system = ... | {}`, or remove it", name.text));
+                scope.error(
+                    name.span,
+                    format!("`{}` is defined but not part of the system", name.text),
+                    format!(
+                        "put it in the system, `system = ... | {}`, or remove it",
+                        name.text
+                    ),
+                );
             }
             Some((_, false)) | None if !replicated && !broken("system") => {
                 scope.error(name.span, format!("`{}` is not replicated: it would answer one call only", name.text), format!("the attacker may call an API function any number of times: write `{0} = !c(x). ...`, or `!{0}` in the system", name.text));
@@ -399,7 +427,11 @@ fn component(
         ProcKind::Ref(name) => {
             if let Some((first, _)) = runs.get(&name.text) {
                 let first = function::at_text(*first);
-                scope.error(name.span, format!("`{}` is in the system twice (first at {first})", name.text), "a replicated process beside itself is the same process: write it once");
+                scope.error(
+                    name.span,
+                    format!("`{}` is in the system twice (first at {first})", name.text),
+                    "a replicated process beside itself is the same process: write it once",
+                );
                 return;
             }
             runs.insert(name.text.clone(), (name.span, replicated));
@@ -415,7 +447,10 @@ fn component(
                 knowledge.push(print::term(message, message.span));
                 match next.as_deref() {
                     None => return,
-                    Some(Process { kind: ProcKind::Nil, .. }) => return,
+                    Some(Process {
+                        kind: ProcKind::Nil,
+                        ..
+                    }) => return,
                     Some(n) => q = n,
                 }
             }
@@ -429,7 +464,11 @@ fn component(
             }
         }
         _ if replicated && matches!(p.kind, ProcKind::Input(..) | ProcKind::New(..)) => {
-            scope.error(c.span, "an API function written inside the system has no name".to_string(), "define it, `F = !c(x). ...`, and put `F` in the system");
+            scope.error(
+                c.span,
+                "an API function written inside the system has no name".to_string(),
+                "define it, `F = !c(x). ...`, and put `F` in the system",
+            );
         }
         _ => system_shape(scope, p),
     }

@@ -503,9 +503,34 @@ fn fuzz_front_end() {
 
 /// Pieces of the spi notation to insert into spi inputs.
 const SPI_ODD: &[&str] = &[
-    "!", "|", ".", "(new K)", "(ν n) ", "c(x). ", "cuser<", ">", "⟨", "⟩", "case ", " of ",
-    " in ", "let (a, b) = ", "[x is ", "]", "[a == b]", "[t in [A, B]]", "system = ", "F = ",
-    "secret ", "expect ", "(*", "*)", "\"", "0", "_", "\u{0305}",
+    "!",
+    "|",
+    ".",
+    "(new K)",
+    "(ν n) ",
+    "c(x). ",
+    "cuser<",
+    ">",
+    "⟨",
+    "⟩",
+    "case ",
+    " of ",
+    " in ",
+    "let (a, b) = ",
+    "[x is ",
+    "]",
+    "[a == b]",
+    "[t in [A, B]]",
+    "system = ",
+    "F = ",
+    "secret ",
+    "expect ",
+    "(*",
+    "*)",
+    "\"",
+    "0",
+    "_",
+    "\u{0305}",
 ];
 
 /// The spi front end under the same mutations (and pieces of its own

@@ -62,7 +62,17 @@ const INVALID: &[(&str, &[(u32, u32)])] = &[
 ];
 
 /// Words of the YAML language that no diagnostic about a spi file says.
-const YAML_WORDS: &[&str] = &["names:", "`names", "names.", "`secrets", "`constructors`", "`functions`", "`inputs`", "`outputs`", "`fresh`"];
+const YAML_WORDS: &[&str] = &[
+    "names:",
+    "`names",
+    "names.",
+    "`secrets",
+    "`constructors`",
+    "`functions`",
+    "`inputs`",
+    "`outputs`",
+    "`fresh`",
+];
 
 fn settings(dir: &str) -> insta::Settings {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -105,9 +115,15 @@ fn invalid_files() {
             assert_eq!(at, expected.1.to_vec(), "{name}\n{rendered}");
             for d in &diags {
                 assert_eq!(d.file, rel.display().to_string());
-                let help = d.help.as_deref().unwrap_or_else(|| panic!("{name}: no help\n{rendered}"));
+                let help = d
+                    .help
+                    .as_deref()
+                    .unwrap_or_else(|| panic!("{name}: no help\n{rendered}"));
                 for w in YAML_WORDS {
-                    assert!(!help.contains(w) && !d.message.contains(w), "{name}: says `{w}`\n{rendered}");
+                    assert!(
+                        !help.contains(w) && !d.message.contains(w),
+                        "{name}: says `{w}`\n{rendered}"
+                    );
                 }
             }
             insta::assert_snapshot!(rendered);
@@ -118,7 +134,10 @@ fn invalid_files() {
 #[test]
 fn every_fixture_is_in_the_table() {
     for (name, _) in INVALID {
-        assert!(Path::new("tests/invalid_spi").join(name).exists(), "{name} is missing");
+        assert!(
+            Path::new("tests/invalid_spi").join(name).exists(),
+            "{name} is missing"
+        );
     }
 }
 
@@ -132,7 +151,9 @@ fn dump(p: &Program) -> String {
         out.push_str(&format!("{:?} {}\n", n.kind, n.text));
     }
     for r in &p.rules {
-        let show = |ts: &[apisat::term::TermId]| ts.iter().map(|t| s.show(*t)).collect::<Vec<_>>().join("; ");
+        let show = |ts: &[apisat::term::TermId]| {
+            ts.iter().map(|t| s.show(*t)).collect::<Vec<_>>().join("; ")
+        };
         let checks: Vec<String> = r
             .checks
             .iter()
@@ -172,11 +193,15 @@ fn report(loaded: &Loaded) -> String {
 
 /// What a file expects, by label.
 fn expectations(l: &Loaded) -> Vec<(String, apisat::spec::Expected)> {
-    l.expect.iter().map(|e| (e.label.text.clone(), e.expected)).collect()
+    l.expect
+        .iter()
+        .map(|e| (e.label.text.clone(), e.expected))
+        .collect()
 }
 
 fn load(file: &str, text: &str) -> Loaded {
-    load_source(file, text).unwrap_or_else(|d| panic!("{file} does not load:\n{}", render_all(&d, Some(text))))
+    load_source(file, text)
+        .unwrap_or_else(|d| panic!("{file} does not load:\n{}", render_all(&d, Some(text))))
 }
 
 /// The `apis/*.EXT` files, sorted.
@@ -197,7 +222,12 @@ fn spi_files_compile_to_their_yaml_twins_program() {
         let twin = path.with_extension("yaml");
         let a = load_file(&path).unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
         let b = load_file(&twin).unwrap_or_else(|d| panic!("{}: {d:?}", twin.display()));
-        assert!(a.warnings.is_empty(), "{}: {:?}", path.display(), a.warnings);
+        assert!(
+            a.warnings.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            a.warnings
+        );
         assert_eq!(dump(&a.program), dump(&b.program), "{}", path.display());
         assert_eq!(report(&a), report(&b), "{}", path.display());
         assert_eq!(expectations(&a), expectations(&b), "{}", path.display());
@@ -205,7 +235,12 @@ fn spi_files_compile_to_their_yaml_twins_program() {
             let ea = export(&a, target).map_err(|d| d.message);
             let eb = export(&b, target).map_err(|d| d.message);
             let strip = |r: Result<String, String>, f: &str| r.map(|t| t.replacen(f, "FILE", 1));
-            assert_eq!(strip(ea, &a.program.file), strip(eb, &b.program.file), "{}", path.display());
+            assert_eq!(
+                strip(ea, &a.program.file),
+                strip(eb, &b.program.file),
+                "{}",
+                path.display()
+            );
         }
     }
 }
@@ -281,14 +316,24 @@ fn round_trips() {
     for path in apis("yaml") {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(&path).expect("readable");
-        let Ok(spi) = convert(&file, &text, Notation::Spi) else { continue };
+        let Ok(spi) = convert(&file, &text, Notation::Spi) else {
+            continue;
+        };
         converted_yaml += 1;
         let original = load(&file, &text);
         let via_spi = load("round.spi", &spi);
         let yaml = convert("round.spi", &spi, Notation::Yaml).expect("spi converts to YAML");
         let back = load("round.yaml", &yaml);
-        assert_eq!(dump(&original.program), dump(&via_spi.program), "{file} -> spi\n{spi}");
-        assert_eq!(dump(&via_spi.program), dump(&back.program), "{file} -> spi -> yaml\n{yaml}");
+        assert_eq!(
+            dump(&original.program),
+            dump(&via_spi.program),
+            "{file} -> spi\n{spi}"
+        );
+        assert_eq!(
+            dump(&via_spi.program),
+            dump(&back.program),
+            "{file} -> spi -> yaml\n{yaml}"
+        );
         assert_eq!(report(&original), report(&via_spi), "{file}");
         assert_eq!(report(&original), report(&back), "{file}");
         assert_eq!(expectations(&original), expectations(&back), "{file}");
@@ -304,8 +349,16 @@ fn round_trips() {
         let via_yaml = load("round.yaml", &yaml);
         let spi = convert("round.yaml", &yaml, Notation::Spi).expect("converts back");
         let back = load("round.spi", &spi);
-        assert_eq!(dump(&original.program), dump(&via_yaml.program), "{file}\n{yaml}");
-        assert_eq!(dump(&original.program), dump(&back.program), "{file}\n{spi}");
+        assert_eq!(
+            dump(&original.program),
+            dump(&via_yaml.program),
+            "{file}\n{yaml}"
+        );
+        assert_eq!(
+            dump(&original.program),
+            dump(&back.program),
+            "{file}\n{spi}"
+        );
         assert_eq!(report(&original), report(&back), "{file}");
         assert_eq!(expectations(&original), expectations(&back), "{file}");
     }
@@ -350,5 +403,10 @@ fn every_command_reads_spi() {
     // A spi file with a mistake: exit code 2, located.
     let (code, _, err) = apisat_bin(&["check", "tests/invalid_spi/three_mistakes.spi"]);
     assert_eq!(code, 2);
-    assert_eq!(err.matches("--> tests/invalid_spi/three_mistakes.spi:").count(), 3, "{err}");
+    assert_eq!(
+        err.matches("--> tests/invalid_spi/three_mistakes.spi:")
+            .count(),
+        3,
+        "{err}"
+    );
 }

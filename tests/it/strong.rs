@@ -43,7 +43,13 @@ fn check_strong() {
 /// JSON output carries the same result per secret.
 #[test]
 fn archived_key_holds_and_json_says_so() {
-    let (_, out, _) = apisat_bin(&["check", "--strong", "--format", "json", "tests/strong/archived_key.yaml"]);
+    let (_, out, _) = apisat_bin(&[
+        "check",
+        "--strong",
+        "--format",
+        "json",
+        "tests/strong/archived_key.yaml",
+    ]);
     let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     let secrets = json[0]["secrets"].as_array().expect("secrets");
     let result = |label: &str| {
@@ -57,7 +63,12 @@ fn archived_key_holds_and_json_says_so() {
     assert_eq!(result("Ki").as_deref(), Some("does not hold"));
     assert_eq!(result("Archive").as_deref(), Some("does not hold"));
     assert_eq!(result("K2").as_deref(), Some("cannot decide"));
-    let (_, plain, _) = apisat_bin(&["check", "--format", "json", "tests/strong/archived_key.yaml"]);
+    let (_, plain, _) = apisat_bin(&[
+        "check",
+        "--format",
+        "json",
+        "tests/strong/archived_key.yaml",
+    ]);
     assert!(!plain.contains("\"strong\""), "{plain}");
 }
 
@@ -66,11 +77,26 @@ fn archived_key_holds_and_json_says_so() {
 #[test]
 fn export_strong() {
     settings().bind(|| {
-        let (code, out, err) = apisat_bin(&["export", "--strong", "--to", "proverif", "apis/paper_typed_api.spi"]);
+        let (code, out, err) = apisat_bin(&[
+            "export",
+            "--strong",
+            "--to",
+            "proverif",
+            "apis/paper_typed_api.spi",
+        ]);
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains("noninterf Ki.\nnoninterf KEKj.\nnoninterf MK.\n"), "{out}");
+        assert!(
+            out.contains("noninterf Ki.\nnoninterf KEKj.\nnoninterf MK.\n"),
+            "{out}"
+        );
         insta::assert_snapshot!("export_strong@paper_typed_api.spi", out);
-        let (code, out, _) = apisat_bin(&["export", "--strong", "--to", "proverif", "tests/strong/archived_key.yaml"]);
+        let (code, out, _) = apisat_bin(&[
+            "export",
+            "--strong",
+            "--to",
+            "proverif",
+            "tests/strong/archived_key.yaml",
+        ]);
         assert_eq!(code, 0);
         insta::assert_snapshot!("export_strong@archived_key.yaml", out);
         let (code, _, err) = apisat_bin(&["export", "--strong", "--to", "tamarin", "apis/vsm.spi"]);
