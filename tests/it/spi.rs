@@ -301,6 +301,9 @@ fn convert_outputs() {
                 insta::assert_snapshot!(format!("convert_to_spi@{name}"), spi);
             }
         }
+        let corners = converted(Path::new("tests/spi/corners.yaml"), Notation::Spi)
+            .unwrap_or_else(|e| panic!("{e}"));
+        insta::assert_snapshot!("convert_to_spi@corners.yaml", corners);
         // A feature spi cannot say: a located error naming it.
         let err = converted(Path::new("apis/pkcs11_wrap_decrypt.yaml"), Notation::Spi)
             .expect_err("attributes and private constructors have no spi spelling");
@@ -313,7 +316,9 @@ fn convert_outputs() {
 #[test]
 fn round_trips() {
     let mut converted_yaml = 0;
-    for path in apis("yaml") {
+    let mut yaml_files = apis("yaml");
+    yaml_files.push(PathBuf::from("tests/spi/corners.yaml"));
+    for path in yaml_files {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(&path).expect("readable");
         let Ok(spi) = convert(&file, &text, Notation::Spi) else {
@@ -338,9 +343,23 @@ fn round_trips() {
         assert_eq!(report(&original), report(&back), "{file}");
         assert_eq!(expectations(&original), expectations(&back), "{file}");
         let again = convert("again.yaml", &yaml, Notation::Spi).expect("converts again");
-        assert_eq!(again, spi, "{file}: spi -> yaml -> spi gives the same text");
+        // The same text, but for a YAML description, which spi writes as
+        // a comment and so does not carry back.
+        let uncommented = |t: &str| -> String {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim()
+                .to_string()
+        };
+        assert_eq!(
+            uncommented(&again),
+            uncommented(&spi),
+            "{file}: spi -> yaml -> spi gives the same text"
+        );
     }
-    assert!(converted_yaml >= 5, "apis/ has YAML files that convert");
+    assert!(converted_yaml >= 6, "apis/ has YAML files that convert");
     for path in apis("spi") {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(&path).expect("readable");
