@@ -68,8 +68,8 @@
 
 use serde::Serialize;
 
-use crate::export::{has_xor, mentions, own_rules};
-use crate::program::{Check, Program, Secret};
+use crate::export::{has_xor, mentions, own_rules, rule_terms};
+use crate::program::{Program, Secret};
 use crate::term::{NameId, NameKind, Term, TermId, TermStore};
 use crate::verdict::{check_program, saturation, Report, SecretReport, Settings};
 
@@ -234,40 +234,15 @@ fn keyed_by(store: &TermStore, t: TermId, key: TermId) -> bool {
     }
 }
 
-/// Every term of the API file's own rules: inputs, checks, outputs.
-fn rule_terms(program: &Program) -> Vec<TermId> {
-    let mut terms = Vec::new();
-    for r in own_rules(program) {
-        terms.extend(&r.inputs);
-        terms.extend(&r.outputs);
-        for c in &r.checks {
-            match c {
-                Check::Equal(a, b) | Check::NotEqual(a, b) => terms.extend([a, b]),
-                Check::OneOf(a, list) => {
-                    terms.push(*a);
-                    terms.extend(list);
-                }
-            }
-        }
-    }
-    terms
-}
-
-/// The rule of the API file whose text names `n`, if one does.
+/// The rule of the API file whose text names `n` (or that generates it),
+/// if one does.
 fn rule_naming(program: &Program, n: NameId) -> Option<String> {
     own_rules(program).into_iter().find_map(|r| {
-        let mut terms: Vec<TermId> = r.inputs.iter().chain(&r.outputs).copied().collect();
-        for c in &r.checks {
-            match c {
-                Check::Equal(a, b) | Check::NotEqual(a, b) => terms.extend([a, b]),
-                Check::OneOf(a, list) => {
-                    terms.push(*a);
-                    terms.extend(list);
-                }
-            }
-        }
-        let fresh = r.fresh.contains(&n);
-        (fresh || terms.iter().any(|t| mentions(&program.store, *t, n))).then(|| r.name.clone())
+        let named = r.fresh.contains(&n)
+            || rule_terms(r)
+                .iter()
+                .any(|t| mentions(&program.store, *t, n));
+        named.then(|| r.name.clone())
     })
 }
 
@@ -378,7 +353,7 @@ fn unused_wrapper(program: &Program, kk: NameId) -> bool {
     if store.name(kk).kind != NameKind::Secret {
         return false;
     }
-    if rule_terms(program).iter().any(|t| mentions(store, *t, kk)) {
+    if rule_naming(program, kk).is_some() {
         return false;
     }
     program.knowledge.iter().all(|t| only_as_key(store, *t, kk))

@@ -412,6 +412,32 @@ fn keep_slow(bytes: &[u8], took: Duration, n: u64) {
     }
 }
 
+/// Runs one input read as a `.EXT` file in-process (and every
+/// [`BINARY_EVERY`]th through the binary); false when it failed, after
+/// writing it to `$CARGO_TARGET_TMPDIR/fuzz-failure.EXT`.
+fn run_one(ext: &str, bytes: &[u8], term_text: Option<&str>, tally: &mut Tally) -> bool {
+    let before = tally.failures.len();
+    // The file reader's job: bytes that are not UTF-8 are refused with
+    // a location by the binary; in-process, the lossy text is checked.
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    run_in_process(&format!("fuzz.{ext}"), &text, term_text, tally);
+    if tally.inputs.is_multiple_of(BINARY_EVERY) {
+        run_binary(ext, bytes, tally);
+    }
+    if tally.failures.len() == before {
+        return true;
+    }
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-failure.{ext}"));
+    let _ = std::fs::write(&path, bytes);
+    eprintln!(
+        "fuzz: {ext} input {} failed ({}), written to {}",
+        tally.inputs,
+        tally.failures.last().unwrap(),
+        path.display()
+    );
+    false
+}
+
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -455,23 +481,7 @@ fn fuzz_front_end() {
             }
             (input, None)
         };
-        let before = tally.failures.len();
-        // The file reader's job: bytes that are not UTF-8 are refused with
-        // a location by the binary; in-process, the lossy text is checked.
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        run_in_process("fuzz.yaml", &text, term_text.as_deref(), &mut tally);
-        if tally.inputs.is_multiple_of(BINARY_EVERY) {
-            run_binary("yaml", &bytes, &mut tally);
-        }
-        if tally.failures.len() > before {
-            let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failure.yaml");
-            let _ = std::fs::write(&path, &bytes);
-            eprintln!(
-                "fuzz: input {} failed ({}), written to {}",
-                tally.inputs,
-                tally.failures.last().unwrap(),
-                path.display()
-            );
+        if !run_one("yaml", &bytes, term_text.as_deref(), &mut tally) {
             break;
         }
         if last_report.elapsed() > Duration::from_secs(60) {
@@ -565,21 +575,7 @@ fn fuzz_spi_front_end() {
                 mutate(&mut rng, &mut input, &other);
             }
         }
-        let before = tally.failures.len();
-        let text = String::from_utf8_lossy(&input).into_owned();
-        run_in_process("fuzz.spi", &text, None, &mut tally);
-        if tally.inputs.is_multiple_of(BINARY_EVERY) {
-            run_binary("spi", &input, &mut tally);
-        }
-        if tally.failures.len() > before {
-            let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failure.spi");
-            let _ = std::fs::write(&path, &input);
-            eprintln!(
-                "fuzz: spi input {} failed ({}), written to {}",
-                tally.inputs,
-                tally.failures.last().unwrap(),
-                path.display()
-            );
+        if !run_one("spi", &input, None, &mut tally) {
             break;
         }
     }
