@@ -429,3 +429,25 @@ fn every_command_reads_spi() {
         "{err}"
     );
 }
+
+/// A family's base may be a spi file: its variants are those of the same
+/// family over the YAML twin.
+#[test]
+fn a_family_over_a_spi_base() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("spi-family");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let mut tables = Vec::new();
+    for ext in ["spi", "yaml"] {
+        let file = dir.join(format!("family_{ext}.yaml"));
+        let text = format!(
+            "family: vsm\nbase: {root}/apis/vsm.{ext}\nvariants:\n  - name: original\n  - name: no-combine\n    remove_functions: [CombineKeyShares]\n"
+        );
+        std::fs::write(&file, text).expect("written");
+        let (code, out, err) = apisat_bin(&["batch", "--no-time", &file.display().to_string()]);
+        assert_eq!(code, 1, "{err}");
+        tables.push(out.replace(&format!("family_{ext}.yaml"), "FAMILY"));
+    }
+    assert_eq!(tables[0], tables[1]);
+    assert!(tables[0].contains("no-combine  ATTACK"), "{}", tables[0]);
+}
