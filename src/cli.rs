@@ -32,7 +32,8 @@ pub enum Command {
     /// Check API files: verdict per secret, the shortest attack, what the
     /// verdict rests on.
     Check {
-        /// API files (YAML).
+        /// API files: YAML, or the spi notation (`*.spi`); `-` reads
+        /// standard input (spi when it does not start like YAML).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output format.
@@ -49,6 +50,14 @@ pub enum Command {
         /// larger than the input (n secrets out of one n-tuple: n² terms).
         #[arg(long)]
         full_terms: bool,
+        /// Also decide each secret's strong secrecy, as the spi-calculus
+        /// paper defines secrecy: the attacker cannot tell the API with
+        /// the secret name from the API with any other value in its place
+        /// (ProVerif's noninterf). Reported as holds, does not hold (with
+        /// the test that tells values apart), or cannot decide (with the
+        /// reason); the verdict and exit code stay those of derivability.
+        #[arg(long)]
+        strong: bool,
         /// Bounds and limits.
         #[command(flatten)]
         search: SearchArgs,
@@ -56,7 +65,7 @@ pub enum Command {
     /// Print the saturated knowledge set of an API, one term a line, in a
     /// canonical order.
     Knowledge {
-        /// API file (YAML), or a family file with --variant.
+        /// API file (YAML or `*.spi`), or a family file with --variant.
         file: PathBuf,
         /// `text`: one term a line; `json`: the set and what it rests on.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
@@ -72,7 +81,7 @@ pub enum Command {
     /// Explain one term: its cheapest derivation as a tree, or, when it is
     /// not derivable, what that rests on and the closest misses.
     Explain {
-        /// API file (YAML), or a family file with --variant.
+        /// API file (YAML or `*.spi`), or a family file with --variant.
         file: PathBuf,
         /// A ground term in the API language, e.g. 'senc(PAN, P)', '{k2}k1', Ki.
         term: String,
@@ -96,8 +105,8 @@ pub enum Command {
     /// makes it not derivable; and the smallest sets of functions whose
     /// removal makes the API secure.
     Fix {
-        /// API file (YAML), or a family file (its base API, or with
-        /// --variant one variant).
+        /// API file (YAML or `*.spi`), or a family file (its base API, or
+        /// with --variant one variant).
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
@@ -120,7 +129,8 @@ pub enum Command {
     /// Compare two APIs: terms the attacker learns under one and not the
     /// other (compared as printed), and secrets whose status differs.
     Diff {
-        /// The first API file (A), or a family file with --variant.
+        /// The first API file (A; YAML or `*.spi`), or a family file with
+        /// --variant.
         a: PathBuf,
         /// The second API file (B), or a family file with --variant or
         /// --variant-b.
@@ -144,16 +154,33 @@ pub enum Command {
     /// verdicts with another tool; what the target cannot express (XOR in
     /// ProVerif) is a located error.
     Export {
-        /// API file (YAML), or a family file with --variant.
+        /// API file (YAML or `*.spi`), or a family file with --variant.
         file: PathBuf,
         /// The target: `proverif` (typed pi calculus, .pv) or `tamarin`
         /// (multiset rewriting, .spthy).
         #[arg(long, value_enum)]
         to: ExportTarget,
+        /// With `--to proverif`: also a `noninterf` declaration for each
+        /// secret name, ProVerif's strong secrecy (the attacker cannot tell
+        /// runs with different values of the name apart).
+        #[arg(long)]
+        strong: bool,
         /// For a family file: the one variant whose name matches (`*`
         /// matches any characters); an error if it matches none or several.
         #[arg(long, value_name = "PATTERN")]
         variant: Option<String>,
+    },
+    /// Write an API file in the other notation: YAML to the spi calculus
+    /// (as in the paper "Security API analysis with the spi-calculus") or
+    /// back; reading the output gives the same checked program. What the
+    /// target cannot express (attributes, constructors of your own in spi)
+    /// is a located error.
+    Convert {
+        /// API file: YAML, or spi (`*.spi`); `-` reads standard input.
+        file: PathBuf,
+        /// The notation to write: `yaml` or `spi`.
+        #[arg(long, value_enum)]
+        to: Notation,
     },
     /// Print the JSON Schema of the API language, for editors (see the
     /// README: "Editor support").
@@ -166,7 +193,7 @@ pub enum Command {
     /// the paths, in parallel; print a summary table (or JSON Lines).
     Batch {
         /// API files, family files, or folders holding them (walked for
-        /// *.yaml and *.yml).
+        /// *.yaml and *.yml; a spi file is taken when named).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// `text`: a summary table; `json`: one JSON object per variant per
@@ -237,6 +264,15 @@ pub enum Command {
         #[arg(long)]
         no_time: bool,
     },
+}
+
+/// The notations `apisat convert` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Notation {
+    /// The YAML API language.
+    Yaml,
+    /// The spi-calculus notation (`.spi` files).
+    Spi,
 }
 
 /// The verifiers `apisat export` writes for.

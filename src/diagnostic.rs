@@ -36,6 +36,42 @@ impl Span {
     }
 }
 
+/// Where the characters of an assembled text come from: a text printed
+/// from tokens that sit in several places of a source file (the spi front
+/// end prints a pattern such as `{DataKey, k}MK` from a `case` and a later
+/// match `[t is DataKey]`). Each piece is a run of the text and the source
+/// span it was printed from; pieces may nest (a whole subterm, and the
+/// names inside it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceMap {
+    /// (start, length) in characters of the text, and the source span.
+    pieces: Vec<(usize, usize, Span)>,
+}
+
+impl SourceMap {
+    /// Records that the characters `start..start + len` of the text were
+    /// printed from `at`.
+    pub fn push(&mut self, start: usize, len: usize, at: Span) {
+        self.pieces.push((start, len, at));
+    }
+
+    /// The source span of the characters `offset..offset + len`: the
+    /// smallest piece holding them; inside a piece printed one character a
+    /// source column (a name), the exact columns.
+    pub fn locate(&self, offset: usize, len: usize) -> Option<Span> {
+        let end = offset + len.max(1);
+        let (start, plen, at) = self
+            .pieces
+            .iter()
+            .filter(|(s, l, _)| *s <= offset && end <= s + l.max(&1))
+            .min_by_key(|(_, l, _)| *l)?;
+        if *plen == at.len as usize && (offset, len) != (*start, *plen) {
+            return Some(at.sub((offset - start) as u32, len.max(1) as u32));
+        }
+        Some(*at)
+    }
+}
+
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {

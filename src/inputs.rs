@@ -3,7 +3,9 @@
 //!
 //! Folders are walked recursively for `*.yaml` and `*.yml` files (hidden
 //! entries skipped); files are sorted by path, so the variants of a run are
-//! numbered the same way on every machine, which sharding relies on.
+//! numbered the same way on every machine, which sharding relies on. A
+//! file given by name may also be a spi file (`*.spi`, always one API),
+//! and `-` is standard input.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,7 +66,7 @@ pub fn collect(paths: &[PathBuf]) -> Vec<Input> {
     for p in paths {
         if p.is_dir() {
             walk(p, &mut files);
-        } else if p.exists() {
+        } else if p.exists() || p.as_os_str() == crate::lower::STDIN {
             files.push(p.clone());
         } else {
             missing.push(p.clone());
@@ -138,6 +140,11 @@ pub fn read(path: &Path) -> Input {
             };
         }
     };
+    if crate::lower::is_spi_source(&file, &source) {
+        return Input::Api {
+            file: path.to_path_buf(),
+        };
+    }
     let root = match yaml::parse(&file, &source) {
         Ok(root) => root,
         Err(diagnostics) => {

@@ -12,6 +12,8 @@
 pub mod cli;
 /// The commands, one module each.
 pub mod commands;
+/// Converting API files between YAML and the spi notation.
+pub mod convert;
 /// Located error messages.
 pub mod diagnostic;
 /// Comparing two APIs' knowledge sets and secrets.
@@ -68,11 +70,15 @@ pub mod shared;
 pub mod snapshot;
 /// The API file's structure, typed from YAML.
 pub mod spec;
+/// The spi-calculus front end: `.spi` files read into the same spec.
+pub mod spi;
 /// Saturation for large APIs: proof mode first, then the bounded search in
 /// call stages, stopping once every secret is decided.
 pub mod staged;
 /// Bounded exhaustive search for attacks on a token with state.
 pub mod stateful;
+/// Strong secrecy (`check --strong`): where it can be argued.
+pub mod strong;
 /// Colour on terminals (plain by default).
 pub mod style;
 /// Batch summaries: a table per file, totals.
@@ -115,12 +121,22 @@ pub struct LoadFailure {
 
 /// Reads, checks and verdicts one API file: the whole pipeline.
 pub fn check_file(path: &Path, settings: verdict::Settings) -> Result<Checked, LoadFailure> {
+    check_file_with(path, settings, false)
+}
+
+/// [`check_file`]; with `strong`, each secret's strong secrecy decided too
+/// ([`strong`]).
+pub fn check_file_with(
+    path: &Path,
+    settings: verdict::Settings,
+    strong: bool,
+) -> Result<Checked, LoadFailure> {
     let source = lower::read_source(path).ok();
     let loaded = lower::load_file(path).map_err(|diagnostics| LoadFailure {
         diagnostics,
         source: source.clone(),
     })?;
-    let report = verdict::check_program(loaded.program, settings);
+    let report = strong::check(loaded.program, settings, strong);
     Ok(Checked {
         report,
         warnings: loaded.warnings,

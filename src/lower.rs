@@ -68,10 +68,36 @@ impl ReadError {
 /// Reads a file's text, refusing one larger than [`yaml::MAX_FILE_BYTES`]
 /// without reading more than that (a file that grows, a device or a pipe
 /// included).
+///
+/// The path `-` ([`STDIN`]) is standard input, read once and kept, so that
+/// the several readings of one command see the same text.
 pub fn read_source(path: &Path) -> Result<String, ReadError> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
     let cap = yaml::MAX_FILE_BYTES as u64;
+    if path.as_os_str() == STDIN {
+        // Kept as text or the error's kind: io::Error is not Clone.
+        static STDIN_TEXT: std::sync::OnceLock<Result<String, (u8, String)>> =
+            std::sync::OnceLock::new();
+        let read = STDIN_TEXT.get_or_init(|| {
+            let mut bytes = Vec::new();
+            let stdin = std::io::stdin().lock();
+            stdin
+                .take(cap + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| (0, e.to_string()))?;
+            if bytes.len() as u64 > cap {
+                return Err((1, String::new()));
+            }
+            String::from_utf8(bytes).map_err(|_| (2, String::new()))
+        });
+        return match read {
+            Ok(text) => Ok(text.clone()),
+            Err((1, _)) => Err(ReadError::TooLarge(cap + 1)),
+            Err((2, _)) => Err(ReadError::NotUtf8),
+            Err((_, e)) => Err(ReadError::Io(std::io::Error::other(e.clone()))),
+        };
+    }
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
     if let Ok(meta) = file.metadata() {
         if meta.len() > cap {
             return Err(ReadError::TooLarge(meta.len()));
@@ -96,8 +122,60 @@ pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     }
 }
 
-/// Checks an API file given as text; `file` names it in diagnostics.
+/// Checks an API file given as text; `file` names it in diagnostics, and
+/// its extension says how to read it (`.spi`: the spi notation, else
+/// YAML; see [`is_spi_source`]).
 pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    let (spec, diags) = read_spec(file, src)?;
+    let loaded = lower_spec(file, &spec, src, diags);
+    if !is_spi_source(file, src) {
+        return loaded;
+    }
+    match loaded {
+        Ok(mut l) => {
+            crate::spi::vocabulary::translate(&mut l.warnings);
+            Ok(l)
+        }
+        Err(mut diags) => {
+            crate::spi::vocabulary::translate(&mut diags);
+            Err(diags)
+        }
+    }
+}
+
+/// The file name standing for standard input.
+pub const STDIN: &str = "-";
+
+/// Whether an API source is in the spi notation: a file named `*.spi`;
+/// for standard input ([`STDIN`]), a text whose first line that is not
+/// blank or a comment does not start like YAML (`key:`, `---`, a flow
+/// collection, a list item, a quoted key).
+pub fn is_spi_source(file: &str, src: &str) -> bool {
+    if file != STDIN {
+        return crate::spi::is_spi(file);
+    }
+    let Some(first) = src
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+    else {
+        return false;
+    };
+    let key = first
+        .split(':')
+        .next()
+        .filter(|k| first.contains(':') && syntax::is_identifier(k.trim()));
+    let yaml_start = ["---", "{", "[", "- ", "\"", "'"];
+    !(key.is_some() || first == "-" || yaml_start.iter().any(|p| first.starts_with(p)))
+}
+
+/// An API file's structure, read from YAML or the spi notation
+/// ([`is_spi_source`]): the spec and the shape mistakes found in it, or
+/// the errors that stopped reading (YAML syntax; a family file).
+pub fn read_spec(file: &str, src: &str) -> Result<(Spec, Vec<Diagnostic>), Vec<Diagnostic>> {
+    if is_spi_source(file, src) {
+        return Ok(crate::spi::read(file, src));
+    }
     let node = yaml::parse(file, src)?;
     if let yaml::NodeKind::Map(entries) = &node.kind {
         if let Some((key, _)) = entries.iter().find(|(k, _)| k.text == "family") {
@@ -111,11 +189,7 @@ pub fn load_source(file: &str, src: &str) -> Result<Loaded, Vec<Diagnostic>> {
             )]);
         }
     }
-    let (spec, diags) = spec::read(file, &node);
-    // The spec holds what lowering needs: the tree goes before lowering
-    // builds its own (peak memory on a large file).
-    drop(node);
-    lower_spec(file, &spec, src, diags)
+    Ok(spec::read(file, &node))
 }
 
 /// The built-in rules, read once per process.
@@ -1084,6 +1158,7 @@ impl Lowerer {
                         kind: crate::yaml::ScalarKind::Str,
                         span: at,
                         content: None,
+                        map: None,
                     },
                     "constructor name",
                 ) {
@@ -1351,6 +1426,7 @@ impl Lowerer {
             kind: crate::yaml::ScalarKind::Str,
             span: decl.name.span,
             content: None,
+            map: None,
         };
         let input_text = decl.inputs.first().unwrap_or(&default);
         let input = match syntax::parse_term(&input_text.text) {
@@ -2256,6 +2332,7 @@ pub fn parse_ground_term(loaded: &mut Loaded, text: &str) -> Result<TermId, Vec<
         kind: yaml::ScalarKind::Str,
         span: Span::new(1, 1, chars.max(1)),
         content: one_line.then(|| Span::new(1, 1, chars)),
+        map: None,
     };
     lw.store = std::mem::take(&mut program.store);
     let term = lw.ground(&scalar);
@@ -2296,6 +2373,26 @@ pub fn parse_ground_term(loaded: &mut Loaded, text: &str) -> Result<TermId, Vec<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn standard_input_is_spi_unless_it_starts_like_yaml() {
+        for yaml in [
+            "names: {}",
+            "# c\n\napisat: 1",
+            "---\nname: x",
+            "- a",
+            "{a: 1}",
+            "\"k\": v",
+            "",
+        ] {
+            assert!(!is_spi_source(STDIN, yaml), "{yaml:?}");
+        }
+        for spi in ["name \"a: b\"", "# c\n(* x *)\nF = !c(x). d<x>", "public A"] {
+            assert!(is_spi_source(STDIN, spi), "{spi:?}");
+        }
+        assert!(is_spi_source("x.spi", "names: {}"));
+        assert!(!is_spi_source("x.yaml", "public A"));
+    }
+
     use super::*;
 
     fn load(src: &str) -> Loaded {

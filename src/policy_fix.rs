@@ -176,6 +176,7 @@ pub fn apply(spec: &Spec, changes: &[PolicyChange]) -> Spec {
         kind: crate::yaml::ScalarKind::Str,
         span: at,
         content: None,
+        map: None,
     };
     for c in changes {
         match c {

@@ -203,6 +203,9 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
                 let _ = writeln!(out, "  secret {name}: {word}");
             }
         }
+        if let Some(st) = &s.strong {
+            let _ = writeln!(out, "      strong secrecy: {}: {}", st.result, st.reason);
+        }
     }
     let derivable = r
         .secrets

@@ -409,6 +409,35 @@ pub struct ExpectDecl {
     pub span: Span,
 }
 
+/// An expectation in words: `derivable`, `not derivable`, `proved`,
+/// `no stateful attack`, `within N calls`; `None` for anything else.
+pub fn expected_words(words: &[&str]) -> Option<Expected> {
+    match words {
+        ["derivable"] => Some(Expected::Derivable { within: None }),
+        ["not", "derivable"] | ["not-derivable"] => Some(Expected::NotDerivable { proved: false }),
+        ["proved"] => Some(Expected::NotDerivable { proved: true }),
+        ["no", "stateful", "attack"] => Some(Expected::NoStatefulAttack),
+        ["within", n] | ["within", n, "call" | "calls"] => n
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| Expected::Derivable { within: Some(n) }),
+        _ => None,
+    }
+}
+
+/// An expectation as words, the way [`expected_words`] reads it back.
+pub fn expectation_words(e: Expected) -> String {
+    match e {
+        Expected::Derivable { within: None } => "derivable".to_string(),
+        Expected::Derivable { within: Some(1) } => "within 1 call".to_string(),
+        Expected::Derivable { within: Some(n) } => format!("within {n} calls"),
+        Expected::NotDerivable { proved: false } => "not derivable".to_string(),
+        Expected::NotDerivable { proved: true } => "proved".to_string(),
+        Expected::NoStatefulAttack => "no stateful attack".to_string(),
+    }
+}
+
 /// Reads an API file's structure. Returns what could be read and every
 /// shape mistake found.
 pub fn read(file: &str, root: &Node) -> (Spec, Vec<Diagnostic>) {
@@ -865,6 +894,7 @@ impl Reader<'_> {
                 kind: ScalarKind::Str,
                 span: node.span,
                 content: None,
+                map: None,
             },
             inputs: Vec::new(),
             checks: Vec::new(),
@@ -1026,20 +1056,7 @@ impl Reader<'_> {
         match &node.kind {
             NodeKind::Scalar(s) => {
                 let words: Vec<&str> = s.text.split_whitespace().collect();
-                let parsed = match words.as_slice() {
-                    ["derivable"] => Some(Expected::Derivable { within: None }),
-                    ["not", "derivable"] | ["not-derivable"] => {
-                        Some(Expected::NotDerivable { proved: false })
-                    }
-                    ["proved"] => Some(Expected::NotDerivable { proved: true }),
-                    ["no", "stateful", "attack"] => Some(Expected::NoStatefulAttack),
-                    ["within", n] | ["within", n, "call" | "calls"] => n
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .map(|n| Expected::Derivable { within: Some(n) }),
-                    _ => None,
-                };
+                let parsed = expected_words(&words);
                 if parsed.is_none() {
                     self.error(
                         s.span,

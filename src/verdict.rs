@@ -196,6 +196,9 @@ pub struct SecretReport {
     /// attack not extracted (absent when nothing was left undone).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unfinished: Option<String>,
+    /// Strong secrecy, when asked for (`check --strong`, [`crate::strong`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strong: Option<crate::strong::StrongReport>,
 }
 
 /// The resource limit that stopped saturation.
@@ -381,6 +384,22 @@ pub fn check_program(program: Program, settings: Settings) -> Report {
     check_program_within(program, settings, &Budget::start(settings.limits))
 }
 
+/// The bounded saturation of a program alone (what [`check_program`]
+/// starts with): every term the attacker obtains within the bounds, for
+/// analyses that need the terms themselves (`crate::strong`).
+pub fn saturation(program: &mut Program, settings: Settings) -> crate::engine::Saturation {
+    let attacker = attacker_term(program);
+    let compiled = compile(program, attacker);
+    let goals: Vec<_> = program.secrets.iter().map(|s| s.term).collect();
+    saturate(
+        program,
+        &compiled.plans,
+        &goals,
+        settings.bounds,
+        settings.limits,
+    )
+}
+
 /// [`check_program`] on a clock and memory count started earlier
 /// (`budget`): every stage after saturation stops when it runs out, and
 /// the report then says what was left undone.
@@ -562,6 +581,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
                 .map(|_| Proof::Proved),
             lifetime: f.lifetime,
             unfinished: f.unfinished,
+            strong: None,
         };
         if let Some(attack) = &f.attack {
             report.calls = Some(attack.calls);

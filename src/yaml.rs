@@ -9,7 +9,7 @@
 //! (or saphyr stops at an error serde_yaml does not see), a node gets the
 //! position of its enclosing node, never a made-up one.
 
-use crate::diagnostic::{Diagnostic, Span};
+use crate::diagnostic::{Diagnostic, SourceMap, Span};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span as SaphyrSpan};
 use serde_yaml::Value;
 
@@ -71,14 +71,20 @@ pub struct Scalar {
     /// Where its text is, when every character of `text` is one source
     /// column on one line (plain or quoted, no escapes); `None` otherwise.
     pub content: Option<Span>,
+    /// Where the pieces of `text` come from, when it was printed from
+    /// tokens in several places (the spi front end); `None` for YAML.
+    pub map: Option<std::sync::Arc<SourceMap>>,
 }
 
 impl Scalar {
     /// The span of the characters `offset..offset + len` of `text`: exact
     /// when the text maps 1:1 to source columns, else the whole scalar.
     pub fn token_span(&self, offset: usize, len: usize) -> Span {
-        match self.content {
-            Some(c) if offset + len <= c.len as usize => c.sub(offset as u32, len.max(1) as u32),
+        match (&self.content, &self.map) {
+            (Some(c), _) if offset + len <= c.len as usize => {
+                c.sub(offset as u32, len.max(1) as u32)
+            }
+            (None, Some(map)) => map.locate(offset, len).unwrap_or(self.span),
             _ => self.span,
         }
     }
@@ -570,6 +576,7 @@ fn scalar(text: String, kind: ScalarKind, span: Span, pos: Option<&PNode>) -> No
         kind,
         span,
         content,
+        map: None,
     })
 }
 

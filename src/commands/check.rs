@@ -11,8 +11,8 @@ use crate::inputs::{self, Input, VariantPattern};
 use crate::progress::Ticker;
 use crate::report::JsonEntry;
 use crate::style::Palette;
-use crate::verdict::{self, Settings};
-use crate::{check_file, report};
+use crate::verdict::Settings;
+use crate::{check_file_with, report};
 
 /// The maximum number of variants `check` reports one by one; larger
 /// families belong to `apisat batch`.
@@ -36,6 +36,7 @@ fn items(
     file: &Path,
     variants: Option<&VariantPattern>,
     settings: Settings,
+    strong: bool,
 ) -> (Vec<Item>, Vec<(String, String)>) {
     let name = file.display().to_string();
     match inputs::read(file) {
@@ -94,7 +95,7 @@ fn items(
                 .into_iter()
                 .map(|i| match family.variant(i).loaded {
                     Ok(loaded) => Item::Checked {
-                        report: Box::new(verdict::check_program(loaded.program, settings)),
+                        report: Box::new(crate::strong::check(loaded.program, settings, strong)),
                         warnings: loaded.warnings,
                     },
                     Err(diagnostics) => Item::Failed {
@@ -119,7 +120,7 @@ fn items(
                 sources,
             )
         }
-        Input::Api { .. } => match check_file(file, settings) {
+        Input::Api { .. } => match check_file_with(file, settings, strong) {
             Ok(checked) => (
                 vec![Item::Checked {
                     report: Box::new(checked.report),
@@ -151,13 +152,15 @@ fn render(diagnostics: &[Diagnostic], sources: &[(String, String)], palette: Pal
 
 /// Checks every file (every variant of a family file); prints reports to
 /// stdout and diagnostics to stderr; with `full_terms`, every shared term
-/// in place (`Report::expanded`).
+/// in place (`Report::expanded`); with `strong`, each secret's strong
+/// secrecy ([`crate::strong`]).
 pub fn run(
     files: &[PathBuf],
     format: Format,
     variants: Option<VariantPattern>,
     settings: Settings,
     full_terms: bool,
+    strong: bool,
 ) -> ExitCode {
     let mut worst = ExitCode::default();
     let mut json: Vec<JsonEntry> = Vec::new();
@@ -169,7 +172,7 @@ pub fn run(
     let mut first = true;
     for file in files {
         let ticker = Ticker::start(std::io::stderr().is_terminal());
-        let (items, sources) = items(file, variants.as_ref(), settings);
+        let (items, sources) = items(file, variants.as_ref(), settings, strong);
         drop(ticker);
         // A family's variants share the base's warnings: each is shown once.
         let mut warned: Vec<Diagnostic> = Vec::new();

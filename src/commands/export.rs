@@ -8,16 +8,29 @@ use std::path::Path;
 use super::{load_input, render_in, ExitCode};
 use crate::cli::{emit, ExportTarget};
 use crate::diagnostic::{render_all_styled, Diagnostic};
-use crate::export::{export, Target, FAMILY_LINES};
+use crate::export::{export, export_strong, Target, FAMILY_LINES};
 use crate::inputs::{Input, VariantPattern};
 use crate::style::Palette;
 
-/// Runs `apisat export`; returns the exit code (0 written, 2 not).
-pub fn run(file: &Path, to: ExportTarget, variant: Option<&VariantPattern>) -> ExitCode {
+/// Runs `apisat export`; returns the exit code (0 written, 2 not). With
+/// `strong`, the ProVerif model also asks `noninterf` of the secret names.
+pub fn run(
+    file: &Path,
+    to: ExportTarget,
+    variant: Option<&VariantPattern>,
+    strong: bool,
+) -> ExitCode {
     let target = match to {
         ExportTarget::Proverif => Target::ProVerif,
         ExportTarget::Tamarin => Target::Tamarin,
     };
+    if strong && target == Target::Tamarin {
+        eprintln!(
+            "{}: `--strong` writes ProVerif's `noninterf`; Tamarin's observational equivalence needs a diff theory, which apisat does not write: use `--to proverif`",
+            Palette::for_stderr().paint(crate::style::Role::Error, "error")
+        );
+        return ExitCode::BAD_INPUT;
+    }
     let input = crate::inputs::read(file);
     // Where a family's diagnostics go: (family file, its text, base file,
     // its text).
@@ -33,7 +46,12 @@ pub fn run(file: &Path, to: ExportTarget, variant: Option<&VariantPattern>) -> E
     let Some(loaded) = load_input(input, file, variant, "export") else {
         return ExitCode::BAD_INPUT;
     };
-    match export(&loaded, target) {
+    let written = if strong {
+        export_strong(&loaded)
+    } else {
+        export(&loaded, target)
+    };
+    match written {
         Ok(text) => {
             emit(&text);
             ExitCode(0)

@@ -10,6 +10,8 @@ pub mod batch;
 pub mod check;
 /// `apisat completions` and `apisat man`.
 pub mod completions;
+/// `apisat convert`.
+pub mod convert;
 /// `apisat diff`.
 pub mod diff;
 /// `apisat explain`.
@@ -85,6 +87,7 @@ pub fn run(command: Command) -> ExitCode {
             format,
             variant,
             full_terms,
+            strong,
             search,
         } => check::run(
             &files,
@@ -92,6 +95,7 @@ pub fn run(command: Command) -> ExitCode {
             variant.map(VariantPattern),
             search.verdict_settings(),
             full_terms,
+            strong,
         ),
         Command::Knowledge {
             file,
@@ -105,9 +109,19 @@ pub fn run(command: Command) -> ExitCode {
             search.settings(),
         ),
         Command::Schema { family } => schema::run(family),
-        Command::Export { file, to, variant } => {
-            export::run(&file, to, variant.map(VariantPattern).as_ref())
-        }
+        Command::Convert { file, to } => convert::run(
+            &file,
+            match to {
+                crate::cli::Notation::Yaml => crate::convert::Notation::Yaml,
+                crate::cli::Notation::Spi => crate::convert::Notation::Spi,
+            },
+        ),
+        Command::Export {
+            file,
+            to,
+            variant,
+            strong,
+        } => export::run(&file, to, variant.map(VariantPattern).as_ref(), strong),
         Command::Fix {
             file,
             format,

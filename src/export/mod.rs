@@ -60,6 +60,12 @@ pub fn export(loaded: &Loaded, target: Target) -> Result<String, Diagnostic> {
     }
 }
 
+/// [`export`] to ProVerif with `noninterf` declarations for the secret
+/// names (`apisat export --strong`): ProVerif's strong secrecy.
+pub fn export_strong(loaded: &Loaded) -> Result<String, Diagnostic> {
+    proverif::write_with(&loaded.program, &loaded.source, true)
+}
+
 /// Which built-in Dolev-Yao deduction a rule is, when it is one: the
 /// targets have these in their own theories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,22 +136,28 @@ pub(crate) fn own_rules(program: &Program) -> Vec<&Rule> {
         .collect()
 }
 
+/// The terms of a rule: its input patterns, outputs and both sides of its
+/// checks.
+pub(crate) fn rule_terms(r: &Rule) -> Vec<TermId> {
+    let mut terms: Vec<TermId> = r.inputs.iter().chain(&r.outputs).copied().collect();
+    for c in &r.checks {
+        match c {
+            Check::Equal(a, b) | Check::NotEqual(a, b) => terms.extend([a, b]),
+            Check::OneOf(a, list) => {
+                terms.push(*a);
+                terms.extend(list);
+            }
+        }
+    }
+    terms
+}
+
 /// Every term an export writes: the patterns, checks and outputs of its
 /// own rules, the knowledge and the secrets.
 fn all_terms(program: &Program) -> Vec<TermId> {
     let mut terms = Vec::new();
     for r in own_rules(program) {
-        terms.extend(&r.inputs);
-        terms.extend(&r.outputs);
-        for c in &r.checks {
-            match c {
-                Check::Equal(a, b) | Check::NotEqual(a, b) => terms.extend([a, b]),
-                Check::OneOf(a, list) => {
-                    terms.push(*a);
-                    terms.extend(list);
-                }
-            }
-        }
+        terms.extend(rule_terms(r));
     }
     terms.extend(&program.knowledge);
     terms.extend(program.secrets.iter().map(|s| s.term));

@@ -110,6 +110,7 @@ pub(super) fn substitute(s: &Scalar, params: &[(String, String)]) -> Scalar {
         kind: s.kind,
         span: shift(s.span),
         content: s.content.map(shift),
+        map: None,
     };
     if !s.text.contains('$') {
         return out;

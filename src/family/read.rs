@@ -161,6 +161,11 @@ fn read_base(
             "`base` is the path of an API file, relative to the family file's folder".to_string(),
         )
     })?;
+    if lower::is_spi_source(&file, &src) {
+        // A base in the spi notation: always an API, never a family.
+        let (spec, diags) = crate::spi::read(&file, &src);
+        return Ok((spec, src, diags));
+    }
     let node = yaml::parse(&file, &src)?;
     let same = |a: &str, b: &Path| {
         std::fs::canonicalize(a)
@@ -373,6 +378,7 @@ fn matrix(r: &mut Reader, node: &Node) -> Vec<Parameter> {
                                 kind: yaml::ScalarKind::Str,
                                 span: k.span,
                                 content: Some(k.span),
+                                map: None,
                             },
                             edits: e,
                         });

@@ -14,6 +14,9 @@
 //! `-->` location); the binary's exit code one of 0, 1, 2, 3; a report
 //! within the fact limit. Time is measured but never asserted (tests do
 //! not fail on timing): runs over the time limit are counted and printed.
+//! `fuzz_spi_front_end` does the same for the spi front end, from
+//! `apis/*.spi` and `tests/invalid_spi/*.spi`, with pieces of the spi
+//! notation among the insertions.
 //!
 //! The default budget is small (a few seconds, fixed seed). A long run:
 //!
@@ -74,22 +77,28 @@ impl Rng {
 /// The seed corpus: bundled APIs, then the invalid fixtures; and how
 /// many of the files are bundled APIs.
 fn corpus() -> (Vec<Vec<u8>>, usize) {
+    corpus_of(["apis", "tests/invalid"], "yaml")
+}
+
+/// [`corpus`] of the files ending in `.EXT` in `dirs` (the first: valid
+/// APIs).
+fn corpus_of(dirs: [&str; 2], ext: &str) -> (Vec<Vec<u8>>, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
     let mut apis = 0;
-    for dir in ["apis", "tests/invalid"] {
+    for dir in dirs {
         let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .map(|entries| {
                 entries
                     .flatten()
                     .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+                    .filter(|p| p.extension().is_some_and(|e| e == ext))
                     .collect()
             })
             .unwrap_or_default();
         files.sort();
         out.extend(files.iter().filter_map(|p| std::fs::read(p).ok()));
-        if dir == "apis" {
+        if dir == dirs[0] {
             apis = out.len();
         }
     }
@@ -280,11 +289,12 @@ fn settings() -> Settings {
     }
 }
 
-/// Loads and checks one input in-process; records what went wrong.
-fn run_in_process(text: &str, term_text: Option<&str>, tally: &mut Tally) {
+/// Loads and checks one input in-process as the file `file` (its
+/// extension picks the reader); records what went wrong.
+fn run_in_process(file: &str, text: &str, term_text: Option<&str>, tally: &mut Tally) {
     let start = Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
-        match load_source("fuzz.yaml", text) {
+        match load_source(file, text) {
             Ok(mut loaded) => {
                 if let Some(t) = term_text {
                     if let Err(ds) = parse_ground_term(&mut loaded, t) {
@@ -341,10 +351,11 @@ fn run_in_process(text: &str, term_text: Option<&str>, tally: &mut Tally) {
     }
 }
 
-/// Runs the binary on one input; records what went wrong.
-fn run_binary(bytes: &[u8], tally: &mut Tally) {
+/// Runs the binary on one input, written to a file ending in `.EXT`;
+/// records what went wrong.
+fn run_binary(ext: &str, bytes: &[u8], tally: &mut Tally) {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("fuzz-{:?}.yaml", std::thread::current().id()));
+        .join(format!("fuzz-{:?}.{ext}", std::thread::current().id()));
     std::fs::write(&path, bytes).unwrap();
     let start = Instant::now();
     // `APISAT_FUZZ_BIN`: a copy of the binary, for a long run while the
@@ -402,6 +413,32 @@ fn keep_slow(bytes: &[u8], took: Duration, n: u64) {
     }
 }
 
+/// Runs one input read as a `.EXT` file in-process (and every
+/// [`BINARY_EVERY`]th through the binary); false when it failed, after
+/// writing it to `$CARGO_TARGET_TMPDIR/fuzz-failure.EXT`.
+fn run_one(ext: &str, bytes: &[u8], term_text: Option<&str>, tally: &mut Tally) -> bool {
+    let before = tally.failures.len();
+    // The file reader's job: bytes that are not UTF-8 are refused with
+    // a location by the binary; in-process, the lossy text is checked.
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    run_in_process(&format!("fuzz.{ext}"), &text, term_text, tally);
+    if tally.inputs.is_multiple_of(BINARY_EVERY) {
+        run_binary(ext, bytes, tally);
+    }
+    if tally.failures.len() == before {
+        return true;
+    }
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-failure.{ext}"));
+    let _ = std::fs::write(&path, bytes);
+    eprintln!(
+        "fuzz: {ext} input {} failed ({}), written to {}",
+        tally.inputs,
+        tally.failures.last().unwrap(),
+        path.display()
+    );
+    false
+}
+
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -445,23 +482,7 @@ fn fuzz_front_end() {
             }
             (input, None)
         };
-        let before = tally.failures.len();
-        // The file reader's job: bytes that are not UTF-8 are refused with
-        // a location by the binary; in-process, the lossy text is checked.
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        run_in_process(&text, term_text.as_deref(), &mut tally);
-        if tally.inputs.is_multiple_of(BINARY_EVERY) {
-            run_binary(&bytes, &mut tally);
-        }
-        if tally.failures.len() > before {
-            let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-failure.yaml");
-            let _ = std::fs::write(&path, &bytes);
-            eprintln!(
-                "fuzz: input {} failed ({}), written to {}",
-                tally.inputs,
-                tally.failures.last().unwrap(),
-                path.display()
-            );
+        if !run_one("yaml", &bytes, term_text.as_deref(), &mut tally) {
             break;
         }
         if last_report.elapsed() > Duration::from_secs(60) {
@@ -487,6 +508,88 @@ fn fuzz_front_end() {
         tally.unlocated,
         tally.over_limit,
         tally.slowest.as_millis()
+    );
+    assert!(tally.failures.is_empty(), "{:?}", tally.failures);
+}
+
+/// Pieces of the spi notation to insert into spi inputs.
+const SPI_ODD: &[&str] = &[
+    "!",
+    "|",
+    ".",
+    "(new K)",
+    "(ν n) ",
+    "c(x). ",
+    "cuser<",
+    ">",
+    "⟨",
+    "⟩",
+    "case ",
+    " of ",
+    " in ",
+    "let (a, b) = ",
+    "[x is ",
+    "]",
+    "[a == b]",
+    "[t in [A, B]]",
+    "system = ",
+    "F = ",
+    "secret ",
+    "expect ",
+    "(*",
+    "*)",
+    "\"",
+    "0",
+    "_",
+    "\u{0305}",
+];
+
+/// The spi front end under the same mutations (and pieces of its own
+/// notation): no panic, every error located, through the library and
+/// the binary (`APISAT_FUZZ_CASES`, `APISAT_FUZZ_SECS`, `APISAT_FUZZ_SEED`
+/// as for [`fuzz_front_end`]).
+#[test]
+fn fuzz_spi_front_end() {
+    let cases = env_number("APISAT_FUZZ_CASES", 1500);
+    let secs = env_number("APISAT_FUZZ_SECS", 3);
+    let seed = env_number("APISAT_FUZZ_SEED", 15);
+    let (corpus, apis) = corpus_of(["apis", "tests/invalid_spi"], "spi");
+    assert!(corpus.len() > 20 && apis >= 2, "the spi corpus is read");
+    let mut rng = Rng(seed);
+    let mut tally = Tally::default();
+    let start = Instant::now();
+    while tally.inputs < cases && start.elapsed() < Duration::from_secs(secs) {
+        tally.inputs += 1;
+        let mut input = if rng.chance(2) {
+            rng.pick(&corpus[..apis]).clone()
+        } else {
+            rng.pick(&corpus).clone()
+        };
+        let other = rng.pick(&corpus).clone();
+        let rounds = if rng.chance(3) { 1 + rng.below(4) } else { 1 };
+        for _ in 0..rounds {
+            if rng.chance(2) {
+                let at = rng.below(input.len() + 1);
+                let piece = rng.pick(SPI_ODD).as_bytes().to_vec();
+                input.splice(at..at, piece);
+            } else {
+                mutate(&mut rng, &mut input, &other);
+            }
+        }
+        if !run_one("spi", &input, None, &mut tally) {
+            break;
+        }
+    }
+    eprintln!(
+        "fuzz: spi, seed {seed}: {} inputs tried ({} checked, {} refused with located errors, {} also through the binary) in {:.1} s; panics {}, errors without a location {}, runs over their time limit {}",
+        tally.inputs,
+        tally.loaded,
+        tally.errors,
+        tally.binary_runs,
+        start.elapsed().as_secs_f64(),
+        tally.panics,
+        tally.unlocated,
+        tally.over_limit,
     );
     assert!(tally.failures.is_empty(), "{:?}", tally.failures);
 }
