@@ -591,13 +591,17 @@ fn rename(store: &mut TermStore, t: TermId, offset: u32) -> TermId {
 /// Renumbers variables in order of first occurrence: equal facts up to
 /// renaming get the same id.
 fn canonical(store: &mut TermStore, t: TermId) -> TermId {
-    let vars = store.vars(t);
-    let map: HashMap<u32, u32> = vars
-        .iter()
+    let map = numbering(&store.vars(t));
+    renumber(store, t, &map)
+}
+
+/// Each variable to its position in `vars` (variables in order of first
+/// occurrence).
+fn numbering(vars: &[u32]) -> HashMap<u32, u32> {
+    vars.iter()
         .enumerate()
         .map(|(i, v)| (*v, i as u32))
-        .collect();
-    renumber(store, t, &map)
+        .collect()
 }
 
 /// A 64-bit hash of a list of terms.
@@ -618,11 +622,7 @@ fn canonical_all(store: &mut TermStore, ts: &[TermId]) -> Vec<TermId> {
             }
         }
     }
-    let map: HashMap<u32, u32> = vars
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (*v, i as u32))
-        .collect();
+    let map = numbering(&vars);
     ts.iter().map(|t| renumber(store, *t, &map)).collect()
 }
 

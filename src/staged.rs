@@ -11,19 +11,21 @@
 //!    mode is sound without the bounded search.
 //! 2. If every secret is decided, the bounded search is not run at all
 //!    ([`Extent::NotRun`]).
-//! 3. Otherwise the bounded search runs in **stages**
-//!    ([`crate::engine::Stage`]): stage `n` lets API calls take only what
-//!    stage `n - 1` knew, so its knowledge holds every term derivable with
-//!    at most `n` calls (and possibly more). After each stage the cheapest
-//!    derivation of every undecided secret is computed; once every one is
-//!    derived and the most expensive takes at most `n` calls (counted over
-//!    its derivation tree), no derivation with fewer calls can be missing:
-//!    any derivation with `c <= n` calls has a call chain of at most `c`,
-//!    so all of its facts and rule instances are in stage `n`. The search
-//!    stops there ([`Extent::Stopped`]) and the fewest-calls guarantee
-//!    holds. A stage that adds no term is the fixpoint itself
-//!    ([`Extent::Fixpoint`]): the same knowledge and rule instances as the
-//!    classic run.
+//! 3. Otherwise the bounded search runs in **stages** with a cost bound
+//!    ([`crate::engine::Stage`]). A term's cost is the number of API calls
+//!    on its cheapest derivation tree. Stage `n` lets API calls take only
+//!    what the previous stage knew, and fire only when one call plus a lower
+//!    bound of their inputs' costs is at most `n`; by induction it holds
+//!    every derivation tree with at most `n` calls, with all of its rule
+//!    instances. After each stage the cheapest derivation of every
+//!    undecided secret is computed; once every one is derived and the most
+//!    expensive takes at most `n` calls, no cheaper derivation can lie
+//!    beyond the stage, so the search stops there ([`Extent::Stopped`]) and
+//!    the fewest-calls guarantee holds. A stage that adds no term and
+//!    refuses no call is the fixpoint itself ([`Extent::Fixpoint`]): the
+//!    same knowledge and rule instances as the classic run. A stage that
+//!    adds no term but refused calls skips to the least bound that lets one
+//!    fire.
 //! 4. Once the stages together have produced [`STAGE_WORK`] facts (or
 //!    after [`MAX_STAGES`] stages) without a decision, the classic
 //!    saturation runs to its fixpoint, as it would have without this path.
@@ -34,9 +36,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::engine::{
-    saturate, saturate_stage, Bounds, Budget, Limits, Saturation, Stage, StopReason,
-};
+use crate::engine::{saturate, saturate_stage, Bounds, Budget, Saturation, Stage, StopReason};
 use crate::plan::Plan;
 use crate::program::Program;
 use crate::prove::{self, ProofRun};
@@ -52,8 +52,9 @@ pub const FIRST_PASS_FACTS: usize = 20_000;
 /// Known terms plus rule instances all stages together may produce before
 /// the classic saturation runs to its fixpoint instead. Each stage redoes
 /// the work of the stages before it, so staging pays while stages are
-/// small (a long chain of calls through a small API: the leaky hierarchy's
-/// attacks need 11) and not when the knowledge explodes early.
+/// small (many calls through a small API: the leaky hierarchy's cheapest
+/// attacks have 20 calls on their trees) and not when the knowledge
+/// explodes early.
 pub const STAGE_WORK: usize = 2_000_000;
 
 /// Most stages tried.
@@ -65,11 +66,11 @@ pub const MAX_STAGES: u16 = 64;
 pub enum Extent {
     /// The bounded search reached its fixpoint.
     Fixpoint,
-    /// Stopped after this many stages of calls: every secret was derived
-    /// with at most that many calls, or proved by proof mode.
+    /// Stopped at this cost bound: every secret was derived with at most
+    /// that many calls, or proved by proof mode.
     Stopped {
-        /// The stage it stopped after (the longest call chain explored).
-        calls: u16,
+        /// The stage's bound: the most calls on a derivation tree explored.
+        calls: u32,
     },
     /// Not run: proof mode proved every secret.
     NotRun,
@@ -156,8 +157,16 @@ fn stages(
             costs: &costs,
             bound,
         };
-        let sat = saturate_stage(program, plans, goals, bounds, limits(budget), Some(&stage));
+        let sat = saturate_stage(
+            program,
+            plans,
+            goals,
+            bounds,
+            budget.limits_left(),
+            Some(&stage),
+        );
         if sat.stop != StopReason::Saturated {
+            // A limit: the report says so, whatever the extent.
             return (sat, Extent::Fixpoint);
         }
         let grew = sat.known.len() > before.len();
@@ -176,12 +185,7 @@ fn stages(
             .unwrap_or(0);
         if cheapest <= bound {
             drop(derivations);
-            return (
-                sat,
-                Extent::Stopped {
-                    calls: bound as u16,
-                },
-            );
+            return (sat, Extent::Stopped { calls: bound });
         }
         work += sat.known.len() + sat.firings.len();
         if work > STAGE_WORK {
@@ -203,11 +207,6 @@ fn stages(
         start = sat.known.clone();
         before = start.iter().copied().collect();
     }
-    let sat = saturate(program, plans, goals, bounds, limits(budget));
+    let sat = saturate(program, plans, goals, bounds, budget.limits_left());
     (sat, Extent::Fixpoint)
-}
-
-/// What is left of the run's limits.
-fn limits(budget: &Budget) -> Limits {
-    budget.limits_left()
 }

@@ -83,17 +83,6 @@ fn settings() -> insta::Settings {
     settings
 }
 
-/// The fixture's name and its path relative to the repository root (the
-/// file name diagnostics carry, so snapshots do not depend on the machine).
-fn relative(path: &Path, dir: &str) -> (String, PathBuf) {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let rel = PathBuf::from(format!("tests/{dir}/{name}"));
-    (name, rel)
-}
-
 fn errors(diags: &[Diagnostic]) -> Vec<(u32, u32)> {
     diags
         .iter()
@@ -106,7 +95,7 @@ fn errors(diags: &[Diagnostic]) -> Vec<(u32, u32)> {
 fn invalid_files() {
     settings().bind(|| {
         insta::glob!("..", "invalid/*.yaml", |path| {
-            let (name, rel) = relative(path, "invalid");
+            let (name, rel) = crate::fixture_path(path, "tests/invalid");
             let source = std::fs::read_to_string(&rel).expect("fixture is readable");
             let diags = match load_file(&rel) {
                 Ok(_) => panic!("{name} loads, but it holds a mistake"),
@@ -140,7 +129,7 @@ fn invalid_files() {
 fn warning_files() {
     settings().bind(|| {
         insta::glob!("..", "warnings/*.yaml", |path| {
-            let (name, rel) = relative(path, "warnings");
+            let (name, rel) = crate::fixture_path(path, "tests/warnings");
             let source = std::fs::read_to_string(&rel).expect("fixture is readable");
             let loaded = match load_file(&rel) {
                 Ok(loaded) => loaded,

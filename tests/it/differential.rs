@@ -2453,11 +2453,7 @@ fn staged_path_agrees_with_the_fixpoint_on_random_programs() {
         }
         compared.set(compared.get() + 1);
         let classic = run_engine(&program, d.max_depth, d.input_depth);
-        let staged_settings = Settings {
-            stop_early: true,
-            first_pass_facts: 0,
-            ..settings(d.max_depth, d.input_depth)
-        };
+        let staged_settings = crate::staged::forced(settings(d.max_depth, d.input_depth));
         let staged = check_program(program.clone(), staged_settings);
         derived.set(
             derived.get()
@@ -2500,12 +2496,10 @@ fn staged_path_agrees_with_the_fixpoint_on_random_xor_programs() {
         }
         compared.set(compared.get() + 1);
         let classic = check_program(program.clone(), xor_settings(d.bounds));
-        let staged_settings = Settings {
-            stop_early: true,
-            first_pass_facts: 0,
-            ..xor_settings(d.bounds)
-        };
-        let staged = check_program(program.clone(), staged_settings);
+        let staged = check_program(
+            program.clone(),
+            crate::staged::forced(xor_settings(d.bounds)),
+        );
         match crate::staged::differences(&classic, &staged) {
             None => Ok(()),
             Some(why) => Err(TestCaseError::fail(format!(

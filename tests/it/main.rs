@@ -61,3 +61,15 @@ fn apisat_bin_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A fixture's file name and its path under `dir` relative to the
+/// repository root (the file name diagnostics carry, so snapshots do not
+/// depend on the machine).
+fn fixture_path(path: &std::path::Path, dir: &str) -> (String, std::path::PathBuf) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rel = std::path::PathBuf::from(format!("{dir}/{name}"));
+    (name, rel)
+}

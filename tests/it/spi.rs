@@ -82,21 +82,11 @@ fn settings(dir: &str) -> insta::Settings {
     settings
 }
 
-/// The path relative to the repository root, as diagnostics carry it.
-fn relative(path: &Path, dir: &str) -> (String, PathBuf) {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let rel = PathBuf::from(format!("{dir}/{name}"));
-    (name, rel)
-}
-
 #[test]
 fn invalid_files() {
     settings("spi").bind(|| {
         insta::glob!("..", "invalid_spi/*.spi", |path| {
-            let (name, rel) = relative(path, "tests/invalid_spi");
+            let (name, rel) = crate::fixture_path(path, "tests/invalid_spi");
             let source = std::fs::read_to_string(&rel).expect("fixture is readable");
             let diags = match load_file(&rel) {
                 Ok(_) => panic!("{name} loads, but it holds a mistake"),
