@@ -273,25 +273,24 @@ fn every_command_refuses_an_empty_file() {
 
 /// A scratch file for one test, removed by the caller.
 fn scratch(name: &str, content: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apisat-diagnostics-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("apisat-diagnostics-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
     std::fs::write(&path, content).expect("write the scratch file");
     path
 }
 
-/// Runs `apisat check` on generated text; asserts exit code 2 within a
-/// few seconds (each case took from 15 s to minutes before issue 15), and
-/// returns stderr.
+/// Runs `apisat check` on generated text; asserts exit code 2 and
+/// returns stderr. (Each case took from 15 s to minutes before issue 15;
+/// how long a refusal takes is measured by hand, not asserted: tests never
+/// fail on timing.)
 fn refused(name: &str, content: &[u8]) -> String {
     let path = scratch(name, content);
     let shown = path.display().to_string();
-    let t = std::time::Instant::now();
     let (code, stdout, stderr) = crate::apisat_bin(&["check", &shown]);
-    let took = t.elapsed();
     let _ = std::fs::remove_file(&path);
     assert_eq!(code, 2, "{name}\n{stdout}\n{stderr:.2000}");
-    assert!(took.as_secs_f64() < 5.0, "{name}: {took:?}");
     assert!(!stderr.contains("panicked"), "{stderr:.2000}");
     assert!(
         stderr.lines().all(|l| l.chars().count() < 400),

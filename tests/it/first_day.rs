@@ -16,7 +16,8 @@ fn attacks(r: &Report) -> String {
 
 /// A scratch file for one test.
 fn scratch(name: &str, content: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("apisat-first-day-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("apisat-first-day-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
     std::fs::write(&path, content).expect("write the scratch file");
