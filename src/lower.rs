@@ -317,6 +317,12 @@ struct Lowerer {
     suggestions: spec::SuggestBudget,
     /// The file's named attributes and policy (`attributes:`), if any.
     attrs: Option<AttrModel>,
+    /// [`misspelt_name`]'s answers per variable name, valid while
+    /// `name_order` has the length kept beside them (it only grows within
+    /// a file; `unit` clears both). Generated APIs reuse a few variable
+    /// names in thousands of functions: without it, lowering 1,000
+    /// functions beside 900 names spent 0.2 s comparing them.
+    misspelt_memo: (usize, HashMap<String, Option<String>>),
 }
 
 /// How the token maintains a history attribute.
@@ -473,6 +479,7 @@ impl Lowerer {
             unreadable_secrets: Vec::new(),
             suggestions: spec::SuggestBudget::new(),
             attrs: None,
+            misspelt_memo: (0, HashMap::new()),
         }
     }
 
@@ -498,6 +505,7 @@ impl Lowerer {
         self.builtin = builtin;
         self.names.clear();
         self.name_order.clear();
+        self.misspelt_memo = (0, HashMap::new());
         self.version(spec);
         self.declare_names(spec);
         self.declare_ctors(spec);
@@ -1963,7 +1971,7 @@ impl Lowerer {
             if name.starts_with('_') {
                 continue;
             }
-            let misspelt = misspelt_name(name, &self.name_order).map(str::to_string);
+            let misspelt = self.misspelt(name);
             if *count == 1 {
                 let suggestion = spec::suggest_within(
                     name,
@@ -1994,6 +2002,21 @@ impl Lowerer {
                 );
             }
         }
+    }
+
+    /// [`misspelt_name`] against the declared names, remembered.
+    fn misspelt(&mut self, var: &str) -> Option<String> {
+        let (names, memo) = &mut self.misspelt_memo;
+        if *names != self.name_order.len() {
+            *names = self.name_order.len();
+            memo.clear();
+        }
+        if let Some(found) = memo.get(var) {
+            return found.clone();
+        }
+        let found = misspelt_name(var, &self.name_order).map(str::to_string);
+        memo.insert(var.to_string(), found.clone());
+        found
     }
 
     fn unused_fresh(&mut self, spec: &Spec) {
