@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use crate::gf2::{Basis, Vector};
 use crate::matching::{empty_binding, instantiate, match_term, Binding, UNBOUND};
-use crate::plan::{Plan, Step};
+use crate::plan::{KeyPos, Plan, Step};
 use crate::program::{Check, Program, RuleId};
 use crate::term::{CtorId, Term, TermId, TermStore};
 
@@ -244,6 +244,15 @@ struct Ctx<'a> {
     refused_below: Cell<Option<u32>>,
     /// Terms known when the run started (for the progress line).
     initial_known: usize,
+    /// Per constructor, the argument-of-argument places some plan looks
+    /// obtained terms up by ([`crate::plan::KeyPos::Sub`]), as codes:
+    /// only these are indexed beside every argument.
+    sub_keys: FxHashMap<CtorId, Vec<(u8, u8, u16)>>,
+    /// The places (constructor, key code) of steps with two lookup keys,
+    /// and per key instance at such a place how many obtained terms it
+    /// indexes, so that the step looks up by the smaller bucket.
+    counted: FxHashSet<(CtorId, u16)>,
+    bucket_sizes: RefCell<FxHashMap<(CtorId, u16, TermId), u32>>,
 }
 
 /// One stage of a staged saturation with cost bound `bound`: the API
@@ -389,12 +398,30 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn by_arg(&self, p: u32, s: u16, b: u32) -> Option<(CtorId, u8, TermId)> {
+    fn by_arg(&self, p: u32, s: u16, b: u32) -> Option<(CtorId, u16, TermId)> {
         match self.step(p, s)? {
-            Step::KnownByArg { ctor, pos, arg, .. } => {
+            Step::KnownByArg {
+                ctor,
+                pos,
+                arg,
+                alt,
+                ..
+            } => {
                 let binding = self.binding(b);
-                let a = instantiate(&mut self.store.borrow_mut(), *arg, &binding)?;
-                Some((*ctor, *pos, a))
+                let mut store = self.store.borrow_mut();
+                let a = instantiate(&mut store, *arg, &binding)?;
+                let Some((alt_pos, alt_arg)) = alt else {
+                    return Some((*ctor, pos.code(), a));
+                };
+                let alt_a = instantiate(&mut store, *alt_arg, &binding)?;
+                let sizes = self.bucket_sizes.borrow();
+                let size =
+                    |code: u16, key: TermId| sizes.get(&(*ctor, code, key)).copied().unwrap_or(0);
+                if size(alt_pos.code(), alt_a) < size(pos.code(), a) {
+                    Some((*ctor, alt_pos.code(), alt_a))
+                } else {
+                    Some((*ctor, pos.code(), a))
+                }
             }
             _ => None,
         }
@@ -583,15 +610,36 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn args(&self, t: TermId) -> Vec<(u8, TermId)> {
-        match self.store.borrow().get(t) {
-            Term::App(_, args) => args
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (i as u8, *a))
-                .collect(),
-            _ => Vec::new(),
+    /// The index keys of an obtained term: every argument (positions past
+    /// 255 are never keys), and the argument-of-argument places plans look
+    /// up by ([`Ctx::sub_keys`]).
+    fn args(&self, t: TermId) -> Vec<(u16, TermId)> {
+        let store = self.store.borrow();
+        let Term::App(c, args) = store.get(t) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<(u16, TermId)> = args
+            .iter()
+            .take(256)
+            .enumerate()
+            .map(|(i, a)| (i as u16, *a))
+            .collect();
+        for &(i, j, code) in self.sub_keys.get(c).map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(Term::App(_, sub)) = args.get(usize::from(i)).map(|a| store.get(*a)) {
+                if let Some(b) = sub.get(usize::from(j)) {
+                    keys.push((code, *b));
+                }
+            }
         }
+        if !self.counted.is_empty() {
+            let mut sizes = self.bucket_sizes.borrow_mut();
+            for &(code, key) in &keys {
+                if self.counted.contains(&(*c, code)) {
+                    *sizes.entry((*c, code, key)).or_default() += 1;
+                }
+            }
+        }
+        keys
     }
 
     fn depth(&self, t: TermId) -> u16 {
@@ -769,6 +817,44 @@ pub fn saturate(
     saturate_stage(program, plans, goals, bounds, limits, None)
 }
 
+/// The places of the steps with two lookup keys, both keys' (see
+/// [`Ctx::counted`]).
+fn counted_places(plans: &[Plan]) -> FxHashSet<(CtorId, u16)> {
+    let mut places = FxHashSet::default();
+    for step in plans.iter().flat_map(|p| &p.steps) {
+        if let Step::KnownByArg {
+            ctor,
+            pos,
+            alt: Some((alt, _)),
+            ..
+        } = step
+        {
+            places.insert((*ctor, pos.code()));
+            places.insert((*ctor, alt.code()));
+        }
+    }
+    places
+}
+
+/// The argument-of-argument lookup places the plans use, per constructor.
+fn sub_keys(plans: &[Plan]) -> FxHashMap<CtorId, Vec<(u8, u8, u16)>> {
+    let mut keys: FxHashMap<CtorId, Vec<(u8, u8, u16)>> = FxHashMap::default();
+    for step in plans.iter().flat_map(|p| &p.steps) {
+        let Step::KnownByArg { ctor, pos, alt, .. } = step else {
+            continue;
+        };
+        for pos in std::iter::once(*pos).chain(alt.map(|(p, _)| p)) {
+            if let KeyPos::Sub(i, j) = pos {
+                let entry = keys.entry(*ctor).or_default();
+                if !entry.contains(&(i, j, pos.code())) {
+                    entry.push((i, j, pos.code()));
+                }
+            }
+        }
+    }
+    keys
+}
+
 /// [`saturate`], or one stage of a staged saturation (see [`Stage`]): the
 /// run then starts from the stage's knowledge, and its firings are every
 /// rule instance over that knowledge and what the stage adds.
@@ -813,6 +899,9 @@ pub fn saturate_stage(
         confined,
         refused_below: Cell::new(None),
         initial_known,
+        sub_keys: sub_keys(plans),
+        counted: counted_places(plans),
+        bucket_sizes: RefCell::new(FxHashMap::default()),
     };
     let starts: Vec<(u32,)> = (0..plans.len() as u32).map(|p| (p,)).collect();
     let goal_facts: Vec<(TermId,)> = goals.iter().map(|t| (*t,)).collect();
@@ -831,7 +920,7 @@ pub fn saturate_stage(
         relation pm(u32, u16, u32);
         relation fired(u32, u32);
         relation known_ctor(CtorId, TermId);
-        relation known_arg(CtorId, u8, TermId, TermId);
+        relation known_arg(CtorId, u16, TermId, TermId);
         relation choice(TermId);
         relation xatom(TermId);
         relation xchoice(TermId);

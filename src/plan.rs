@@ -29,17 +29,25 @@ pub enum Step {
         /// Its head constructor.
         ctor: CtorId,
     },
-    /// Match `pattern` against the obtained terms whose argument `pos` is
-    /// the instance of `arg` (bound by earlier steps).
+    /// Match `pattern` against the obtained terms whose subterm at `pos`
+    /// is the instance of `arg` (bound by earlier steps).
     KnownByArg {
         /// The pattern.
         pattern: TermId,
         /// Its head constructor.
         ctor: CtorId,
-        /// The argument position used as lookup key.
-        pos: u8,
+        /// The place used as lookup key: an argument, or an argument of an
+        /// argument ([`KeyPos`]).
+        pos: KeyPos,
         /// The argument pattern, bound when the step runs.
         arg: TermId,
+        /// A second key, deeper in the pattern, for when it is expected to
+        /// be shared by fewer obtained terms: the engine looks up by
+        /// whichever of the two keys' instances indexes fewer terms when
+        /// the step runs. Either key finds every match (the pattern is
+        /// matched whole after the lookup), so the choice changes the work
+        /// done, never the result.
+        alt: Option<(KeyPos, TermId)>,
     },
     /// The instance of `pattern` (bound by now) must be derivable: obtained,
     /// or built from derivable terms with public constructors.
@@ -327,6 +335,93 @@ fn all_bound(store: &TermStore, t: TermId, bound: &[bool]) -> bool {
     store.vars(t).iter().all(|v| bound[*v as usize])
 }
 
+/// Where a lookup key sits in a pattern `f(a0, ..)`: argument `ai`
+/// (`Arg(i)`), or argument `j` of the application `ai`
+/// (`Sub(i, j)`). Encoded in 16 bits for the engine's index of obtained
+/// terms ([`KeyPos::code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyPos {
+    /// An argument of the pattern's head.
+    Arg(u8),
+    /// An argument of an argument (both positions below 128).
+    Sub(u8, u8),
+}
+
+impl KeyPos {
+    /// The 16-bit code the engine indexes by: `i` for `Arg(i)`, and
+    /// `0x8000 | i << 8 | j` for `Sub(i, j)`.
+    pub fn code(self) -> u16 {
+        match self {
+            KeyPos::Arg(i) => u16::from(i),
+            KeyPos::Sub(i, j) => 0x8000 | u16::from(i) << 8 | u16::from(j),
+        }
+    }
+}
+
+/// The lookup keys of a pattern to be matched against obtained terms:
+/// subterms whose variables are all bound, so that their instances are
+/// known when the step runs. The first: the first bound argument (else a
+/// bound argument of an argument, as for the second). The second, only
+/// where every bound argument is ground: a bound argument of an argument,
+/// one with a variable first, then the leftmost. A constant key such as the
+/// `MK` of `{L1, k}MK` may be shared by every stored token, or by few terms
+/// where the attacker encrypts under keys of its own; the tag `L1` inside
+/// it the other way round; so the engine compares the two buckets when the
+/// step runs. XOR terms are never keys below the top (an XOR argument of
+/// an argument would need its own normal form there).
+fn lookup_keys(store: &TermStore, p: TermId, bound: &[bool]) -> Option<LookupKeys> {
+    let Term::App(_, args) = store.get(p) else {
+        return None;
+    };
+    let top: Vec<(u8, TermId)> = args
+        .iter()
+        .enumerate()
+        .take(256)
+        .filter(|(_, a)| all_bound(store, **a, bound))
+        .map(|(i, a)| (i as u8, *a))
+        .collect();
+    let first_top = top.first().map(|(i, a)| (KeyPos::Arg(*i), *a));
+    if top.iter().any(|(_, a)| !store.is_ground(*a)) {
+        return first_top.map(|k| (k, None));
+    }
+    let mut deeper: Option<(bool, KeyPos, TermId)> = None;
+    for (i, &a) in args.iter().enumerate().take(128) {
+        let Term::App(_, sub) = store.get(a) else {
+            continue;
+        };
+        if all_bound(store, a, bound) {
+            continue;
+        }
+        for (j, &b) in sub.iter().enumerate().take(128) {
+            if matches!(store.get(b), Term::Xor(_)) || !all_bound(store, b, bound) {
+                continue;
+            }
+            let has_var = !store.is_ground(b);
+            if deeper.is_none_or(|(v, _, _)| has_var && !v) {
+                deeper = Some((has_var, KeyPos::Sub(i as u8, j as u8), b));
+            }
+        }
+    }
+    let deeper = deeper.map(|(_, pos, b)| (pos, b));
+    match (first_top, deeper) {
+        (Some(top), deeper) => Some((top, deeper)),
+        (None, Some(deeper)) => Some((deeper, None)),
+        (None, None) => None,
+    }
+}
+
+/// A step's lookup key and its alternative ([`Step::KnownByArg`]).
+type LookupKeys = ((KeyPos, TermId), Option<(KeyPos, TermId)>);
+
+/// Whether an argument of the pattern `p` is bound (a top-level lookup
+/// key exists).
+fn top_level_key(store: &TermStore, p: TermId, bound: &[bool]) -> bool {
+    match store.get(p) {
+        Term::App(_, args) => args.iter().any(|a| all_bound(store, *a, bound)),
+        _ => false,
+    }
+}
+
 /// Orders the needs of one plan into steps.
 fn order(
     store: &mut TermStore,
@@ -412,38 +507,39 @@ fn order(
         if progressed {
             continue;
         }
-        // 2. A lookup of an obtained term, by a bound argument if possible.
-        let mut best: Option<(usize, Option<u8>)> = None;
+        // 2. A lookup of an obtained term, by a bound subterm if possible.
+        let mut best: Option<(usize, bool)> = None;
         for (i, n) in needs.iter().enumerate() {
             if let Need::Known(p) = n {
                 if !open_xor_vars(store, *p, &bound).is_empty() {
                     continue;
                 }
-                let key = match store.get(*p) {
-                    Term::App(_, args) => args
-                        .iter()
-                        .position(|a| all_bound(store, *a, &bound))
-                        .map(|pos| pos as u8),
-                    _ => None,
-                };
-                if best.is_none() || (key.is_some() && best.is_some_and(|b| b.1.is_none())) {
-                    best = Some((i, key));
+                // Which need comes next is decided by top-level keys alone
+                // (the first need with a bound argument, else the first
+                // need); the key within it may then be a deeper one. The
+                // order of steps decides which partial matches a staged
+                // run keeps, so it stays as it was before deeper keys.
+                let top = top_level_key(store, *p, &bound);
+                if best.is_none() || (top && best.is_some_and(|b| !b.1)) {
+                    best = Some((i, top));
                 }
             }
         }
-        if let Some((i, key)) = best {
+        if let Some((i, _)) = best {
             let Need::Known(p) = needs.remove(i) else {
                 unreachable!("chosen from Known needs")
             };
-            let Term::App(ctor, args) = store.get(p).clone() else {
+            let keys = lookup_keys(store, p, &bound);
+            let Term::App(ctor, _) = store.get(p).clone() else {
                 unreachable!("a Known need is an application")
             };
-            steps.push(match key {
-                Some(pos) => Step::KnownByArg {
+            steps.push(match keys {
+                Some(((pos, arg), alt)) => Step::KnownByArg {
                     pattern: p,
                     ctor,
                     pos,
-                    arg: args[pos as usize],
+                    arg,
+                    alt,
                 },
                 None => Step::KnownByCtor { pattern: p, ctor },
             });

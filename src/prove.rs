@@ -106,7 +106,7 @@ use crate::engine::{Bounds, Budget, Limits, StopReason};
 use crate::gf2::{Basis, Vector};
 use crate::matching::{empty_binding, match_term};
 use crate::program::{Check, Program, Rule, RuleKind};
-use crate::term::{CtorId, Term, TermId, TermStore};
+use crate::term::{CtorId, Lifted, Term, TermId, TermStore};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Goal steps one rule's resolution may take in one round, beyond those
@@ -265,6 +265,15 @@ impl Facts {
         if self.set.contains(&fact) {
             return false;
         }
+        // The probe and the terms the subsumption test builds are scratch:
+        // the facts keep only `fact` and its subterms, interned already.
+        let mark = store.mark();
+        let added = self.add_unless_subsumed(store, fact);
+        store.truncate(mark);
+        added
+    }
+
+    fn add_unless_subsumed(&mut self, store: &mut TermStore, fact: TermId) -> bool {
         if store.is_ground(fact) && matches!(store.get(fact), Term::Xor(_)) {
             if self.derivable(store, fact, &mut Memo::default()) {
                 return false;
@@ -469,6 +478,18 @@ struct ArgIndex {
     /// (constructor, argument position) -> the facts whose argument there
     /// is not ground (it may unify with anything).
     open: HashMap<(CtorId, usize), Vec<usize>>,
+    /// One level down, for a goal whose argument is an application with
+    /// a ground argument (`{KEK5, k}MK` meets the facts under `KEK5`, not
+    /// every fact under `MK`): (constructor, position, position in the
+    /// argument, ground argument there) -> fact indices.
+    sub_exact: HashMap<(CtorId, usize, usize, TermId), Vec<usize>>,
+    /// (constructor, position, position in the argument) -> the facts that
+    /// may have anything there: a variable or an XOR at the position, or
+    /// an application with a non-ground argument there.
+    sub_open: HashMap<(CtorId, usize, usize), Vec<usize>>,
+    /// (constructor, position) -> the facts with a variable or an XOR at
+    /// the position (anything may sit below it).
+    open_below: HashMap<(CtorId, usize), Vec<usize>>,
     /// Every fact by head, in order.
     by_head: HashMap<Head, Vec<usize>>,
 }
@@ -482,6 +503,21 @@ impl ArgIndex {
                     self.exact.entry((*c, p, a)).or_default().push(idx);
                 } else {
                     self.open.entry((*c, p)).or_default().push(idx);
+                }
+                match store.get(a) {
+                    Term::App(_, sub) => {
+                        for (j, &b) in sub.iter().enumerate() {
+                            if store.is_ground(b) {
+                                self.sub_exact.entry((*c, p, j, b)).or_default().push(idx);
+                            } else {
+                                self.sub_open.entry((*c, p, j)).or_default().push(idx);
+                            }
+                        }
+                    }
+                    Term::Var(_) | Term::Xor(_) => {
+                        self.open_below.entry((*c, p)).or_default().push(idx);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -500,26 +536,49 @@ impl ArgIndex {
         let Term::App(c, args) = store.get(t) else {
             return all();
         };
-        let mut best: Option<(&[usize], &[usize])> = None;
+        // The most selective place: a ground argument (the facts with it
+        // there or a non-ground argument there), or a ground argument of an
+        // application argument (the facts with it there, with a non-ground
+        // argument there, or with a variable or an XOR above it).
+        let none: &[usize] = &[];
+        let mut best: Option<[&[usize]; 3]> = None;
+        fn offer<'a>(best: &mut Option<[&'a [usize]; 3]>, lists: [&'a [usize]; 3]) {
+            let size = |l: &[&[usize]; 3]| l.iter().map(|x| x.len()).sum::<usize>();
+            if best.as_ref().is_none_or(|b| size(&lists) < size(b)) {
+                *best = Some(lists);
+            }
+        }
         for (p, &a) in args.iter().enumerate() {
             // A ground XOR argument may equal a fact's XOR with variables
             // in many ways; only atoms are matched exactly.
-            if !store.is_ground(a) || matches!(store.get(a), Term::Xor(_)) {
+            if matches!(store.get(a), Term::Xor(_)) {
                 continue;
             }
-            let exact = self
-                .exact
-                .get(&(*c, p, a))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let open = self.open.get(&(*c, p)).map(Vec::as_slice).unwrap_or(&[]);
-            if best.is_none_or(|(e, o)| exact.len() + open.len() < e.len() + o.len()) {
-                best = Some((exact, open));
+            if store.is_ground(a) {
+                let exact = self.exact.get(&(*c, p, a)).map_or(none, Vec::as_slice);
+                let open = self.open.get(&(*c, p)).map_or(none, Vec::as_slice);
+                offer(&mut best, [exact, open, none]);
+                continue;
+            }
+            let Term::App(_, sub) = store.get(a) else {
+                continue;
+            };
+            let below = self.open_below.get(&(*c, p)).map_or(none, Vec::as_slice);
+            for (j, &b) in sub.iter().enumerate() {
+                if !store.is_ground(b) || matches!(store.get(b), Term::Xor(_)) {
+                    continue;
+                }
+                let exact = self
+                    .sub_exact
+                    .get(&(*c, p, j, b))
+                    .map_or(none, Vec::as_slice);
+                let open = self.sub_open.get(&(*c, p, j)).map_or(none, Vec::as_slice);
+                offer(&mut best, [exact, open, below]);
             }
         }
         match best {
             None => all(),
-            Some((exact, open)) => merge_sorted(exact, open),
+            Some([exact, open, below]) => merge_sorted(&merge_sorted(exact, open), below),
         }
     }
 }
@@ -816,11 +875,13 @@ struct Branch {
     next_var: u32,
 }
 
-/// A solution of a rule's goals: the substitution, and the variables still
-/// free in it, each standing for any derivable term.
+/// A solution of a rule's goals, as what it gives: per output, the output
+/// under the solution's substitution, lifted out of the search's scratch
+/// terms ([`TermStore::lift`]), or the located gap when a variable in it
+/// stands for no derivable term. (The substitution itself is not kept: a
+/// rule with a million solutions held a million hash maps.)
 struct Solution {
-    s: Subst,
-    free: HashSet<u32>,
+    outputs: Vec<Result<Lifted, String>>,
 }
 
 /// How an XOR goal is solved (see the module documentation).
@@ -862,6 +923,9 @@ struct Solver<'a> {
     /// True when the API has fresh (abstracted) names: a variable may then
     /// stand for a term holding one, on which `!=` always holds.
     has_fresh: bool,
+    /// The store's size when the search began: what it interns past this
+    /// is scratch, forgotten after the search.
+    mark: usize,
 }
 
 impl Solver<'_> {
@@ -911,7 +975,8 @@ impl Solver<'_> {
                     .collect();
                 let outputs = canonical_all(store, &resolved);
                 self.new_outputs.insert(fingerprint(&outputs));
-                out.push(Solution { s: b.s, free });
+                let outputs = self.lift_outputs(store, &resolved, &b.s, &free);
+                out.push(Solution { outputs });
             } else {
                 self.solve(store, b, out);
             }
@@ -1015,6 +1080,36 @@ impl Solver<'_> {
                 }
             }
         }
+    }
+
+    /// A solution's outputs (`resolved`: the rule's outputs under `s`,
+    /// whose variables in `free` stand for any derivable term) lifted out
+    /// of the scratch terms, or the gap of an output with a variable that
+    /// stands for no derivable term: left open under XOR by an input
+    /// (`a ⊕ b`, nothing binding either), so the HSM's choice is not
+    /// determined.
+    fn lift_outputs(
+        &self,
+        store: &mut TermStore,
+        resolved: &[TermId],
+        s: &Subst,
+        free: &HashSet<u32>,
+    ) -> Vec<Result<Lifted, String>> {
+        let mut outs = Vec::with_capacity(resolved.len());
+        for (j, &t) in resolved.iter().enumerate() {
+            let open: Vec<u32> = store
+                .vars(t)
+                .into_iter()
+                .filter(|v| !free.contains(v))
+                .collect();
+            if open.is_empty() {
+                outs.push(Ok(store.lift(t, self.mark)));
+            } else {
+                let rule_vars: Vec<u32> = rule_vars_behind(store, self.rule, s, &open);
+                outs.push(Err(open_variable_gap(store, self.rule, &rule_vars, j)));
+            }
+        }
+        outs
     }
 
     /// The variables that stand for derivable terms on this branch: the
@@ -1448,7 +1543,12 @@ pub fn prove_within(
                 origin: Origin::Input(i),
             }));
             goals.extend(late);
+            // The search's renamed and resolved terms are scratch: only the
+            // solutions' outputs outlive it (lifted out), so the store does
+            // not grow with every branch tried.
+            let mark = store.mark();
             let mut solver = Solver {
+                mark,
                 facts: &facts,
                 rule,
                 steps: 0,
@@ -1480,6 +1580,7 @@ pub fn prove_within(
             for gap in std::mem::take(&mut solver.gaps) {
                 cuts.insert(ProofCut::Xor(gap));
             }
+            store.truncate(mark);
             for (n, sol) in solutions.into_iter().enumerate() {
                 // Adding a fact looks for one that subsumes it: with many
                 // facts, a long list of solutions takes a while.
@@ -1489,21 +1590,14 @@ pub fn prove_within(
                         break 'rounds;
                     }
                 }
-                for (j, &o) in rule.outputs.iter().enumerate() {
-                    let t = resolve(store, o, &sol.s);
-                    // A variable that stands for no derivable term: left
-                    // open under XOR by an input (`a ⊕ b`, nothing binding
-                    // either), so the HSM's choice is not determined.
-                    let open: Vec<u32> = store
-                        .vars(t)
-                        .into_iter()
-                        .filter(|v| !sol.free.contains(v))
-                        .collect();
-                    if !open.is_empty() {
-                        let rule_vars: Vec<u32> = rule_vars_behind(store, rule, &sol.s, &open);
-                        cuts.insert(ProofCut::Xor(open_variable_gap(store, rule, &rule_vars, j)));
-                        continue;
-                    }
+                for (j, out) in sol.outputs.into_iter().enumerate() {
+                    let t = match out {
+                        Ok(lifted) => store.land(&lifted),
+                        Err(gap) => {
+                            cuts.insert(ProofCut::Xor(gap));
+                            continue;
+                        }
+                    };
                     let t = match normalise_fact(store, &facts, t) {
                         Ok(Some(t)) => t,
                         Ok(None) => continue,

@@ -86,6 +86,24 @@ pub enum Term {
     Var(u32),
 }
 
+/// A term outside the store ([`TermStore::lift`]): what must survive a
+/// [`TermStore::truncate`], to be interned again with [`TermStore::land`].
+#[derive(Clone, Debug)]
+pub enum Lifted {
+    /// A term the truncation keeps.
+    Kept(TermId),
+    /// A name.
+    Name(NameId),
+    /// `0`.
+    Zero,
+    /// A variable.
+    Var(u32),
+    /// A constructor applied to arguments.
+    App(CtorId, Vec<Lifted>),
+    /// An XOR of operands.
+    Xor(Vec<Lifted>),
+}
+
 /// The arena of terms and the symbol tables.
 #[derive(Clone, Debug, Default)]
 pub struct TermStore {
@@ -244,6 +262,66 @@ impl TermStore {
             0 => self.zero(),
             1 => normal[0],
             _ => self.intern(Term::Xor(normal.into())),
+        }
+    }
+
+    // ----- scratch terms -------------------------------------------------
+
+    /// A point to return to with [`TermStore::truncate`]: the number of
+    /// terms interned so far.
+    pub fn mark(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Forgets every term interned since `mark`. Ids at or above it dangle
+    /// afterwards: a caller keeps none of them, except as [`Lifted`] copies
+    /// made before, which [`TermStore::land`] interns again. Proof mode
+    /// searches each rule in such a scratch area, so that the millions of
+    /// renamed and resolved terms a search builds do not stay in the store.
+    pub fn truncate(&mut self, mark: usize) {
+        if mark >= self.terms.len() {
+            return;
+        }
+        for term in self.terms.drain(mark..) {
+            self.index.remove(&term);
+        }
+        self.depth.truncate(mark);
+        self.ground.truncate(mark);
+    }
+
+    /// `t` copied out of the store, sharing the terms below `mark` (which
+    /// a truncation to `mark` keeps).
+    pub fn lift(&self, t: TermId, mark: usize) -> Lifted {
+        if (t.0 as usize) < mark {
+            return Lifted::Kept(t);
+        }
+        match self.get(t) {
+            Term::Name(n) => Lifted::Name(*n),
+            Term::Zero => Lifted::Zero,
+            Term::Var(v) => Lifted::Var(*v),
+            Term::App(c, args) => {
+                Lifted::App(*c, args.iter().map(|a| self.lift(*a, mark)).collect())
+            }
+            Term::Xor(ops) => Lifted::Xor(ops.iter().map(|a| self.lift(*a, mark)).collect()),
+        }
+    }
+
+    /// Interns a [`Lifted`] term again (XORs in normal form for the ids
+    /// they get now).
+    pub fn land(&mut self, l: &Lifted) -> TermId {
+        match l {
+            Lifted::Kept(t) => *t,
+            Lifted::Name(n) => self.intern(Term::Name(*n)),
+            Lifted::Zero => self.zero(),
+            Lifted::Var(v) => self.var(*v),
+            Lifted::App(c, args) => {
+                let args: Vec<TermId> = args.iter().map(|a| self.land(a)).collect();
+                self.app(*c, &args)
+            }
+            Lifted::Xor(ops) => {
+                let ops: Vec<TermId> = ops.iter().map(|a| self.land(a)).collect();
+                self.xor(&ops)
+            }
         }
     }
 
