@@ -28,9 +28,23 @@ pub fn instantiate(store: &mut TermStore, pattern: TermId, binding: &[TermId]) -
     if store.is_ground(pattern) {
         return Some(pattern);
     }
-    match store.get(pattern).clone() {
-        Term::Var(v) => binding.get(v as usize).copied().filter(|t| *t != UNBOUND),
+    match store.get(pattern) {
+        Term::Var(v) => binding.get(*v as usize).copied().filter(|t| *t != UNBOUND),
+        &Term::App(c, ref args) if args.len() <= SMALL => {
+            // No allocation unless the instance is new: the arguments'
+            // instances go to a buffer on the stack.
+            let n = args.len();
+            let mut out = [UNBOUND; SMALL];
+            for (i, slot) in out.iter_mut().enumerate().take(n) {
+                let Term::App(_, args) = store.get(pattern) else {
+                    unreachable!("the pattern is an application")
+                };
+                *slot = instantiate(store, args[i], binding)?;
+            }
+            Some(store.app(c, &out[..n]))
+        }
         Term::App(c, args) => {
+            let (c, args) = (*c, args.clone());
             let mut out = Vec::with_capacity(args.len());
             for a in args.iter() {
                 out.push(instantiate(store, *a, binding)?);
@@ -38,6 +52,7 @@ pub fn instantiate(store: &mut TermStore, pattern: TermId, binding: &[TermId]) -
             Some(store.app(c, &out))
         }
         Term::Xor(args) => {
+            let args = args.clone();
             let mut out = Vec::with_capacity(args.len());
             for a in args.iter() {
                 out.push(instantiate(store, *a, binding)?);
@@ -47,6 +62,10 @@ pub fn instantiate(store: &mut TermStore, pattern: TermId, binding: &[TermId]) -
         Term::Name(_) | Term::Zero => Some(pattern),
     }
 }
+
+/// Applications with at most this many arguments are instantiated without
+/// a heap buffer.
+const SMALL: usize = 8;
 
 /// True when every variable of `pattern` is bound.
 pub fn is_bound(store: &TermStore, pattern: TermId, binding: &[TermId]) -> bool {
@@ -86,9 +105,58 @@ pub fn match_term(
     term: TermId,
     binding: &[TermId],
 ) -> Vec<Binding> {
+    let mut plain = binding.to_vec();
+    match match_plain(store, pattern, term, &mut plain) {
+        Some(true) => return vec![plain],
+        Some(false) => return Vec::new(),
+        None => {}
+    }
     let mut out = Vec::new();
     match_into(store, pattern, term, binding.to_vec(), &mut out);
     out
+}
+
+/// Matching without XOR, in place: `Some(true)` with `binding` extended
+/// when `pattern` matches `term` (at most one way: without XOR a match is
+/// unique), `Some(false)` when it does not, `None` when the pattern has an
+/// XOR node with a variable, which [`match_into`] must solve (`binding`
+/// is then partly written, and the caller starts again from its copy).
+fn match_plain(
+    store: &TermStore,
+    pattern: TermId,
+    term: TermId,
+    binding: &mut [TermId],
+) -> Option<bool> {
+    if store.is_ground(pattern) {
+        return Some(pattern == term);
+    }
+    match store.get(pattern) {
+        Term::Var(v) => {
+            let slot = &mut binding[*v as usize];
+            if *slot == UNBOUND {
+                *slot = term;
+                Some(true)
+            } else {
+                Some(*slot == term)
+            }
+        }
+        Term::App(c, pargs) => {
+            let Term::App(tc, targs) = store.get(term) else {
+                return Some(false);
+            };
+            if tc != c {
+                return Some(false);
+            }
+            for (p, t) in pargs.iter().zip(targs.iter()) {
+                if !match_plain(store, *p, *t, binding)? {
+                    return Some(false);
+                }
+            }
+            Some(true)
+        }
+        Term::Xor(_) => None,
+        Term::Name(_) | Term::Zero => Some(false),
+    }
 }
 
 fn match_into(

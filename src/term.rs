@@ -10,8 +10,10 @@
 //! Pattern variables are terms as well ([`Term::Var`]), numbered per rule,
 //! so that patterns and ground terms share one store and one printer.
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
 
 /// A hash-consed term: index into a [`TermStore`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +88,37 @@ pub enum Term {
     Var(u32),
 }
 
+/// A node of a term, borrowed: what the hash-consing table compares and
+/// hashes, from a stored [`Term`] or from the parts of one not yet built.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum NodeRef<'a> {
+    Name(NameId),
+    App(CtorId, &'a [TermId]),
+    Xor(&'a [TermId]),
+    Zero,
+    Var(u32),
+}
+
+impl<'a> NodeRef<'a> {
+    fn of(term: &'a Term) -> Self {
+        match term {
+            Term::Name(n) => NodeRef::Name(*n),
+            Term::App(c, args) => NodeRef::App(*c, args),
+            Term::Xor(ops) => NodeRef::Xor(ops),
+            Term::Zero => NodeRef::Zero,
+            Term::Var(v) => NodeRef::Var(*v),
+        }
+    }
+}
+
+/// The hash of a node (fixed, not seeded: the store's contents never
+/// depend on it, only its lookups' speed).
+fn node_hash(node: NodeRef<'_>) -> u64 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    node.hash(&mut h);
+    h.finish()
+}
+
 /// A term outside the store ([`TermStore::lift`]): what must survive a
 /// [`TermStore::truncate`], to be interned again with [`TermStore::land`].
 #[derive(Clone, Debug)]
@@ -110,7 +143,10 @@ pub struct TermStore {
     terms: Vec<Term>,
     depth: Vec<u16>,
     ground: Vec<bool>,
-    index: HashMap<Term, TermId>,
+    /// The hash-consing table: term ids, found by their node's hash
+    /// ([`node_hash`]), so that a lookup needs no owned [`Term`] and a
+    /// node is stored once.
+    index: HashTable<TermId>,
     names: Vec<NameInfo>,
     name_index: HashMap<String, NameId>,
     ctors: Vec<CtorInfo>,
@@ -194,9 +230,23 @@ impl TermStore {
     // ----- interning -----------------------------------------------------
 
     fn intern(&mut self, term: Term) -> TermId {
-        if let Some(&id) = self.index.get(&term) {
+        let hash = node_hash(NodeRef::of(&term));
+        if let Some(id) = self.find(hash, NodeRef::of(&term)) {
             return id;
         }
+        self.insert(hash, term)
+    }
+
+    /// The id of the node `key` (with hash `hash`), if interned.
+    fn find(&self, hash: u64, key: NodeRef<'_>) -> Option<TermId> {
+        let terms = &self.terms;
+        self.index
+            .find(hash, |id| NodeRef::of(&terms[id.0 as usize]) == key)
+            .copied()
+    }
+
+    /// Interns `term`, known not to be in the store, whose hash is `hash`.
+    fn insert(&mut self, hash: u64, term: Term) -> TermId {
         let (depth, ground) = match &term {
             Term::Name(_) | Term::Zero => (0, true),
             Term::Var(_) => (0, false),
@@ -210,10 +260,12 @@ impl TermStore {
             ),
         };
         let id = TermId(self.terms.len() as u32);
-        self.terms.push(term.clone());
+        self.terms.push(term);
         self.depth.push(depth);
         self.ground.push(ground);
-        self.index.insert(term, id);
+        let terms = &self.terms;
+        self.index
+            .insert_unique(hash, id, |id| node_hash(NodeRef::of(&terms[id.0 as usize])));
         id
     }
 
@@ -235,7 +287,12 @@ impl TermStore {
     /// A constructor applied to arguments; the arity must match.
     pub fn app(&mut self, ctor: CtorId, args: &[TermId]) -> TermId {
         debug_assert_eq!(self.ctor(ctor).arity, args.len());
-        self.intern(Term::App(ctor, args.into()))
+        let key = NodeRef::App(ctor, args);
+        let hash = node_hash(key);
+        match self.find(hash, key) {
+            Some(id) => id,
+            None => self.insert(hash, Term::App(ctor, args.into())),
+        }
     }
 
     /// The XOR of the operands, in normal form.
@@ -261,7 +318,14 @@ impl TermStore {
         match normal.len() {
             0 => self.zero(),
             1 => normal[0],
-            _ => self.intern(Term::Xor(normal.into())),
+            _ => {
+                let key = NodeRef::Xor(&normal);
+                let hash = node_hash(key);
+                match self.find(hash, key) {
+                    Some(id) => id,
+                    None => self.insert(hash, Term::Xor(normal.into())),
+                }
+            }
         }
     }
 
@@ -282,9 +346,16 @@ impl TermStore {
         if mark >= self.terms.len() {
             return;
         }
-        for term in self.terms.drain(mark..) {
-            self.index.remove(&term);
+        for (i, term) in self.terms.iter().enumerate().skip(mark) {
+            let id = TermId(i as u32);
+            if let Ok(entry) = self
+                .index
+                .find_entry(node_hash(NodeRef::of(term)), |t| *t == id)
+            {
+                entry.remove();
+            }
         }
+        self.terms.truncate(mark);
         self.depth.truncate(mark);
         self.ground.truncate(mark);
     }
