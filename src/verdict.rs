@@ -560,12 +560,18 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         }
         Namer::new(&program.store, &roots, &lists)
     };
+    // Secrets proof mode proved before the bounded search (crate::staged):
+    // proved whatever became of the search, a limit included.
+    let proved_first: Vec<bool> = match &first_proof {
+        Some((run, proved)) if run.is_exact() => proved.clone(),
+        _ => vec![false; program.secrets.len()],
+    };
     let mut secrets = Vec::new();
-    for (secret, f) in program.secrets.iter().zip(found) {
+    for ((secret, f), first) in program.secrets.iter().zip(found).zip(&proved_first) {
         let mut report = SecretReport {
             label: secret.label.clone(),
             term: namer.term(&program.store, secret.term),
-            derivable: if f.derivable || saturated {
+            derivable: if f.derivable || saturated || *first {
                 Some(f.derivable)
             } else {
                 None
@@ -578,7 +584,8 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
                 .lifetime
                 .as_ref()
                 .filter(|l| l.result == "proved")
-                .map(|_| Proof::Proved),
+                .map(|_| Proof::Proved)
+                .or((!saturated && *first && !f.derivable).then_some(Proof::Proved)),
             lifetime: f.lifetime,
             unfinished: f.unfinished,
             strong: None,
@@ -692,12 +699,27 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
                 .to_string(),
         )
     } else if !saturated {
+        let proved: Vec<&str> = secrets
+            .iter()
+            .filter(|s| s.derivable == Some(false))
+            .map(|s| s.label.as_str())
+            .collect();
         (
             Verdict::Limit,
             None,
-            "nothing: saturation stopped at a resource limit before a fixpoint; \
-             no secret was derivable by then"
-                .to_string(),
+            if proved.is_empty() {
+                "nothing: saturation stopped at a resource limit before a fixpoint; \
+                 no secret was derivable by then"
+                    .to_string()
+            } else {
+                format!(
+                    "saturation stopped at a resource limit before a fixpoint, and no \
+                     secret was derivable by then; proof mode (saturation over facts with \
+                     variables, no bound cutting) proved {} not derivable, the others are \
+                     undecided",
+                    proved.join(", ")
+                )
+            },
         )
     } else if !by_lifetime.is_empty() && (open.is_empty() || by_proof_mode || bounds.is_empty()) {
         let others = if open.is_empty() {

@@ -230,6 +230,52 @@ functions:
     assert_eq!(r.limit.as_ref().map(|l| l.limit.as_str()), Some("facts"));
 }
 
+/// On the path for large APIs (forced here), proof mode runs before the
+/// bounded search: a secret it proves stays proved when the search then
+/// stops at a limit, and only the others are unknown. Here K is only ever
+/// an encryption key of the HSM's (no function outputs it, nor anything it
+/// could be read from), so no attacker learns it; S leaks after two calls,
+/// but the attacker's own encryptions fill the fact limit first.
+#[test]
+fn a_secret_proof_mode_proved_stays_proved_past_a_limit() {
+    let settings = Settings {
+        bounds: Bounds::default(),
+        limits: Limits {
+            max_facts: 12,
+            timeout: None,
+            max_memory: None,
+        },
+        stop_early: true,
+        first_pass_facts: 0,
+        ..Settings::default()
+    };
+    let r = check(
+        r#"
+names: { public: [A, B, C], secret: [K, S] }
+functions:
+  - name: Encrypt
+    inputs: [x, y]
+    outputs: ["{x, y}K"]
+  - name: Leak
+    inputs: ["{{A, A}K, A}K"]
+    outputs: [S]
+"#,
+        settings,
+    );
+    assert_eq!(r.verdict, Verdict::Limit, "{r:#?}");
+    assert_eq!(r.limit.as_ref().map(|l| l.limit.as_str()), Some("facts"));
+    assert_eq!(r.secrets[0].label, "K");
+    assert_eq!(r.secrets[0].derivable, Some(false));
+    assert_eq!(r.secrets[0].proof, Some(Proof::Proved));
+    assert_eq!(r.secrets[1].label, "S");
+    assert_eq!(r.secrets[1].derivable, None);
+    assert!(
+        r.rests_on.contains("proof mode") && r.rests_on.contains("proved K not derivable"),
+        "{}",
+        r.rests_on
+    );
+}
+
 /// An attack found before a limit is still an attack: it is a real
 /// derivation, replayed concretely.
 #[test]
