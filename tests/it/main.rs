@@ -7,6 +7,7 @@
 mod apis;
 mod attributes;
 mod colour;
+mod crosscheck;
 mod diagnostics;
 mod diff;
 mod differential;
