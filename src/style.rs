@@ -121,6 +121,16 @@ impl Palette {
     }
 }
 
+/// `1 call`, `2 calls`: a count and its noun, singular or plural (the
+/// plural adds `s`).
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,3 +33,54 @@ pub mod strong;
 pub mod trace;
 /// Verdicts and what they rest on.
 pub mod verdict;
+
+use std::path::Path;
+
+use crate::front::diagnostic::Diagnostic;
+use crate::front::lower;
+
+/// A file that was checked: its report, the warnings lowering gave, and
+/// its source text (for rendering them).
+#[derive(Debug)]
+pub struct Checked {
+    /// The verdict and everything behind it.
+    pub report: verdict::Report,
+    /// Warnings about the file (it was checked anyway).
+    pub warnings: Vec<Diagnostic>,
+    /// The file's text.
+    pub source: String,
+}
+
+/// A file that could not be checked: every error found in it.
+#[derive(Debug)]
+pub struct LoadFailure {
+    /// The errors (and warnings).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The file's text, when it could be read.
+    pub source: Option<String>,
+}
+
+/// Reads, checks and verdicts one API file: the whole pipeline.
+pub fn check_file(path: &Path, settings: verdict::Settings) -> Result<Checked, LoadFailure> {
+    check_file_with(path, settings, false)
+}
+
+/// [`check_file`]; with `strong`, each secret's strong secrecy decided too
+/// ([`strong`]).
+pub fn check_file_with(
+    path: &Path,
+    settings: verdict::Settings,
+    strong: bool,
+) -> Result<Checked, LoadFailure> {
+    let source = lower::read_source(path).ok();
+    let loaded = lower::load_file(path).map_err(|diagnostics| LoadFailure {
+        diagnostics,
+        source: source.clone(),
+    })?;
+    let report = strong::check(loaded.program, settings, strong);
+    Ok(Checked {
+        report,
+        warnings: loaded.warnings,
+        source: loaded.source,
+    })
+}

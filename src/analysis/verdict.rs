@@ -941,7 +941,7 @@ fn lifetime_reports(
         .map(|(a, b)| format!("{a} and {b}"))
         .collect();
     let pairs = pairs.join("; ");
-    let cases = crate::batch::summary::plural(e.cases as u64, "case");
+    let cases = crate::style::plural(e.cases as u64, "case");
     Some(
         e.goals
             .iter()
@@ -955,7 +955,7 @@ fn lifetime_reports(
                              in two states; with lifetimes (an object never holds both {pairs}, \
                              which conflict and are sticky on, at any times of one run) no case \
                              derives it ({cases}, each proved)",
-                            crate::batch::summary::plural(*n as u64, "API call")
+                            crate::style::plural(*n as u64, "API call")
                         ),
                     ),
                     GoalResult::Derivable(c) => (

@@ -8,6 +8,9 @@
 use std::fmt::Write as _;
 
 use crate::batch::outcome::Outcome;
+/// Where it was before it moved down to `style` (verdicts and reports
+/// use it too); kept for the library's users.
+pub use crate::style::plural;
 
 /// What the summary shows.
 #[derive(Clone, Copy, Debug, Default)]
@@ -135,16 +138,6 @@ pub fn render(outcomes: &[Outcome], layout: Layout) -> String {
         );
     }
     out
-}
-
-/// `1 call`, `2 calls`: a count and its noun, singular or plural (the
-/// plural adds `s`).
-pub fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 fn duration(ms: f64) -> String {

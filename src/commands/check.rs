@@ -5,14 +5,15 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::ExitCode;
+use crate::analysis::check_file_with;
 use crate::analysis::verdict::Settings;
 use crate::batch::inputs::{self, Input, VariantPattern};
 use crate::cli::{emit, Format};
 use crate::front::diagnostic::{Diagnostic, Span};
 use crate::progress::Ticker;
+use crate::report;
 use crate::report::JsonEntry;
 use crate::style::Palette;
-use crate::{check_file_with, report};
 
 /// The maximum number of variants `check` reports one by one; larger
 /// families belong to `apisat batch`.

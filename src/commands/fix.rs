@@ -11,9 +11,9 @@ use crate::analysis::fix::{
 use crate::analysis::policy_fix::{policy_fixes, PolicyChange, PolicyFixes};
 use crate::analysis::verdict::Settings;
 use crate::batch::inputs::{Input, VariantPattern};
-use crate::batch::summary::plural;
 use crate::cli::{emit, TextOrJson};
 use crate::front::diagnostic::render_all;
+use crate::style::plural;
 
 /// Loads one file (the family variant `variant` picks), runs both
 /// analyses, prints them; the exit code is the API's own verdict (0

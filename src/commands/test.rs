@@ -11,8 +11,8 @@ use crate::analysis::verdict::Settings;
 use crate::batch::inputs::{self, VariantPattern};
 use crate::batch::outcome::Outcome;
 use crate::batch::runner::{self, Options};
-use crate::batch::summary::plural;
 use crate::cli::emit;
+use crate::style::plural;
 
 /// Runs every variant and compares its expectations.
 pub fn run(

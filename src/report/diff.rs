@@ -161,7 +161,7 @@ pub fn text(d: &KnowledgeDiff) -> String {
             s.file,
             s.api,
             s.verdict,
-            crate::batch::summary::plural(s.known as u64, "known term")
+            crate::style::plural(s.known as u64, "known term")
         );
         if let Some(cut) = &s.cut {
             let _ = writeln!(

@@ -231,7 +231,7 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
         let _ = writeln!(
             out,
             "  stopped by: the {what}; {} known by then",
-            crate::batch::summary::plural(r.stats.known as u64, "term")
+            crate::style::plural(r.stats.known as u64, "term")
         );
     }
     if !r.bounds.is_empty() {
@@ -245,7 +245,7 @@ pub fn text_styled(r: &Report, p: Palette) -> String {
     if let (Verdict::Attack, Some(gap)) = (r.verdict, &r.proof_gap) {
         let _ = writeln!(out, "  not proved for the secrets within the bounds: {gap}");
     }
-    let count = |n: usize, word| crate::batch::summary::plural(n as u64, word);
+    let count = |n: usize, word| crate::style::plural(n as u64, word);
     let sizes = format!(
         "{}, {}, {}",
         count(r.stats.known, "known term"),

@@ -35,14 +35,14 @@ use std::fmt;
 use std::path::Path;
 
 use crate::analysis::verdict::{Report, Settings};
+use crate::analysis::LoadFailure;
 use crate::front::diagnostic::render_all;
 use crate::report;
-use crate::LoadFailure;
 
-/// Checks an API file like [`crate::check_file`], and names the file
+/// Checks an API file like [`crate::analysis::check_file`], and names the file
 /// `name` in the report (the report otherwise holds the path as given).
 pub fn check_named(path: &Path, name: &str, settings: Settings) -> Result<Report, LoadFailure> {
-    let checked = crate::check_file(path, settings)?;
+    let checked = crate::analysis::check_file(path, settings)?;
     let mut report = checked.report;
     report.file = name.to_string();
     Ok(report)
@@ -96,7 +96,7 @@ impl fmt::Display for Snapshot<'_> {
             f,
             "{}\n--- knowledge ({}) ---\n{}",
             self.0.attacks(),
-            crate::batch::summary::plural(self.0.knowledge.len() as u64, "term"),
+            crate::style::plural(self.0.knowledge.len() as u64, "term"),
             self.0.knowledge_set()
         )
     }
