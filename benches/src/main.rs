@@ -46,15 +46,10 @@ use apisat::engine::{Bounds, Limits};
 use apisat::lower;
 use apisat::verdict::{self, Proof, Report, Settings, Verdict};
 
-#[path = "bench/families.rs"]
 mod families;
-#[path = "bench/proverif.rs"]
 mod proverif;
-#[path = "bench/throughput.rs"]
 mod throughput;
-#[path = "bench/wide.rs"]
 mod wide;
-#[path = "bench/xor.rs"]
 mod xor;
 
 /// Saturation time limit per case when `--timeout` is not given, so that a
