@@ -1,11 +1,14 @@
 //! apisat: finds API attacks on hardware security modules, or proves there
 //! are none.
 //!
-//! The pipeline, one module a stage: [`yaml`] and [`spec`] read an API file,
-//! [`lower`] checks it into a [`program::Program`], [`plan`] compiles each
-//! rule into join plans, [`engine`] saturates the attacker's knowledge with
-//! ascent, [`trace`] extracts the shortest attack, [`replay`] re-runs it on a
-//! concrete HSM, and [`report`] prints the verdict.
+//! The source is laid out by stage, a folder each, every folder naming
+//! only the ones before it (ARCHITECTURE.md, "Layout"): [`front`] reads an
+//! API file ([`yaml`], [`spec`]) and checks it into a [`program::Program`]
+//! ([`lower`]); [`analysis`] compiles each rule into join plans
+//! ([`plan`]), saturates the attacker's knowledge with ascent
+//! ([`engine`]), extracts the shortest attack ([`trace`]), re-runs it on a
+//! concrete HSM ([`replay`]) and gives the [`verdict`]; [`report`] prints
+//! it; [`batch`] runs many variants; [`commands`] are the command line's.
 #![forbid(unsafe_code)]
 
 /// Command-line flags.
@@ -16,18 +19,20 @@ pub mod commands;
 pub mod memory;
 /// A progress line on stderr for long single checks.
 pub mod progress;
-/// Colour on terminals (plain by default).
+/// Colour on terminals (plain by default), and `plural`.
 pub mod style;
 
-/// Saturation, proofs, traces and verdicts.
+// The stage folders; each one's own doc says what it takes and gives
+// (an outer doc here would make rustdoc resolve that doc's links at the
+// root).
 pub mod analysis;
-/// Batch runs: inputs, parallel runs, outcomes, summaries.
 pub mod batch;
-/// Reading and checking API files.
 pub mod front;
-/// Text and JSON output, DOT graphs, diffs, snapshots.
 pub mod report;
 
+// Every module at its path from before the folders (`apisat::verdict`),
+// the path library users, the README, the tests and the bench write.
+// Inside src/, paths name the folder (`crate::analysis::verdict`).
 pub use analysis::{
     check_file, check_file_with, engine, explain, fix, gf2, lifetime, matching, plan, policy_fix,
     prove, replay, shared, staged, stateful, strong, trace, verdict, Checked, LoadFailure,

@@ -7,6 +7,10 @@
 //! `--color auto` (the default), colour only when the stream is a terminal
 //! and `NO_COLOR` is unset or empty (<https://no-color.org>); `--color
 //! always` and `--color never` override both.
+//!
+//! Also [`plural`](crate::style::plural), the wording helper verdicts, reports and summaries
+//! share. Like the root's other leaves (`memory`, `progress`), this module
+//! names nothing in the crate, so every stage may use it.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;

@@ -15,7 +15,7 @@
 //!
 //! # The token's semantics, and the exclusive pairs
 //!
-//! The token is the one `src/stateful.rs` runs and `lower.rs` writes down:
+//! The token is the one `src/analysis/stateful.rs` runs and `lower.rs` writes down:
 //! an object changes state only through a `sets` function; `sets {a: T}`
 //! applies only while every attribute conflicting with `a` (and not set F
 //! in the same call) is F; `sets {a: F}` with `a` sticky on applies only

@@ -1,4 +1,29 @@
-//! The analysis: saturation, proofs, traces and verdicts.
+//! The analysis: a checked program in, a verdict out.
+//!
+//! Takes a [`Program`](crate::front::program::Program) and
+//! [`verdict::Settings`] (bounds, limits) and gives a [`verdict::Report`]:
+//! per secret, derivable with its shortest attack and whether it replays,
+//! not derivable (proved, or within the bounds), or unknown when a limit
+//! stopped the run, and what the verdict rests on, every term already
+//! printed. [`check_file`] runs the front end first, for one file.
+//!
+//! [`verdict::check_program`] runs the stages: each rule compiled to join
+//! plans ([`plan`], matching modulo XOR in [`matching`]); saturation with
+//! ascent ([`engine`], the attacker's XOR as GF(2) spans in [`gf2`]), or,
+//! for an API too large for a quick fixpoint, proof mode first and the
+//! bounded search in stages ([`staged`]); the cheapest derivations
+//! ([`trace`]); each attack replayed on a concrete HSM ([`replay`]), and
+//! one that replay cannot confirm, on a token with objects, put to the
+//! lifetime model ([`lifetime`]) and then the search with state
+//! ([`stateful`]); proof
+//! mode for "proved" ([`prove`]); strong secrecy when asked ([`strong`]);
+//! large shared terms named once ([`shared`]). On top of the check: why a
+//! term is derivable or not ([`explain`]), which functions to remove
+//! ([`fix`]) or which policy to change ([`policy_fix`]).
+//!
+//! Names the front end, its own modules and the root's leaves (`memory`,
+//! `progress`, `style`); never `report`, `batch` or `commands`
+//! (ARCHITECTURE.md, "Layout").
 
 /// Saturation with ascent.
 pub mod engine;

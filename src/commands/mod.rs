@@ -1,5 +1,10 @@
 //! One module per `apisat` command; each returns its exit code.
 //!
+//! The top of the layout: takes the parsed command line
+//! ([`crate::cli`]), runs the stages below (front end, analysis, then
+//! report or batch), prints, and gives the exit code. No module below
+//! names this one, nor `cli` (ARCHITECTURE.md, "Layout").
+//!
 //! Exit codes: 0 secure, 1 a secret derivable, 2 bad input or usage,
 //! 3 a resource limit stopped saturation. With several inputs the worst
 //! wins, in the order 2, 1, 3, 0 ([`ExitCode`]).

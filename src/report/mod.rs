@@ -1,4 +1,14 @@
-//! Printing reports: text for people, JSON for programs.
+//! Reports: a verdict in, what apisat prints out.
+//!
+//! Takes a [`Report`] (the analysis's verdict, every term already
+//! printed) and gives text for people and JSON for programs (this
+//! module), Graphviz DOT ([`dot`]), the comparison of two reports
+//! ([`diff`]) and the stable renderings users snapshot ([`snapshot`]).
+//! Nothing here decides anything: it prints what the analysis established
+//! (`snapshot::check_named` runs the analysis first).
+//!
+//! Names the front end (diagnostics), the analysis and the root's leaves
+//! (`style`); never `batch` or `commands` (ARCHITECTURE.md, "Layout").
 //!
 //! # JSON
 //!
