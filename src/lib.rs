@@ -19,7 +19,8 @@ pub mod commands;
 pub mod memory;
 /// A progress line on stderr for long single checks.
 pub mod progress;
-/// Colour on terminals (plain by default), and `plural`.
+// Colour on terminals, and `plural` (no outer doc, so that rustdoc
+// resolves its doc's links in the module, as for the folders below).
 pub mod style;
 
 // The stage folders; each one's own doc says what it takes and gives

@@ -8,7 +8,7 @@
 //! and `NO_COLOR` is unset or empty (<https://no-color.org>); `--color
 //! always` and `--color never` override both.
 //!
-//! Also [`plural`](crate::style::plural), the wording helper verdicts, reports and summaries
+//! Also [`plural`], the wording helper verdicts, reports and summaries
 //! share. Like the root's other leaves (`memory`, `progress`), this module
 //! names nothing in the crate, so every stage may use it.
 

@@ -426,8 +426,8 @@ impl TermStore {
 
     /// Prints a ground term as [`TermStore::show`] does, except that each
     /// proper subterm with an entry in `names` is printed as that name
-    /// (`crate::analysis::shared`). XOR operands are ordered by their text as
-    /// printed here.
+    /// (the names `analysis/shared.rs` gives). XOR operands are ordered by
+    /// their text as printed here.
     pub fn show_named(&self, id: TermId, names: &HashMap<TermId, String>) -> String {
         let mut out = String::new();
         self.write(id, &[], &mut out, false, Some(names));
