@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::{Bounds, Limits};
-use crate::runner::Shard;
+use crate::analysis::engine::{Bounds, Limits};
+use crate::analysis::verdict::Settings;
+use crate::batch::runner::Shard;
 use crate::style::ColorChoice;
-use crate::verdict::Settings;
 
 /// Finds API attacks on hardware security modules, or proves there are none.
 ///
@@ -117,10 +117,10 @@ pub enum Command {
         variant: Option<String>,
         /// Search removal sets up to this size, even after smaller ones fix
         /// the API.
-        #[arg(long, default_value_t = crate::fix::FixLimits::default().max_size as u64, value_parser = clap::value_parser!(u64).range(1..=64))]
+        #[arg(long, default_value_t = crate::analysis::fix::FixLimits::default().max_size as u64, value_parser = clap::value_parser!(u64).range(1..=64))]
         max_size: u64,
         /// Stop the removal-set search after this many checks.
-        #[arg(long, default_value_t = crate::fix::FixLimits::default().max_checks as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        #[arg(long, default_value_t = crate::analysis::fix::FixLimits::default().max_checks as u64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         max_checks: u64,
         /// Bounds and limits.
         #[command(flatten)]
@@ -343,7 +343,7 @@ pub struct SearchArgs {
     /// When an attack needs one object of the token in two attribute
     /// states (replay: not confirmed), search every sequence of up to N
     /// calls on a token with state for a real attack; 0: no search.
-    #[arg(long, default_value_t = crate::stateful::DEFAULT_STATE_CALLS, value_name = "N")]
+    #[arg(long, default_value_t = crate::analysis::stateful::DEFAULT_STATE_CALLS, value_name = "N")]
     pub state_calls: usize,
 }
 
@@ -367,13 +367,13 @@ impl SearchArgs {
             },
             state_calls: self.state_calls,
             stop_early: false,
-            first_pass_facts: crate::staged::FIRST_PASS_FACTS,
+            first_pass_facts: crate::analysis::staged::FIRST_PASS_FACTS,
         }
     }
 
     /// [`SearchArgs::settings`] for a command that reports verdicts only
     /// (not the knowledge set): large APIs are decided as cheaply as the
-    /// verdict allows (see [`crate::staged`]).
+    /// verdict allows (see [`crate::analysis::staged`]).
     pub fn verdict_settings(&self) -> Settings {
         Settings {
             stop_early: !self.exhaustive,

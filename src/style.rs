@@ -7,6 +7,10 @@
 //! `--color auto` (the default), colour only when the stream is a terminal
 //! and `NO_COLOR` is unset or empty (<https://no-color.org>); `--color
 //! always` and `--color never` override both.
+//!
+//! Also [`plural`], the wording helper verdicts, reports and summaries
+//! share. Like the root's other leaves (`memory`, `progress`), this module
+//! names nothing in the crate, so every stage may use it.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -118,6 +122,16 @@ impl Palette {
         } else {
             text.to_string()
         }
+    }
+}
+
+/// `1 call`, `2 calls`: a count and its noun, singular or plural (the
+/// plural adds `s`).
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use super::{jobs, print_errors, ExitCode};
+use crate::analysis::verdict::Settings;
+use crate::batch::inputs::{self, VariantPattern};
+use crate::batch::outcome::Outcome;
+use crate::batch::runner::{self, Options, Shard};
+use crate::batch::summary::{self, Layout};
 use crate::cli::{emit, TextOrJson};
-use crate::inputs::{self, VariantPattern};
-use crate::outcome::Outcome;
-use crate::runner::{self, Options, Shard};
-use crate::summary::{self, Layout};
-use crate::verdict::Settings;
 
 /// Runs the batch; the exit code is the worst outcome's.
 pub fn run(

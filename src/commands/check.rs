@@ -5,14 +5,15 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::ExitCode;
+use crate::analysis::check_file_with;
+use crate::analysis::verdict::Settings;
+use crate::batch::inputs::{self, Input, VariantPattern};
 use crate::cli::{emit, Format};
-use crate::diagnostic::{Diagnostic, Span};
-use crate::inputs::{self, Input, VariantPattern};
+use crate::front::diagnostic::{Diagnostic, Span};
 use crate::progress::Ticker;
+use crate::report;
 use crate::report::JsonEntry;
 use crate::style::Palette;
-use crate::verdict::Settings;
-use crate::{check_file_with, report};
 
 /// The maximum number of variants `check` reports one by one; larger
 /// families belong to `apisat batch`.
@@ -21,7 +22,7 @@ pub const MAX_FAMILY_VARIANTS: u64 = 64;
 /// One report to print, or the errors of what could not be checked.
 enum Item {
     Checked {
-        report: Box<crate::verdict::Report>,
+        report: Box<crate::analysis::verdict::Report>,
         warnings: Vec<Diagnostic>,
     },
     Failed {
@@ -95,7 +96,11 @@ fn items(
                 .into_iter()
                 .map(|i| match family.variant(i).loaded {
                     Ok(loaded) => Item::Checked {
-                        report: Box::new(crate::strong::check(loaded.program, settings, strong)),
+                        report: Box::new(crate::analysis::strong::check(
+                            loaded.program,
+                            settings,
+                            strong,
+                        )),
                         warnings: loaded.warnings,
                     },
                     Err(diagnostics) => Item::Failed {
@@ -153,7 +158,7 @@ fn render(diagnostics: &[Diagnostic], sources: &[(String, String)], palette: Pal
 /// Checks every file (every variant of a family file); prints reports to
 /// stdout and diagnostics to stderr; with `full_terms`, every shared term
 /// in place (`Report::expanded`); with `strong`, each secret's strong
-/// secrecy ([`crate::strong`]).
+/// secrecy ([`crate::analysis::strong`]).
 pub fn run(
     files: &[PathBuf],
     format: Format,
@@ -167,7 +172,7 @@ pub fn run(
     // Every report goes into one DOT graph, printed at the end: several
     // digraphs in one stream would make `dot -Tsvg` write several SVG
     // documents into one file.
-    let mut dot: Vec<crate::verdict::Report> = Vec::new();
+    let mut dot: Vec<crate::analysis::verdict::Report> = Vec::new();
     let (out, err) = (Palette::for_stdout(), Palette::for_stderr());
     let mut first = true;
     for file in files {
@@ -220,8 +225,8 @@ pub fn run(
         emit(&format!("{text}\n"));
     }
     if !dot.is_empty() {
-        let reports: Vec<&crate::verdict::Report> = dot.iter().collect();
-        emit(&crate::dot::graphs(&reports));
+        let reports: Vec<&crate::analysis::verdict::Report> = dot.iter().collect();
+        emit(&crate::report::dot::graphs(&reports));
     }
     worst
 }

@@ -6,15 +6,15 @@ use std::path::Path;
 
 use super::ExitCode;
 use crate::cli::emit;
-use crate::convert::{convert, Notation};
-use crate::diagnostic::{render_all_styled, Span};
+use crate::front::convert::{convert, Notation};
+use crate::front::diagnostic::{render_all_styled, Span};
 use crate::style::Palette;
 
 /// Runs `apisat convert`; returns the exit code (0 written, 2 not).
 pub fn run(file: &Path, to: Notation) -> ExitCode {
     let name = file.display().to_string();
     let palette = Palette::for_stderr();
-    let src = match crate::lower::read_source(file) {
+    let src = match crate::front::lower::read_source(file) {
         Ok(src) => src,
         Err(e) => {
             let d = e.diagnostic(&name, Span::new(1, 1, 1));

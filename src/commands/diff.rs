@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use super::ExitCode;
+use crate::analysis::verdict::{check_program, Report, Settings};
+use crate::batch::inputs::{self, Input, VariantPattern};
 use crate::cli::{emit, TextOrJson};
-use crate::diff::{diff, text};
-use crate::inputs::{self, Input, VariantPattern};
-use crate::verdict::{check_program, Report, Settings};
+use crate::report::diff::{diff, text};
 
 /// Checks both files and prints their difference. `variant` picks the
 /// variant of each family file among A and B, `variant_b` B's instead.

@@ -5,13 +5,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::ExitCode;
+use crate::analysis::explain::{explain, Explanation, How, Miss, TreeNode};
+use crate::analysis::verdict::{Proof, Settings};
+use crate::batch::inputs::VariantPattern;
 use crate::cli::{emit, Format};
-use crate::explain::{explain, Explanation, How, Miss, TreeNode};
-use crate::inputs::VariantPattern;
-use crate::lower::parse_ground_term;
+use crate::front::lower;
+use crate::front::lower::parse_ground_term;
+use crate::report::dot;
 use crate::report::verdict_word;
-use crate::verdict::{Proof, Settings};
-use crate::{dot, lower};
 
 /// Explains `term` in `file` (in the family variant `variant` picks;
 /// with `full_terms`, every shared term in place);
@@ -53,7 +54,7 @@ pub fn run(
 }
 
 /// The errors in a TERM, rendered against the TERM itself.
-fn bad_term(diagnostics: &[crate::diagnostic::Diagnostic], term: &str) -> String {
+fn bad_term(diagnostics: &[crate::front::diagnostic::Diagnostic], term: &str) -> String {
     let mut out = String::new();
     for d in diagnostics {
         out.push_str(&d.render(Some(term)));

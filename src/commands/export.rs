@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use super::{load_input, render_in, ExitCode};
+use crate::batch::inputs::{Input, VariantPattern};
 use crate::cli::{emit, ExportTarget};
-use crate::diagnostic::{render_all_styled, Diagnostic};
-use crate::export::{export, export_strong, Target, FAMILY_LINES};
-use crate::inputs::{Input, VariantPattern};
+use crate::front::diagnostic::{render_all_styled, Diagnostic};
+use crate::front::export::{export, export_strong, Target, FAMILY_LINES};
 use crate::style::Palette;
 
 /// Runs `apisat export`; returns the exit code (0 written, 2 not). With
@@ -31,7 +31,7 @@ pub fn run(
         );
         return ExitCode::BAD_INPUT;
     }
-    let input = crate::inputs::read(file);
+    let input = crate::batch::inputs::read(file);
     // Where a family's diagnostics go: (family file, its text, base file,
     // its text).
     let family = match &input {

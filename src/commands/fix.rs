@@ -5,15 +5,15 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::ExitCode;
-use crate::cli::{emit, TextOrJson};
-use crate::diagnostic::render_all;
-use crate::fix::{
+use crate::analysis::fix::{
     necessary_functions, removal_sets, FixLimits, Necessary, Outcome, RemovalSets, Search,
 };
-use crate::inputs::{Input, VariantPattern};
-use crate::policy_fix::{policy_fixes, PolicyChange, PolicyFixes};
-use crate::summary::plural;
-use crate::verdict::Settings;
+use crate::analysis::policy_fix::{policy_fixes, PolicyChange, PolicyFixes};
+use crate::analysis::verdict::Settings;
+use crate::batch::inputs::{Input, VariantPattern};
+use crate::cli::{emit, TextOrJson};
+use crate::front::diagnostic::render_all;
+use crate::style::plural;
 
 /// Loads one file (the family variant `variant` picks), runs both
 /// analyses, prints them; the exit code is the API's own verdict (0
@@ -35,7 +35,7 @@ pub fn run(
     // A family file without --variant: what to fix is asked of its base
     // API; what its variants' attacks share is in `apisat batch`'s summary.
     let base;
-    let file = match crate::inputs::read(file) {
+    let file = match crate::batch::inputs::read(file) {
         Input::Family(family) => {
             eprintln!(
                 "note: {} is a family (\"{}\"); this is what to fix in its base API {} (`--variant PATTERN` picks a variant); `apisat batch {}` shows the functions every attack of its variants calls",
@@ -64,7 +64,7 @@ pub fn run(
 /// The analyses of a loaded API (policy changes too when it declares
 /// `attributes`, its spec is at hand, and a secret is derivable), printed.
 fn analyse(
-    loaded: crate::lower::Loaded,
+    loaded: crate::front::lower::Loaded,
     spec: Option<super::SpecSource>,
     format: TextOrJson,
     settings: Settings,
@@ -79,7 +79,7 @@ fn analyse(
     let policy = match spec {
         Some(spec) if derivable && loaded.program.objects.is_some() => {
             let relower = |changes: &[PolicyChange]| {
-                spec.lower_with(|s| crate::policy_fix::apply(s, changes))
+                spec.lower_with(|s| crate::analysis::policy_fix::apply(s, changes))
             };
             Some(policy_fixes(&loaded.program, &relower, settings, limits))
         }

@@ -6,10 +6,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::ExitCode;
+use crate::analysis::verdict::{self, LimitReport, Proof, Report, Settings, Verdict};
+use crate::batch::inputs::VariantPattern;
 use crate::cli::{emit, TextOrJson};
-use crate::inputs::VariantPattern;
 use crate::report;
-use crate::verdict::{self, LimitReport, Proof, Report, Settings, Verdict};
 
 /// `apisat knowledge --format json`: the knowledge set and what it rests
 /// on. Fields in this order.

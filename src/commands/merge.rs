@@ -5,9 +5,9 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use super::ExitCode;
+use crate::batch::outcome::Outcome;
+use crate::batch::summary::{self, plural, Layout};
 use crate::cli::{emit, TextOrJson};
-use crate::outcome::Outcome;
-use crate::summary::{self, plural, Layout};
 
 /// Reads, checks and prints the joined outcomes.
 pub fn run(files: &[PathBuf], format: TextOrJson, no_time: bool) -> ExitCode {

@@ -1,5 +1,10 @@
 //! One module per `apisat` command; each returns its exit code.
 //!
+//! The top of the layout: takes the parsed command line
+//! ([`crate::cli`]), runs the stages below (front end, analysis, then
+//! report or batch), prints, and gives the exit code. No module below
+//! names this one, nor `cli` (ARCHITECTURE.md, "Layout").
+//!
 //! Exit codes: 0 secure, 1 a secret derivable, 2 bad input or usage,
 //! 3 a resource limit stopped saturation. With several inputs the worst
 //! wins, in the order 2, 1, 3, 0 ([`ExitCode`]).
@@ -31,12 +36,12 @@ pub mod test;
 
 use std::path::Path;
 
+use crate::analysis::verdict::Verdict;
+use crate::batch::inputs::{Input, VariantPattern};
+use crate::batch::outcome::Outcome;
 use crate::cli::Command;
-use crate::diagnostic::{render_all, render_all_styled, Diagnostic, Span};
-use crate::inputs::{Input, VariantPattern};
-use crate::outcome::Outcome;
+use crate::front::diagnostic::{render_all, render_all_styled, Diagnostic, Span};
 use crate::style::Palette;
-use crate::verdict::Verdict;
 
 /// The worst exit code seen so far across several inputs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -112,8 +117,8 @@ pub fn run(command: Command) -> ExitCode {
         Command::Convert { file, to } => convert::run(
             &file,
             match to {
-                crate::cli::Notation::Yaml => crate::convert::Notation::Yaml,
-                crate::cli::Notation::Spi => crate::convert::Notation::Spi,
+                crate::cli::Notation::Yaml => crate::front::convert::Notation::Yaml,
+                crate::cli::Notation::Spi => crate::front::convert::Notation::Spi,
             },
         ),
         Command::Export {
@@ -134,7 +139,7 @@ pub fn run(command: Command) -> ExitCode {
             format,
             variant.map(VariantPattern).as_ref(),
             search.settings(),
-            crate::fix::FixLimits {
+            crate::analysis::fix::FixLimits {
                 max_size: max_size as usize,
                 max_checks: max_checks as usize,
             },
@@ -209,8 +214,8 @@ pub fn run(command: Command) -> ExitCode {
 
 /// Loads an API file for a command that takes one; prints its diagnostics
 /// (errors, or warnings) to stderr. `None` means exit code 2.
-pub fn load_api(file: &std::path::Path) -> Option<crate::lower::Loaded> {
-    match crate::lower::load_file(file) {
+pub fn load_api(file: &std::path::Path) -> Option<crate::front::lower::Loaded> {
+    match crate::front::lower::load_file(file) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 eprint!(
@@ -225,7 +230,7 @@ pub fn load_api(file: &std::path::Path) -> Option<crate::lower::Loaded> {
             Some(loaded)
         }
         Err(diagnostics) => {
-            let source = crate::lower::read_source(file).ok();
+            let source = crate::front::lower::read_source(file).ok();
             eprint!(
                 "{}",
                 render_all_styled(&diagnostics, source.as_deref(), Palette::for_stderr())
@@ -243,8 +248,8 @@ pub fn load_one(
     file: &Path,
     variant: Option<&VariantPattern>,
     command: &str,
-) -> Option<crate::lower::Loaded> {
-    load_input(crate::inputs::read(file), file, variant, command)
+) -> Option<crate::front::lower::Loaded> {
+    load_input(crate::batch::inputs::read(file), file, variant, command)
 }
 
 /// [`load_one`] on a file already read.
@@ -253,7 +258,7 @@ pub fn load_input(
     file: &Path,
     variant: Option<&VariantPattern>,
     command: &str,
-) -> Option<crate::lower::Loaded> {
+) -> Option<crate::front::lower::Loaded> {
     let palette = Palette::for_stderr();
     match input {
         Input::Api { .. } => match variant {
@@ -319,7 +324,7 @@ pub fn load_input(
 #[derive(Clone, Debug)]
 pub struct SpecSource {
     /// The spec (a family variant's: its base with its edits applied).
-    pub spec: crate::spec::Spec,
+    pub spec: crate::front::spec::Spec,
     /// The file lowering names (the base API file, for a variant).
     pub file: String,
     /// That file's text.
@@ -333,10 +338,10 @@ impl SpecSource {
     /// lower (the change makes the file wrong).
     pub fn lower_with(
         &self,
-        change: impl FnOnce(&crate::spec::Spec) -> crate::spec::Spec,
-    ) -> Option<crate::program::Program> {
+        change: impl FnOnce(&crate::front::spec::Spec) -> crate::front::spec::Spec,
+    ) -> Option<crate::front::program::Program> {
         let spec = change(&self.spec);
-        crate::lower::lower_spec(&self.file, &spec, &self.source, self.diags.clone())
+        crate::front::lower::lower_spec(&self.file, &spec, &self.source, self.diags.clone())
             .ok()
             .map(|l| l.program)
     }
@@ -345,12 +350,12 @@ impl SpecSource {
 /// The spec of the API [`load_one`] loads from `file` (and `variant`);
 /// `None` when it cannot be read (call [`load_one`] first: it prints why).
 pub fn load_spec(file: &Path, variant: Option<&VariantPattern>) -> Option<SpecSource> {
-    match crate::inputs::read(file) {
+    match crate::batch::inputs::read(file) {
         Input::Api { .. } => {
             let name = file.display().to_string();
-            let source = crate::lower::read_source(file).ok()?;
-            let node = crate::yaml::parse(&name, &source).ok()?;
-            let (spec, diags) = crate::spec::read(&name, &node);
+            let source = crate::front::lower::read_source(file).ok()?;
+            let node = crate::front::yaml::parse(&name, &source).ok()?;
+            let (spec, diags) = crate::front::spec::read(&name, &node);
             Some(SpecSource {
                 spec,
                 file: name,
@@ -378,7 +383,7 @@ const VARIANTS_SHOWN: usize = 5;
 
 /// The index of the one variant `pattern` picks, or why there is none.
 fn pick_variant(
-    family: &crate::family::Family,
+    family: &crate::front::family::Family,
     pattern: Option<&VariantPattern>,
     command: &str,
 ) -> Result<u64, Diagnostic> {
@@ -516,7 +521,7 @@ pub fn print_errors(outcomes: &[Outcome]) {
         }
     }
     for (file, diags) in by_file {
-        let source = crate::lower::read_source(std::path::Path::new(&file)).ok();
+        let source = crate::front::lower::read_source(std::path::Path::new(&file)).ok();
         eprint!("{}", render_all(&diags, source.as_deref()));
     }
 }

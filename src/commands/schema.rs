@@ -9,9 +9,9 @@ use crate::cli::emit;
 /// `cargo run -- schema --family > schema/apisat-family.schema.json`).
 pub fn run(family: bool) -> ExitCode {
     if family {
-        emit(&crate::schema::family_text());
+        emit(&crate::front::schema::family_text());
     } else {
-        emit(&crate::schema::text());
+        emit(&crate::front::schema::text());
     }
     ExitCode::default()
 }

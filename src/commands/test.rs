@@ -7,12 +7,12 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::{jobs, print_errors, ExitCode};
+use crate::analysis::verdict::Settings;
+use crate::batch::inputs::{self, VariantPattern};
+use crate::batch::outcome::Outcome;
+use crate::batch::runner::{self, Options};
 use crate::cli::emit;
-use crate::inputs::{self, VariantPattern};
-use crate::outcome::Outcome;
-use crate::runner::{self, Options};
-use crate::summary::plural;
-use crate::verdict::Settings;
+use crate::style::plural;
 
 /// Runs every variant and compares its expectations.
 pub fn run(

@@ -2361,7 +2361,7 @@ fn xor_proofs_hold_at_larger_bounds() {
 ///
 /// At input depth 1 the bounded search itself finds S (Dup's free x must be
 /// h(n), of depth 1), and so do both references. At input depth 0 Dup only
-/// takes names, the input-depth bound cuts, and proof mode (`src/prove.rs`)
+/// takes names, the input-depth bound cuts, and proof mode (`src/analysis/prove.rs`)
 /// decides: it unifies Test's `(a, b)` with Dup's fact `senc((z, z), K)`,
 /// so both sides of `!=` are the variable z, and it drops the instance
 /// ("`!=` fails only when both sides are the same term"), although z stands

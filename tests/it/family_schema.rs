@@ -1,5 +1,5 @@
 //! The JSON Schema of family files (`schema/apisat-family.schema.json`):
-//! generated from `src/family/mod.rs`'s tables, equal to the shipped file, its
+//! generated from `src/front/family/mod.rs`'s tables, equal to the shipped file, its
 //! fields exactly those the family reader accepts, accepting the families
 //! in `apis/families/`, and rejecting the fixtures of
 //! `tests/invalid_families/` whose mistake is one of shape.

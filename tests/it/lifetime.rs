@@ -1,5 +1,5 @@
-//! The lifetime model (`src/lifetime.rs`) against the stateful search
-//! (`src/stateful.rs`, the token's concrete semantics): a secret the
+//! The lifetime model (`src/analysis/lifetime.rs`) against the stateful search
+//! (`src/analysis/stateful.rs`, the token's concrete semantics): a secret the
 //! lifetime model proves out of reach, or that a check reports not
 //! derivable, must never have a real attack on a token with state.
 //!

@@ -19,6 +19,7 @@ mod family_schema;
 mod first_day;
 mod fix;
 mod fuzz;
+mod layers;
 mod lifetime;
 mod limits;
 mod named_handles;

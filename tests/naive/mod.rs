@@ -1,5 +1,5 @@
 //! A naive reference evaluator for the non-XOR fragment of apisat's
-//! saturation, written independently of `src/matching.rs` and `src/plan.rs`
+//! saturation, written independently of `src/analysis/matching.rs` and `plan.rs`
 //! (it shares only [`TermStore`] for interning and printing). Speed does not
 //! matter; every round recomputes everything from scratch. Its extension to
 //! XOR is [`xor`] (`tests/naive/xor.rs`).

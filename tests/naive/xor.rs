@@ -1,6 +1,6 @@
 //! A naive reference evaluator for apisat's saturation *with XOR*, written
-//! independently of `src/matching.rs`, `src/plan.rs`, `src/engine.rs` and
-//! `src/span.rs`. It shares with `src/` only [`TermStore`]: interning, the
+//! independently of `src/analysis/matching.rs`, `plan.rs`, `engine.rs` and
+//! `gf2.rs`. It shares with `src/` only [`TermStore`]: interning, the
 //! XOR normal form (`store.xor`), `store.xor_operands` and printing. The
 //! matcher modulo XOR, the GF(2) elimination and derivability are written
 //! here. It extends the semantics of `tests/naive/mod.rs` (read that doc
