@@ -563,7 +563,7 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
         }
         Namer::new(&program.store, &roots, &lists)
     };
-    // Secrets proof mode proved before the bounded search (crate::staged):
+    // Secrets proof mode proved before the bounded search (crate::analysis::staged):
     // proved whatever became of the search, a limit included.
     let proved_first: Vec<bool> = match &first_proof {
         Some((run, proved)) if run.is_exact() => proved.clone(),
