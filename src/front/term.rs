@@ -13,7 +13,7 @@
 use hashbrown::HashTable;
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
+use std::hash::BuildHasher as _;
 
 /// A hash-consed term: index into a [`TermStore`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,9 +114,7 @@ impl<'a> NodeRef<'a> {
 /// The hash of a node (fixed, not seeded: the store's contents never
 /// depend on it, only its lookups' speed).
 fn node_hash(node: NodeRef<'_>) -> u64 {
-    let mut h = rustc_hash::FxBuildHasher.build_hasher();
-    node.hash(&mut h);
-    h.finish()
+    rustc_hash::FxBuildHasher.hash_one(node)
 }
 
 /// A term outside the store ([`TermStore::lift`]): what must survive a
