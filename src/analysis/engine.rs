@@ -247,7 +247,7 @@ struct Ctx<'a> {
     /// Per constructor, the argument-of-argument places some plan looks
     /// obtained terms up by ([`crate::analysis::plan::KeyPos::Sub`]), as codes:
     /// only these are indexed beside every argument.
-    sub_keys: FxHashMap<CtorId, Vec<(u8, u8, u16)>>,
+    sub_keys: FxHashMap<CtorId, Vec<KeyPos>>,
     /// The places (constructor, key code) of steps with two lookup keys,
     /// and per key instance at such a place how many obtained terms it
     /// indexes, so that the step looks up by the smaller bucket.
@@ -624,10 +624,11 @@ impl<'a> Ctx<'a> {
             .enumerate()
             .map(|(i, a)| (i as u16, *a))
             .collect();
-        for &(i, j, code) in self.sub_keys.get(c).map(Vec::as_slice).unwrap_or(&[]) {
+        for &pos in self.sub_keys.get(c).map(Vec::as_slice).unwrap_or(&[]) {
+            let KeyPos::Sub(i, j) = pos else { continue };
             if let Some(Term::App(_, sub)) = args.get(usize::from(i)).map(|a| store.get(*a)) {
                 if let Some(b) = sub.get(usize::from(j)) {
-                    keys.push((code, *b));
+                    keys.push((pos.code(), *b));
                 }
             }
         }
@@ -837,17 +838,17 @@ fn counted_places(plans: &[Plan]) -> FxHashSet<(CtorId, u16)> {
 }
 
 /// The argument-of-argument lookup places the plans use, per constructor.
-fn sub_keys(plans: &[Plan]) -> FxHashMap<CtorId, Vec<(u8, u8, u16)>> {
-    let mut keys: FxHashMap<CtorId, Vec<(u8, u8, u16)>> = FxHashMap::default();
+fn sub_keys(plans: &[Plan]) -> FxHashMap<CtorId, Vec<KeyPos>> {
+    let mut keys: FxHashMap<CtorId, Vec<KeyPos>> = FxHashMap::default();
     for step in plans.iter().flat_map(|p| &p.steps) {
         let Step::KnownByArg { ctor, pos, alt, .. } = step else {
             continue;
         };
         for pos in std::iter::once(*pos).chain(alt.map(|(p, _)| p)) {
-            if let KeyPos::Sub(i, j) = pos {
+            if matches!(pos, KeyPos::Sub(..)) {
                 let entry = keys.entry(*ctor).or_default();
-                if !entry.contains(&(i, j, pos.code())) {
-                    entry.push((i, j, pos.code()));
+                if !entry.contains(&pos) {
+                    entry.push(pos);
                 }
             }
         }

@@ -45,18 +45,12 @@ pub fn instantiate(store: &mut TermStore, pattern: TermId, binding: &[TermId]) -
         }
         Term::App(c, args) => {
             let (c, args) = (*c, args.clone());
-            let mut out = Vec::with_capacity(args.len());
-            for a in args.iter() {
-                out.push(instantiate(store, *a, binding)?);
-            }
+            let out = instantiate_each(store, &args, binding)?;
             Some(store.app(c, &out))
         }
         Term::Xor(args) => {
             let args = args.clone();
-            let mut out = Vec::with_capacity(args.len());
-            for a in args.iter() {
-                out.push(instantiate(store, *a, binding)?);
-            }
+            let out = instantiate_each(store, &args, binding)?;
             Some(store.xor(&out))
         }
         Term::Name(_) | Term::Zero => Some(pattern),
@@ -66,6 +60,18 @@ pub fn instantiate(store: &mut TermStore, pattern: TermId, binding: &[TermId]) -
 /// Applications with at most this many arguments are instantiated without
 /// a heap buffer.
 const SMALL: usize = 8;
+
+/// The instances of `patterns`, or `None` if one holds an unbound variable.
+fn instantiate_each(
+    store: &mut TermStore,
+    patterns: &[TermId],
+    binding: &[TermId],
+) -> Option<Vec<TermId>> {
+    patterns
+        .iter()
+        .map(|p| instantiate(store, *p, binding))
+        .collect()
+}
 
 /// True when every variable of `pattern` is bound.
 pub fn is_bound(store: &TermStore, pattern: TermId, binding: &[TermId]) -> bool {

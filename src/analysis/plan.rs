@@ -413,15 +413,6 @@ fn lookup_keys(store: &TermStore, p: TermId, bound: &[bool]) -> Option<LookupKey
 /// A step's lookup key and its alternative ([`Step::KnownByArg`]).
 type LookupKeys = ((KeyPos, TermId), Option<(KeyPos, TermId)>);
 
-/// Whether an argument of the pattern `p` is bound (a top-level lookup
-/// key exists).
-fn top_level_key(store: &TermStore, p: TermId, bound: &[bool]) -> bool {
-    match store.get(p) {
-        Term::App(_, args) => args.iter().any(|a| all_bound(store, *a, bound)),
-        _ => false,
-    }
-}
-
 /// Orders the needs of one plan into steps.
 fn order(
     store: &mut TermStore,
@@ -519,7 +510,8 @@ fn order(
                 // need); the key within it may then be a deeper one. The
                 // order of steps decides which partial matches a staged
                 // run keeps, so it stays as it was before deeper keys.
-                let top = top_level_key(store, *p, &bound);
+                let top = lookup_keys(store, *p, &bound)
+                    .is_some_and(|((pos, _), _)| matches!(pos, KeyPos::Arg(_)));
                 if best.is_none() || (top && best.is_some_and(|b| !b.1)) {
                     best = Some((i, top));
                 }
@@ -530,7 +522,7 @@ fn order(
                 unreachable!("chosen from Known needs")
             };
             let keys = lookup_keys(store, p, &bound);
-            let Term::App(ctor, _) = store.get(p).clone() else {
+            let &Term::App(ctor, _) = store.get(p) else {
                 unreachable!("a Known need is an application")
             };
             steps.push(match keys {

@@ -565,12 +565,13 @@ pub fn check_program_within(mut program: Program, settings: Settings, budget: &B
     };
     // Secrets proof mode proved before the bounded search (crate::analysis::staged):
     // proved whatever became of the search, a limit included.
-    let proved_first: Vec<bool> = match &first_proof {
-        Some((run, proved)) if run.is_exact() => proved.clone(),
-        _ => vec![false; program.secrets.len()],
+    let no_proof = vec![false; program.secrets.len()];
+    let proved_first: &[bool] = match &first_proof {
+        Some((run, proved)) if run.is_exact() => proved,
+        _ => &no_proof,
     };
     let mut secrets = Vec::new();
-    for ((secret, f), first) in program.secrets.iter().zip(found).zip(&proved_first) {
+    for ((secret, f), first) in program.secrets.iter().zip(found).zip(proved_first) {
         let mut report = SecretReport {
             label: secret.label.clone(),
             term: namer.term(&program.store, secret.term),

@@ -235,6 +235,16 @@ impl TermStore {
         self.insert(hash, term)
     }
 
+    /// The id of the node `key`, interned with `make` if new: a lookup that
+    /// finds its term builds (and allocates) nothing.
+    fn intern_node(&mut self, key: NodeRef<'_>, make: impl FnOnce() -> Term) -> TermId {
+        let hash = node_hash(key);
+        match self.find(hash, key) {
+            Some(id) => id,
+            None => self.insert(hash, make()),
+        }
+    }
+
     /// The id of the node `key` (with hash `hash`), if interned.
     fn find(&self, hash: u64, key: NodeRef<'_>) -> Option<TermId> {
         let terms = &self.terms;
@@ -285,12 +295,7 @@ impl TermStore {
     /// A constructor applied to arguments; the arity must match.
     pub fn app(&mut self, ctor: CtorId, args: &[TermId]) -> TermId {
         debug_assert_eq!(self.ctor(ctor).arity, args.len());
-        let key = NodeRef::App(ctor, args);
-        let hash = node_hash(key);
-        match self.find(hash, key) {
-            Some(id) => id,
-            None => self.insert(hash, Term::App(ctor, args.into())),
-        }
+        self.intern_node(NodeRef::App(ctor, args), || Term::App(ctor, args.into()))
     }
 
     /// The XOR of the operands, in normal form.
@@ -316,14 +321,9 @@ impl TermStore {
         match normal.len() {
             0 => self.zero(),
             1 => normal[0],
-            _ => {
-                let key = NodeRef::Xor(&normal);
-                let hash = node_hash(key);
-                match self.find(hash, key) {
-                    Some(id) => id,
-                    None => self.insert(hash, Term::Xor(normal.into())),
-                }
-            }
+            _ => self.intern_node(NodeRef::Xor(&normal), || {
+                Term::Xor(normal.as_slice().into())
+            }),
         }
     }
 
